@@ -1,0 +1,49 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "swift-tsdb",
+    products: [
+        .library(name: "TSDB", targets: ["TSDB"]),
+        .executable(name: "tsdb-bench", targets: ["tsdb-bench"]),
+        .executable(name: "tsdb-inspect", targets: ["tsdb-inspect"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // System libraries from Debian (see README: apt-get install libsnappy-dev liblz4-dev libpcre2-dev).
+        .systemLibrary(
+            name: "CSnappy", path: "Sources/CSnappy", pkgConfig: "snappy",
+            providers: [.apt(["libsnappy-dev"])]),
+        .systemLibrary(
+            name: "CLZ4", path: "Sources/CLZ4", pkgConfig: "liblz4",
+            providers: [.apt(["liblz4-dev"])]),
+        .systemLibrary(
+            name: "CPCRE2", path: "Sources/CPCRE2", pkgConfig: "libpcre2-8",
+            providers: [.apt(["libpcre2-dev"])]),
+        // CRC-32C with an SSE4.2 path chosen at run time and a portable fallback.
+        .target(name: "CCRC32C", path: "Sources/CCRC32C"),
+
+        .target(
+            name: "TSDB",
+            dependencies: ["CCRC32C", "CSnappy", "CLZ4", "CPCRE2"],
+            path: "Sources/TSDB"),
+
+        .executableTarget(
+            name: "tsdb-bench",
+            dependencies: ["TSDB", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Sources/tsdb-bench"),
+        .executableTarget(
+            name: "tsdb-inspect",
+            dependencies: ["TSDB", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Sources/tsdb-inspect"),
+
+        .target(name: "TSDBTestSupport", dependencies: ["TSDB"], path: "Tests/TSDBTestSupport"),
+        .testTarget(
+            name: "TSDBTests",
+            dependencies: ["TSDB", "TSDBTestSupport"],
+            path: "Tests/TSDBTests",
+            resources: []),
+    ]
+)

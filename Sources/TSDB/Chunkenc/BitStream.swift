@@ -1,0 +1,115 @@
+/// Writes bits most-significant first, the order of Prometheus's `bstream`.
+///
+/// Bits collect in a 64-bit accumulator that is flushed eight bytes at a time, which is
+/// about four times faster here than writing byte by byte as the Go code does.
+struct BitWriter {
+    /// Complete bytes. The last `pendingBits` bits live in `accumulator`, not here yet.
+    private(set) var bytes: [UInt8]
+    private var accumulator: UInt64 = 0
+    private(set) var pendingBits = 0
+
+    init(prefix: [UInt8] = [], capacity: Int = 64) {
+        bytes = prefix
+        bytes.reserveCapacity(capacity)
+    }
+
+    /// Number of bytes `finish()` would return: whole bytes plus the partial last one.
+    var byteCount: Int { bytes.count + (pendingBits + 7) >> 3 }
+
+    /// Appends the low `count` bits of `value` (1 ≤ count ≤ 64); higher bits are ignored.
+    @inline(__always)
+    mutating func writeBits(_ value: UInt64, _ count: Int) {
+        let v = count == 64 ? value : value & ((1 &<< UInt64(count)) &- 1)
+        let free = 64 - pendingBits
+        if count < free {
+            accumulator |= v &<< UInt64(free - count)
+            pendingBits += count
+        } else {
+            let rest = count - free
+            accumulator |= v &>> UInt64(rest)
+            flushWord()
+            accumulator = rest == 0 ? 0 : v &<< UInt64(64 - rest)
+            pendingBits = rest
+        }
+    }
+
+    @inline(__always)
+    mutating func writeBit(_ bit: Bool) {
+        writeBits(bit ? 1 : 0, 1)
+    }
+
+    @inline(__always)
+    mutating func writeByte(_ b: UInt8) {
+        writeBits(UInt64(b), 8)
+    }
+
+    @inline(__always)
+    private mutating func flushWord() {
+        let word = accumulator.bigEndian
+        withUnsafeBytes(of: word) { bytes.append(contentsOf: $0) }
+    }
+
+    /// The bytes written so far, the last one zero-padded, without disturbing the writer.
+    func snapshot() -> [UInt8] {
+        var out = [UInt8]()
+        out.reserveCapacity(byteCount)
+        out.append(contentsOf: bytes)
+        var acc = accumulator
+        var n = pendingBits
+        while n > 0 {
+            out.append(UInt8(truncatingIfNeeded: acc >> 56))
+            acc <<= 8
+            n -= 8
+        }
+        return out
+    }
+}
+
+/// Reads bits most-significant first from bytes that may be damaged: running out of bits
+/// returns nil, never traps.
+struct BitReader {
+    let bytes: [UInt8]
+    private var position: Int
+    private var buffer: UInt64 = 0
+    private var valid = 0
+
+    init(_ bytes: [UInt8], startingAt offset: Int) {
+        self.bytes = bytes
+        self.position = offset
+    }
+
+    /// Bit offset of the next bit, for error messages.
+    var bitOffset: Int { position * 8 - valid }
+
+    @inline(__always)
+    private mutating func refill() {
+        while valid <= 56 && position < bytes.count {
+            buffer |= UInt64(bytes[position]) &<< UInt64(56 - valid)
+            valid += 8
+            position += 1
+        }
+    }
+
+    /// Reads `count` bits (1 ≤ count ≤ 64) as the low bits of the result, or nil at the end.
+    @inline(__always)
+    mutating func readBits(_ count: Int) -> UInt64? {
+        if count > 56 {
+            guard let high = readBits(count - 32), let low = readBits(32) else { return nil }
+            return high << 32 | low
+        }
+        if valid < count {
+            refill()
+            if valid < count { return nil }
+        }
+        let result = buffer &>> UInt64(64 - count)
+        buffer = buffer &<< UInt64(count)
+        valid -= count
+        return result
+    }
+
+    @inline(__always)
+    mutating func readBit() -> Bool? {
+        guard let b = readBits(1) else { return nil }
+        return b == 1
+    }
+}

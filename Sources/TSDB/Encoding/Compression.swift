@@ -1,0 +1,77 @@
+import CLZ4
+import CSnappy
+
+/// Snappy block format (not the framed format), as Prometheus's WAL uses it.
+enum Snappy {
+    static func compress(_ input: [UInt8]) -> [UInt8] {
+        input.withUnsafeBytes { src in
+            var outLen = snappy_max_compressed_length(src.count)
+            var out = [UInt8](repeating: 0, count: outLen)
+            let status = out.withUnsafeMutableBytes { dst in
+                snappy_compress(
+                    src.baseAddress?.assumingMemoryBound(to: CChar.self), src.count,
+                    dst.baseAddress?.assumingMemoryBound(to: CChar.self), &outLen)
+            }
+            // snappy_compress only fails for a too-small output buffer, which max_compressed_length rules out.
+            precondition(status == SNAPPY_OK, "snappy_compress failed with a buffer of max_compressed_length")
+            out.removeSubrange(outLen...)
+            return out
+        }
+    }
+
+    /// Decompresses a snappy block; malformed input is a corruption error, never a crash.
+    static func decompress(_ input: [UInt8]) throws(TSDBError) -> [UInt8] {
+        let result: [UInt8]? = input.withUnsafeBytes { src in
+            let csrc = src.baseAddress?.assumingMemoryBound(to: CChar.self)
+            var length = 0
+            guard snappy_uncompressed_length(csrc, src.count, &length) == SNAPPY_OK,
+                  snappy_validate_compressed_buffer(csrc, src.count) == SNAPPY_OK
+            else { return nil }
+            var out = [UInt8](repeating: 0, count: length)
+            let status = out.withUnsafeMutableBytes { dst in
+                snappy_uncompress(csrc, src.count, dst.baseAddress?.assumingMemoryBound(to: CChar.self), &length)
+            }
+            guard status == SNAPPY_OK else { return nil }
+            out.removeSubrange(length...)
+            return out
+        }
+        guard let result else { throw .corruption("valid snappy block") }
+        return result
+    }
+}
+
+/// LZ4 block format. The decompressed size is not stored in an LZ4 block, so callers pass it.
+enum LZ4 {
+    static func compress(_ input: [UInt8]) -> [UInt8] {
+        input.withUnsafeBytes { src in
+            let bound = Int(LZ4_compressBound(Int32(src.count)))
+            var out = [UInt8](repeating: 0, count: bound)
+            let n = out.withUnsafeMutableBytes { dst in
+                LZ4_compress_default(
+                    src.baseAddress?.assumingMemoryBound(to: CChar.self),
+                    dst.baseAddress?.assumingMemoryBound(to: CChar.self), Int32(src.count), Int32(bound))
+            }
+            precondition(n > 0, "LZ4_compress_default failed with a buffer of LZ4_compressBound")
+            out.removeSubrange(Int(n)...)
+            return out
+        }
+    }
+
+    static func decompress(_ input: [UInt8], decompressedSize: Int) throws(TSDBError) -> [UInt8] {
+        guard decompressedSize >= 0, decompressedSize <= Int(Int32.max) else {
+            throw .corruption("LZ4 decompressed size in 0...\(Int32.max), got \(decompressedSize)")
+        }
+        var out = [UInt8](repeating: 0, count: decompressedSize)
+        let n = input.withUnsafeBytes { src in
+            out.withUnsafeMutableBytes { dst in
+                LZ4_decompress_safe(
+                    src.baseAddress?.assumingMemoryBound(to: CChar.self),
+                    dst.baseAddress?.assumingMemoryBound(to: CChar.self), Int32(src.count), Int32(decompressedSize))
+            }
+        }
+        guard n == Int32(decompressedSize) else {
+            throw .corruption("valid LZ4 block of \(decompressedSize) bytes")
+        }
+        return out
+    }
+}
