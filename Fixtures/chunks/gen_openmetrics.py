@@ -217,6 +217,16 @@ family("fx_three_samples", "gauge", "A series with three samples.",
                                  (T0 + 8 * BLOCK_MS + 1, 1.0),
                                  (T0 + 8 * BLOCK_MS + 3_600_000, 2.0)]))
 
+# 10b. A chunk whose bit stream ends byte-aligned after a whole-byte write.
+#     Go's bstream then carries one extra 0x00 byte at the end of the chunk
+#     (as every 1-sample chunk does). Sample 1 opens an 8-bit XOR window
+#     (13 bits of header + 8), sample 2 has dod 0 (1 bit) and reuses the
+#     window (2 bits + 8): 13+8+1+2 = 24, so its 8-bit payload starts aligned.
+family("fx_aligned_end", "gauge", "Three samples whose encoding ends on a byte boundary.",
+       ("fx_aligned_end", [], [(T0 + 8 * BLOCK_MS + 600_000, f64(0x3FF0000000000000)),
+                               (T0 + 8 * BLOCK_MS + 615_000, f64(0x3FF0FF0000000000)),
+                               (T0 + 8 * BLOCK_MS + 630_000, f64(0x3FF0FE0000000000))]))
+
 # 11. Unicode and escapes in label values.
 ts = regular(T0 + 9 * BLOCK_MS + 500, 20_000, 20)
 vals = [round(rnd.uniform(0, 100), 1) for _ in ts]

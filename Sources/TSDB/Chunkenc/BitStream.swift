@@ -2,11 +2,18 @@
 ///
 /// Bits collect in a 64-bit accumulator that is flushed eight bytes at a time, which is
 /// about four times faster here than writing byte by byte as the Go code does.
+///
+/// One quirk of the Go writer is reproduced because it shows in the bytes: its `writeByte`
+/// always appends a fresh byte after the one it fills, so a stream whose last write was a
+/// whole number of bytes, ending on a byte boundary, carries one extra zero byte at the end
+/// (a 1-sample XOR chunk is 17 bytes, not 16). `lastWriteWasWholeBytes` tracks that.
 struct BitWriter {
     /// Complete bytes. The last `pendingBits` bits live in `accumulator`, not here yet.
     private(set) var bytes: [UInt8]
     private var accumulator: UInt64 = 0
     private(set) var pendingBits = 0
+    /// Whether the last `writeBits` call wrote a multiple of 8 bits (Go ended it with `writeByte`).
+    private var lastWriteWasWholeBytes = false
 
     init(prefix: [UInt8] = [], capacity: Int = 64) {
         bytes = prefix
@@ -14,11 +21,16 @@ struct BitWriter {
     }
 
     /// Number of bytes `finish()` would return: whole bytes plus the partial last one.
-    var byteCount: Int { bytes.count + (pendingBits + 7) >> 3 }
+    var byteCount: Int { bytes.count + (pendingBits + 7) >> 3 + (hasEmptyTailByte ? 1 : 0) }
+
+    /// Go's `bstream` leaves an empty last byte after a `writeByte` that ends byte-aligned.
+    private var hasEmptyTailByte: Bool { lastWriteWasWholeBytes && pendingBits & 7 == 0 }
 
     /// Appends the low `count` bits of `value` (1 ≤ count ≤ 64); higher bits are ignored.
+    /// To keep Go's byte count, a call must end where the Go code's last `writeBits` ends.
     @inline(__always)
     mutating func writeBits(_ value: UInt64, _ count: Int) {
+        lastWriteWasWholeBytes = count & 7 == 0
         let v = count == 64 ? value : value & ((1 &<< UInt64(count)) &- 1)
         let free = 64 - pendingBits
         if count < free {
@@ -61,6 +73,7 @@ struct BitWriter {
             acc <<= 8
             n -= 8
         }
+        if hasEmptyTailByte { out.append(0) }
         return out
     }
 }

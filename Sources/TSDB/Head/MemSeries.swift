@@ -1,0 +1,129 @@
+import Synchronization
+
+/// A closed, immutable chunk of a head series.
+struct HeadChunk: Sendable {
+    let chunk: XORChunk
+    let minTime: Int64
+    let maxTime: Int64
+}
+
+/// Chunk-cutting parameters, as Prometheus's `chunkOpts`.
+struct ChunkOptions: Sendable {
+    /// Width of the head's chunk range (the block range, 2 h by default), in ms.
+    var chunkRange: Int64 = 2 * 3_600_000
+    /// Target number of samples per chunk; a chunk is cut at twice this at the latest.
+    var samplesPerChunk = 120
+    /// Prometheus's hard size cap for XOR chunks (`MaxBytesPerXORChunk`).
+    static let maxBytesPerXORChunk = 1024
+}
+
+/// What happened to a committed sample.
+enum CommitOutcome {
+    case appended
+    /// Same timestamp and same value bits as the newest sample: accepted, nothing stored.
+    case duplicate
+    /// Older than (or a different value at) the newest sample; dropped.
+    case outOfOrder
+}
+
+/// The mutable part of a series, guarded by the series' mutex.
+struct SeriesState {
+    var closed: [HeadChunk] = []
+    var encoder = XOREncoder(capacity: 0)
+    var hasOpenChunk = false
+    var openMinTime: Int64 = .max
+    var openMaxTime: Int64 = .min
+    /// Upper bound for cutting the open chunk (`memSeries.nextAt`).
+    var nextAt: Int64 = .min
+
+    /// Newest committed timestamp and value bits; `.min` when the series has no sample.
+    var maxTime: Int64 = .min
+    var lastValueBits: UInt64 = 0
+
+    /// The newest uncommitted sample of the appender `pendingOwner` (0 = none), so that one
+    /// transaction's own appends are checked against each other.
+    var pendingOwner: UInt64 = 0
+    var pendingTime: Int64 = .min
+    var pendingValueBits: UInt64 = 0
+
+    /// Whether the series is in the postings index, which happens at its first commit.
+    var indexed = false
+
+    /// Stores a committed sample, cutting chunks as Prometheus's `appendPreprocessor` does:
+    /// at the chunk-range boundary (predicted at a quarter full so chunks come out even), at
+    /// twice the target sample count, or when the chunk nears 1 KiB.
+    mutating func commit(timestamp t: Int64, value: Double, options: ChunkOptions) -> CommitOutcome {
+        let bits = value.bitPattern
+        if t <= maxTime {
+            return t == maxTime && bits == lastValueBits ? .duplicate : .outOfOrder
+        }
+        var created = false
+        if !hasOpenChunk {
+            cutChunk(at: t, options: options)
+            created = true
+        }
+        if !created && encoder.byteCount > ChunkOptions.maxBytesPerXORChunk - 19 {
+            cutChunk(at: t, options: options)
+        }
+        let n = encoder.count
+        if n == options.samplesPerChunk / 4 {
+            nextAt = computeChunkEndTime(start: openMinTime, current: openMaxTime, max: nextAt)
+        }
+        if t >= nextAt || n >= options.samplesPerChunk * 2 {
+            cutChunk(at: t, options: options)
+        }
+        encoder.append(timestamp: t, value: value)
+        openMaxTime = t
+        maxTime = t
+        lastValueBits = bits
+        return .appended
+    }
+
+    private mutating func cutChunk(at t: Int64, options: ChunkOptions) {
+        if hasOpenChunk && encoder.count > 0 {
+            closed.append(HeadChunk(chunk: XORChunk(bytes: encoder.encoded()), minTime: openMinTime, maxTime: openMaxTime))
+        }
+        encoder = XOREncoder()
+        hasOpenChunk = true
+        openMinTime = t
+        openMaxTime = .min
+        nextAt = rangeEnd(for: t, width: options.chunkRange)
+    }
+
+    /// The series' chunks overlapping `[minTime, maxTime]`, the open one copied.
+    func chunks(minTime: Int64, maxTime: Int64) -> [HeadChunk] {
+        var out: [HeadChunk] = []
+        for c in closed where c.maxTime >= minTime && c.minTime <= maxTime { out.append(c) }
+        if hasOpenChunk && encoder.count > 0 && openMaxTime >= minTime && openMinTime <= maxTime {
+            out.append(HeadChunk(chunk: XORChunk(bytes: encoder.encoded()), minTime: openMinTime, maxTime: openMaxTime))
+        }
+        return out
+    }
+}
+
+/// End of the chunk range holding `t`: Prometheus's `rangeForTimestamp` (Go's truncating division).
+@inline(__always)
+func rangeEnd(for t: Int64, width: Int64) -> Int64 {
+    (t / width) * width + width
+}
+
+/// Prometheus's `computeChunkEndTime` with ratioToFull 4: spread the rest of the range evenly.
+@inline(__always)
+func computeChunkEndTime(start: Int64, current: Int64, max: Int64) -> Int64 {
+    let n = Double(max - start) / (Double(current - start + 1) * 4)
+    if n <= 1 { return max }
+    return Int64(Double(start) + Double(max - start) / n.rounded(.down))
+}
+
+/// One series of the head: its identity, immutable after creation, and its chunks behind a mutex.
+final class MemSeries: Sendable {
+    let ref: UInt64
+    let labels: Labels
+    let state: Mutex<SeriesState>
+
+    init(ref: UInt64, labels: Labels) {
+        self.ref = ref
+        self.labels = labels
+        self.state = Mutex(SeriesState())
+    }
+}

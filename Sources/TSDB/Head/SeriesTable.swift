@@ -1,0 +1,127 @@
+import Synchronization
+
+/// The head's two maps to series: by reference, lock-free, and by label hash, striped.
+///
+/// Reference lookup is the appender's fast path (`append(ref, …)`), so it is a two-level
+/// array read with acquire loads and no lock. Label lookup takes one of `stripeCount`
+/// mutexes, so appenders creating series on different threads rarely meet.
+///
+/// Series live as long as the table: nothing removes them yet. The truncation that will
+/// (the blocks issue) must defer freeing until no appender can still hold the pointer.
+final class SeriesTable: @unchecked Sendable {
+    private static let pageBits = 14
+    private static let pageSize = 1 << pageBits
+    private static let directorySize = 1 << 16
+    /// Highest reference the table can hold.
+    static let maxRef = UInt64(directorySize * pageSize - 1)
+
+    /// Page pointers as integers; each page holds `pageSize` series pointers as integers.
+    /// Written under `pageLock`, read without it. (`@unchecked`: the atomics protect these.)
+    private let directory: UnsafeMutablePointer<Atomic<UInt>>
+    private let pageLock = Mutex(())
+    private let stripes: [Stripe]
+    private static let stripeCount = 1024
+    private let nextRef = Atomic<UInt64>(0)
+    private let count = Atomic<Int>(0)
+
+    private final class Stripe: Sendable {
+        struct Maps {
+            var byHash: [UInt64: MemSeries] = [:]
+            /// Series whose hash collides with a different series already in `byHash`.
+            var conflicts: [UInt64: [MemSeries]] = [:]
+        }
+        let maps = Mutex(Maps())
+    }
+
+    init() {
+        directory = .allocate(capacity: Self.directorySize)
+        for i in 0..<Self.directorySize { (directory + i).initialize(to: Atomic(0)) }
+        stripes = (0..<Self.stripeCount).map { _ in Stripe() }
+    }
+
+    deinit {
+        for p in 0..<Self.directorySize {
+            let page = directory[p].load(ordering: .relaxed)
+            guard page != 0, let pointer = UnsafeMutablePointer<Atomic<UInt>>(bitPattern: page) else { continue }
+            for i in 0..<Self.pageSize {
+                let s = pointer[i].load(ordering: .relaxed)
+                if s != 0, let raw = UnsafeRawPointer(bitPattern: s) {
+                    Unmanaged<MemSeries>.fromOpaque(raw).release()
+                }
+            }
+            pointer.deinitialize(count: Self.pageSize)
+            pointer.deallocate()
+        }
+        directory.deinitialize(count: Self.directorySize)
+        directory.deallocate()
+    }
+
+    var seriesCount: Int { count.load(ordering: .relaxed) }
+    var lastRef: UInt64 { nextRef.load(ordering: .acquiring) }
+
+    /// The series with reference `ref`, unretained: valid while the table lives.
+    @inline(__always)
+    func lookup(_ ref: UInt64) -> Unmanaged<MemSeries>? {
+        guard ref > 0, ref <= Self.maxRef else { return nil }
+        let page = directory[Int(ref >> UInt64(Self.pageBits))].load(ordering: .acquiring)
+        guard let pointer = UnsafeMutablePointer<Atomic<UInt>>(bitPattern: page) else { return nil }
+        let slot = pointer[Int(ref) & (Self.pageSize - 1)].load(ordering: .acquiring)
+        guard let raw = UnsafeRawPointer(bitPattern: slot) else { return nil }
+        return Unmanaged<MemSeries>.fromOpaque(raw)
+    }
+
+    /// The series with these labels, created with the next reference if it does not exist.
+    func getOrCreate(_ labels: Labels) throws(TSDBError) -> (series: Unmanaged<MemSeries>, created: Bool) {
+        let hash = labels.hash64
+        let stripe = stripes[Int(hash % UInt64(Self.stripeCount))]
+        return try stripe.maps.withLock { maps throws(TSDBError) -> (series: Unmanaged<MemSeries>, created: Bool) in
+            if let s = maps.byHash[hash] {
+                if s.labels == labels { return (Unmanaged.passUnretained(s), false) }
+                if let c = maps.conflicts[hash]?.first(where: { $0.labels == labels }) {
+                    return (Unmanaged.passUnretained(c), false)
+                }
+            }
+            let ref = nextRef.add(1, ordering: .relaxed).newValue
+            guard ref <= Self.maxRef else {
+                throw TSDBError(.invalidArgument, "the head holds at most \(Self.maxRef) series")
+            }
+            let series = MemSeries(ref: ref, labels: labels)
+            if maps.byHash[hash] == nil {
+                maps.byHash[hash] = series
+            } else {
+                maps.conflicts[hash, default: []].append(series)
+            }
+            publish(series)
+            count.add(1, ordering: .relaxed)
+            return (Unmanaged.passUnretained(series), true)
+        }
+    }
+
+    /// The series with these labels, if any.
+    func get(_ labels: Labels) -> MemSeries? {
+        let hash = labels.hash64
+        return stripes[Int(hash % UInt64(Self.stripeCount))].maps.withLock { maps in
+            if let s = maps.byHash[hash], s.labels == labels { return s }
+            return maps.conflicts[hash]?.first(where: { $0.labels == labels })
+        }
+    }
+
+    private func publish(_ series: MemSeries) {
+        let p = Int(series.ref >> UInt64(Self.pageBits))
+        var page = directory[p].load(ordering: .acquiring)
+        if page == 0 {
+            page = pageLock.withLock { _ in
+                let existing = directory[p].load(ordering: .acquiring)
+                if existing != 0 { return existing }
+                let fresh = UnsafeMutablePointer<Atomic<UInt>>.allocate(capacity: Self.pageSize)
+                for i in 0..<Self.pageSize { (fresh + i).initialize(to: Atomic(0)) }
+                let bits = UInt(bitPattern: fresh)
+                directory[p].store(bits, ordering: .releasing)
+                return bits
+            }
+        }
+        let pointer = UnsafeMutablePointer<Atomic<UInt>>(bitPattern: page)!
+        let raw = Unmanaged.passRetained(series).toOpaque()
+        pointer[Int(series.ref) & (Self.pageSize - 1)].store(UInt(bitPattern: raw), ordering: .releasing)
+    }
+}
