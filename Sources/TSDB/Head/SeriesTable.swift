@@ -9,8 +9,8 @@ import Synchronization
 /// Series live as long as the table: nothing removes them yet. The truncation that will
 /// (the blocks issue) must defer freeing until no appender can still hold the pointer.
 final class SeriesTable: @unchecked Sendable {
-    private static let pageBits = 14
-    private static let pageSize = 1 << pageBits
+    fileprivate static let pageBits = 14
+    fileprivate static let pageSize = 1 << pageBits
     private static let directorySize = 1 << 16
     /// Highest reference the table can hold.
     static let maxRef = UInt64(directorySize * pageSize - 1)
@@ -62,12 +62,27 @@ final class SeriesTable: @unchecked Sendable {
     /// The series with reference `ref`, unretained: valid while the table lives.
     @inline(__always)
     func lookup(_ ref: UInt64) -> Unmanaged<MemSeries>? {
-        guard ref > 0, ref <= Self.maxRef else { return nil }
-        let page = directory[Int(ref >> UInt64(Self.pageBits))].load(ordering: .acquiring)
-        guard let pointer = UnsafeMutablePointer<Atomic<UInt>>(bitPattern: page) else { return nil }
-        let slot = pointer[Int(ref) & (Self.pageSize - 1)].load(ordering: .acquiring)
-        guard let raw = UnsafeRawPointer(bitPattern: slot) else { return nil }
-        return Unmanaged<MemSeries>.fromOpaque(raw)
+        directoryHandle.lookup(ref)
+    }
+
+    /// A plain pointer to the reference directory, for hot loops: looking up through it
+    /// touches no reference count, so threads appending concurrently don't fight over the
+    /// cache line of the table object. Valid while the table lives.
+    var directoryHandle: Directory { Directory(pointer: directory) }
+
+    struct Directory: @unchecked Sendable {
+        // @unchecked: a pointer to atomics; every access is an atomic load.
+        fileprivate let pointer: UnsafeMutablePointer<Atomic<UInt>>
+
+        @inline(__always)
+        func lookup(_ ref: UInt64) -> Unmanaged<MemSeries>? {
+            guard ref > 0, ref <= SeriesTable.maxRef else { return nil }
+            let page = pointer[Int(ref >> UInt64(SeriesTable.pageBits))].load(ordering: .acquiring)
+            guard let slots = UnsafeMutablePointer<Atomic<UInt>>(bitPattern: page) else { return nil }
+            let slot = slots[Int(ref) & (SeriesTable.pageSize - 1)].load(ordering: .acquiring)
+            guard let raw = UnsafeRawPointer(bitPattern: slot) else { return nil }
+            return Unmanaged<MemSeries>.fromOpaque(raw)
+        }
     }
 
     /// The series with these labels, created with the next reference if it does not exist.

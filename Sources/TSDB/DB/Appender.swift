@@ -1,0 +1,106 @@
+/// A transaction of appends. Nothing it appends is visible to queries before ``commit()``,
+/// and a commit becomes visible whole.
+///
+/// `Appender` is `~Copyable` and ``commit()`` and ``rollback()`` consume it, so using an
+/// appender after it has finished is a compile-time error. One appender belongs to one
+/// thread at a time; run as many appenders concurrently as you like.
+///
+/// Each `append` checks the sample at once and throws if it is rejected; a rejected sample
+/// does not affect the rest of the transaction. `append` does not allocate on the fast path
+/// (a known ``SeriesRef``): the transaction's buffer is reused from earlier transactions.
+///
+/// An appender dropped without commit or rollback is rolled back: its samples are discarded.
+public struct Appender: ~Copyable, @unchecked Sendable {
+    // @unchecked: `pending` holds unretained series pointers, kept alive by `head`.
+    private let head: Head
+    /// The series directory, looked up without touching `head`'s reference count.
+    private let directory: SeriesTable.Directory
+    private let id: UInt64
+    private let minValidTime: Int64
+    private var pending: ContiguousArray<PendingSample>
+
+    init(head: Head) {
+        self.head = head
+        self.directory = head.series.directoryHandle
+        self.id = head.makeAppenderID()
+        self.minValidTime = head.appendableMinValidTime()
+        self.pending = head.takeBuffer()
+    }
+
+    /// Appends a sample to the series with these labels, creating the series if needed.
+    /// Returns the series' reference for the faster ``append(_:timestamp:value:)-(SeriesRef,_,_)``.
+    /// - Throws: ``TSDBError/Code/outOfOrderSample``, ``TSDBError/Code/duplicateSampleForTimestamp``,
+    ///   ``TSDBError/Code/outOfBounds``.
+    @discardableResult
+    public mutating func append(_ labels: Labels, timestamp: Int64, value: Double) throws(TSDBError) -> SeriesRef {
+        if timestamp < minValidTime { throw outOfBounds(timestamp) }
+        let (series, created) = try head.series.getOrCreate(labels)
+        if created { head.stats.seriesCreated.add(1, ordering: .relaxed) }
+        try append(series, timestamp: timestamp, value: value)
+        return SeriesRef(rawValue: series._withUnsafeGuaranteedRef { $0.ref })
+    }
+
+    /// Appends a sample to the series `ref` names: the fast path, one lookup and no hashing.
+    /// - Throws: ``TSDBError/Code/unknownSeriesRef`` if no series has this reference, and the
+    ///   errors of ``append(_:timestamp:value:)-(Labels,_,_)``.
+    @discardableResult
+    @inline(__always)
+    public mutating func append(_ ref: SeriesRef, timestamp: Int64, value: Double) throws(TSDBError) -> SeriesRef {
+        guard let series = directory.lookup(ref.rawValue) else {
+            throw TSDBError(.unknownSeriesRef, "no series has reference \(ref.rawValue)")
+        }
+        if timestamp < minValidTime { throw outOfBounds(timestamp) }
+        try append(series, timestamp: timestamp, value: value)
+        return ref
+    }
+
+    @inline(__always)
+    private mutating func append(_ series: Unmanaged<MemSeries>, timestamp: Int64, value: Double) throws(TSDBError) {
+        let id = self.id
+        let verdict = series._withUnsafeGuaranteedRef {
+            $0.check(timestamp: timestamp, valueBits: value.bitPattern, appender: id)
+        }
+        switch verdict {
+        case .accept:
+            pending.append(PendingSample(series: series, timestamp: timestamp, value: value))
+        case .duplicateSameValue:
+            head.stats.duplicates.add(1, ordering: .relaxed)
+        case .outOfOrder(let newest):
+            head.stats.outOfOrder.add(1, ordering: .relaxed)
+            throw TSDBError(.outOfOrderSample, "out of order sample: timestamp \(timestamp) is older than the series' newest, \(newest), for \(series.takeUnretainedValue().labels)")
+        case .duplicateDifferentValue:
+            head.stats.outOfOrder.add(1, ordering: .relaxed)
+            throw TSDBError(.duplicateSampleForTimestamp, "duplicate sample for timestamp \(timestamp) with a different value, for \(series.takeUnretainedValue().labels)")
+        }
+    }
+
+    private func outOfBounds(_ timestamp: Int64) -> TSDBError {
+        head.stats.outOfBounds.add(1, ordering: .relaxed)
+        return TSDBError(.outOfBounds, "out of bounds: timestamp \(timestamp) is older than the head's minimum valid time \(minValidTime)")
+    }
+
+    /// Moves the buffer out, so that it is uniquely referenced and can be reused.
+    private mutating func takePending() -> ContiguousArray<PendingSample> {
+        var buffer = ContiguousArray<PendingSample>()
+        swap(&buffer, &pending)
+        return buffer
+    }
+
+    /// Number of samples waiting for commit.
+    public var pendingCount: Int { pending.count }
+
+    /// Makes every appended sample visible at once. A sample that lost a race with another
+    /// transaction committing to the same series in the meantime is dropped and counted.
+    public consuming func commit() throws(TSDBError) {
+        let buffer = takePending()
+        head.commit(buffer, appender: id)
+        head.returnBuffer(buffer)
+    }
+
+    /// Discards every appended sample.
+    public consuming func rollback() {
+        let buffer = takePending()
+        head.rollback(buffer, appender: id)
+        head.returnBuffer(buffer)
+    }
+}

@@ -1,0 +1,85 @@
+/// What `append` decided about one sample, under the series lock.
+enum AppendVerdict {
+    case accept
+    case duplicateSameValue
+    case outOfOrder(newest: Int64)
+    case duplicateDifferentValue
+}
+
+extension MemSeries {
+    /// Checks a sample against the newest one of the series: the committed one, or the
+    /// transaction's own newest pending one. Marks the sample as pending for `appender`.
+    @inline(__always)
+    func check(timestamp t: Int64, valueBits: UInt64, appender id: UInt64) -> AppendVerdict {
+        state.withLock { st in
+            let own = st.pendingOwner == id
+            let newest = own ? st.pendingTime : st.maxTime
+            if t < newest { return .outOfOrder(newest: newest) }
+            if t == newest {
+                let bits = own ? st.pendingValueBits : st.lastValueBits
+                return bits == valueBits ? .duplicateSameValue : .duplicateDifferentValue
+            }
+            st.pendingOwner = id
+            st.pendingTime = t
+            st.pendingValueBits = valueBits
+            return .accept
+        }
+    }
+}
+
+extension Head {
+    /// Applies a transaction's samples. Holds the commit gate shared, so a query snapshot sees
+    /// all of them or none. Returns how many samples were stored.
+    @discardableResult
+    func commit(_ pending: ContiguousArray<PendingSample>, appender id: UInt64) -> Int {
+        guard !pending.isEmpty else { return 0 }
+        let options = self.options
+        return commitGate.withReadLock {
+            var newSeries: [MemSeries] = []
+            var minT = Int64.max
+            var maxT = Int64.min
+            var appended = 0
+            var dropped = 0
+            for p in pending {
+                let (outcome, firstCommit) = p.series._withUnsafeGuaranteedRef { s in
+                    s.state.withLock { st -> (CommitOutcome, Bool) in
+                        let outcome = st.commit(timestamp: p.timestamp, value: p.value, options: options)
+                        if st.pendingOwner == id { st.pendingOwner = 0 }
+                        if outcome == .appended && !st.indexed {
+                            st.indexed = true
+                            return (outcome, true)
+                        }
+                        return (outcome, false)
+                    }
+                }
+                switch outcome {
+                case .appended:
+                    appended += 1
+                    if p.timestamp < minT { minT = p.timestamp }
+                    if p.timestamp > maxT { maxT = p.timestamp }
+                    if firstCommit { newSeries.append(p.series.takeUnretainedValue()) }
+                case .duplicate:
+                    break
+                case .outOfOrder:
+                    dropped += 1
+                }
+            }
+            postings.add(newSeries)
+            if appended > 0 { extendTimeRange(minT: minT, maxT: maxT) }
+            stats.samplesAppended.add(appended, ordering: .relaxed)
+            if dropped > 0 { stats.droppedAtCommit.add(dropped, ordering: .relaxed) }
+            return appended
+        }
+    }
+
+    /// Forgets a transaction's pending marks.
+    func rollback(_ pending: ContiguousArray<PendingSample>, appender id: UInt64) {
+        for p in pending {
+            p.series._withUnsafeGuaranteedRef { s in
+                s.state.withLock { st in
+                    if st.pendingOwner == id { st.pendingOwner = 0 }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,93 @@
+/// One series returned by a query: its labels and its samples in the query's time range.
+///
+/// A value: it holds its own copy of the chunks it needs, so it stays valid and unchanged
+/// however long it is kept, whatever is appended afterwards.
+public struct Series: Sendable, Sequence {
+    public let labels: Labels
+    let chunks: [HeadChunk]
+    let minTime: Int64
+    let maxTime: Int64
+
+    init(labels: Labels, chunks: [HeadChunk], minTime: Int64, maxTime: Int64) {
+        self.labels = labels
+        self.chunks = chunks
+        self.minTime = minTime
+        self.maxTime = maxTime
+    }
+
+    public func makeIterator() -> SampleIterator {
+        SampleIterator(chunks: chunks, minTime: minTime, maxTime: maxTime)
+    }
+
+    /// Every sample in the range, decoded.
+    public var samples: [Sample] { Array(self) }
+}
+
+/// Walks a series' samples in time order, within the query's range.
+///
+/// `next()` advances by one, `seek(to:)` jumps forward to a timestamp, `at` is the current
+/// sample. Damaged chunk bytes end the iteration and set ``error``.
+public struct SampleIterator: IteratorProtocol {
+    private let chunks: [HeadChunk]
+    private let minTime: Int64
+    private let maxTime: Int64
+    private var index = -1
+    private var current: XORIterator?
+    private var done = false
+    private var hasCurrent = false
+    /// The sample `next()` or `seek(to:)` last returned.
+    public private(set) var at = Sample(timestamp: .min, value: 0)
+    /// Set when a chunk could not be decoded.
+    public private(set) var error: TSDBError?
+
+    init(chunks: [HeadChunk], minTime: Int64, maxTime: Int64) {
+        self.chunks = chunks
+        self.minTime = minTime
+        self.maxTime = maxTime
+    }
+
+    public mutating func next() -> Sample? {
+        while !done {
+            if current == nil && !advanceChunk() { return finish() }
+            if let s = current!.next() {
+                if s.timestamp < minTime { continue }
+                if s.timestamp > maxTime { return finish() }
+                at = s
+                hasCurrent = true
+                return s
+            }
+            if let e = current!.error { error = e; return finish() }
+            current = nil
+        }
+        return nil
+    }
+
+    /// Moves to the first sample at or after `timestamp` and returns it; nil when none is
+    /// left. Never moves backwards.
+    public mutating func seek(to timestamp: Int64) -> Sample? {
+        if done { return nil }
+        if hasCurrent && at.timestamp >= timestamp { return at }
+        // Skip whole chunks that end before the target, the current one included.
+        if current != nil && chunks[index].maxTime < timestamp { current = nil }
+        if current == nil {
+            while index + 1 < chunks.count && chunks[index + 1].maxTime < timestamp { index += 1 }
+        }
+        while let s = next() {
+            if s.timestamp >= timestamp { return s }
+        }
+        return nil
+    }
+
+    private mutating func advanceChunk() -> Bool {
+        index += 1
+        guard index < chunks.count, chunks[index].minTime <= maxTime else { return false }
+        current = chunks[index].chunk.makeIterator()
+        return true
+    }
+
+    private mutating func finish() -> Sample? {
+        done = true
+        current = nil
+        return nil
+    }
+}

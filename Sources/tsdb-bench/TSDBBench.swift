@@ -1,0 +1,9 @@
+import ArgumentParser
+
+@main
+struct TSDBBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tsdb-bench",
+        abstract: "Benchmarks for the TSDB engine.",
+        subcommands: [Write.self])
+}

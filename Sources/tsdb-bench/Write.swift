@@ -1,0 +1,145 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import TSDB
+
+/// The workload of `promtool tsdb bench write`, exactly: N label sets, shards of 1000 series
+/// ingested concurrently, 100 scrapes at a time, one transaction per scrape per shard.
+struct Write: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Ingest the workload of `promtool tsdb bench write` and report samples/s.",
+        discussion: """
+            Reads the first N unique label sets from FILE (one flat JSON object per line), then
+            ingests S scrapes, 30 s apart, into a DB at OUT/storage with compaction disabled.
+            Example:
+              tsdb-bench write --metrics 10000 --scrapes 3000 Fixtures/node-exporter/series-10k.jsonl
+            """)
+
+    @Option(help: "Directory for the DB (a temporary directory by default; removed afterwards).")
+    var out: String?
+
+    @Option(help: "Number of series (unique label sets) to read from FILE.")
+    var metrics = 10_000
+
+    @Option(help: "Number of scrapes; rounded up to a multiple of 100, as promtool does.")
+    var scrapes = 3_000
+
+    @Option(help: "After ingesting, run this selector and print the first series it returns.")
+    var query: String?
+
+    @Argument(help: "Label sets, one JSON object per line, as `promtool tsdb bench write` reads.")
+    var file: String
+
+    func validate() throws {
+        guard metrics > 0 else { throw ValidationError("--metrics must be positive") }
+        guard scrapes > 0 else { throw ValidationError("--scrapes must be positive") }
+    }
+
+    func run() throws {
+        let fm = FileManager.default
+        let root = out ?? (NSTemporaryDirectory() + "tsdb-bench-\(getpid())")
+        let removeAfter = out == nil
+        let storage = root + "/storage"
+        if fm.fileExists(atPath: storage) { try fm.removeItem(atPath: storage) }
+        defer { if removeAfter { try? fm.removeItem(atPath: root) } }
+
+        let labels = try LabelFile.read(file, limit: metrics)
+        print(">> loaded \(labels.count) series from \(file)")
+        var options = Options()
+        options.compactionEnabled = false
+        let db = try DB.open(directory: storage, options: options)
+
+        let rssBefore = Memory.residentBytes()
+        let start = DispatchTime.now()
+        let total = try Ingest.run(db: db, labels: labels, scrapes: scrapes)
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+        let rssAfter = Memory.residentBytes()
+
+        print(">> ingestion completed")
+        print(" > total samples: \(total)")
+        print(" > samples/sec: \(String(format: "%.1f", Double(total) / seconds))")
+        let growth = Double(rssAfter - rssBefore)
+        print(" > head memory: RSS grew \(String(format: "%.1f", growth / 1_048_576)) MiB, "
+            + "\(String(format: "%.0f", growth / Double(labels.count))) bytes per series, "
+            + "\(String(format: "%.2f", growth / Double(max(total, 1)))) bytes per sample")
+
+        if let query { try Demo.printQuery(db: db, selector: query) }
+        try db.close()
+    }
+}
+
+enum Ingest {
+    static let shardSize = 1_000
+    static let scrapesPerRound = 100
+    static let interval: Int64 = 30_000
+
+    /// Scrape k (from 0) has timestamp 30000·(k+1); series values restart at 123456789 with
+    /// every round of 100 scrapes and grow by 1000 per scrape, as promtool's do.
+    static func run(db: DB, labels: [Labels], scrapes: Int) throws -> Int {
+        let shards = stride(from: 0, to: labels.count, by: shardSize).map {
+            Array(labels[$0..<min($0 + shardSize, labels.count)])
+        }
+        let total = Counter()
+        let failure = FirstError()
+        var round = 0
+        while round * scrapesPerRound < scrapes {
+            let base = Int64(round * scrapesPerRound) * interval
+            DispatchQueue.concurrentPerform(iterations: shards.count) { i in
+                do {
+                    total.add(try ingestShard(db: db, labels: shards[i], baseTime: base))
+                } catch {
+                    failure.set(error)
+                }
+            }
+            if let error = failure.value { throw error }
+            round += 1
+        }
+        return total.value
+    }
+
+    private static func ingestShard(db: DB, labels: [Labels], baseTime: Int64) throws -> Int {
+        var refs = [SeriesRef?](repeating: nil, count: labels.count)
+        var value = 123_456_789.0
+        var timestamp = baseTime
+        var n = 0
+        for _ in 0..<scrapesPerRound {
+            timestamp += interval
+            value += 1000
+            var app = try db.appender()
+            for i in labels.indices {
+                if let ref = refs[i] {
+                    try app.append(ref, timestamp: timestamp, value: value)
+                } else {
+                    refs[i] = try app.append(labels[i], timestamp: timestamp, value: value)
+                }
+            }
+            n += labels.count
+            try app.commit()
+        }
+        return n
+    }
+}
+
+final class Counter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var total = 0
+    func add(_ n: Int) { lock.lock(); total += n; lock.unlock() }
+    var value: Int { lock.lock(); defer { lock.unlock() }; return total }
+}
+
+final class FirstError: @unchecked Sendable {
+    private let lock = NSLock()
+    private var error: Error?
+    func set(_ e: Error) { lock.lock(); if error == nil { error = e }; lock.unlock() }
+    var value: Error? { lock.lock(); defer { lock.unlock() }; return error }
+}
+
+enum Memory {
+    /// Resident set size from /proc/self/statm, in bytes (0 where /proc is missing).
+    static func residentBytes() -> Int {
+        guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
+        let fields = text.split(separator: " ")
+        guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }
+        return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
+    }
+}
