@@ -1,0 +1,34 @@
+import Foundation
+
+/// A fresh directory under the system temporary directory, removed by `remove()`.
+public struct TemporaryDirectory: Sendable {
+    public let path: String
+
+    public init(_ prefix: String = "tsdb-test") throws {
+        let base = NSTemporaryDirectory() + "\(prefix)-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
+        try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
+        path = base
+    }
+
+    public func remove() {
+        try? FileManager.default.removeItem(atPath: path)
+    }
+
+    /// Runs `body` with a new directory and removes it afterwards.
+    public static func with<T>(_ body: (String) throws -> T) throws -> T {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        return try body(dir.path)
+    }
+}
+
+/// Where the repository's files are, found from this source file's location.
+public enum Repository {
+    public static let root: String = {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { url.deleteLastPathComponent() }
+        return url.path
+    }()
+
+    public static func path(_ relative: String) -> String { root + "/" + relative }
+}
