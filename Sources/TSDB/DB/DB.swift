@@ -32,7 +32,7 @@ public final class DB: Sendable {
     private init(directory: String, options: Options) {
         self.directory = directory
         self.options = options
-        self.head = Head(options: ChunkOptions(chunkRange: options.blockRange, samplesPerChunk: options.samplesPerChunk))
+        self.head = Head(options: ChunkOptions(chunkRange: options.blockRange, samplesPerChunk: options.samplesPerChunk, maxBytesBeforeAppend: options.xorChunkByteCap))
     }
 
     /// Opens (creating it if needed) the database in `directory`.

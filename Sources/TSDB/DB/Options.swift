@@ -7,6 +7,8 @@ public struct Options: Sendable {
     public var samplesPerChunk: Int = 120
     /// Whether background compaction runs. Kept for the lifecycle issue; nothing compacts yet.
     public var compactionEnabled: Bool = true
+    /// Size cap for open XOR chunks; `nil` only to reproduce promtool 2.42's chunks in tests.
+    var xorChunkByteCap: Int? = 1024 - 19
 
     public init() {}
 

@@ -21,6 +21,16 @@ extension Head {
             }
             return out
         }
+        // A chunk overlapping the range may still have no sample inside it (samples on both
+        // sides of a narrow range). Decode only those series whose chunk ends all fall outside.
+        out.removeAll { s in
+            let certain = s.chunks.contains { c in
+                (c.minTime >= minTime && c.minTime <= maxTime) || (c.maxTime >= minTime && c.maxTime <= maxTime)
+            }
+            if certain { return false }
+            var it = s.makeIterator()
+            return it.next() == nil
+        }
         out.sort { Labels.compare($0.labels, $1.labels) < 0 }
         return out
     }

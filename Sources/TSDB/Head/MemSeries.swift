@@ -13,8 +13,10 @@ struct ChunkOptions: Sendable {
     var chunkRange: Int64 = 2 * 3_600_000
     /// Target number of samples per chunk; a chunk is cut at twice this at the latest.
     var samplesPerChunk = 120
-    /// Prometheus's hard size cap for XOR chunks (`MaxBytesPerXORChunk`).
-    static let maxBytesPerXORChunk = 1024
+    /// An open XOR chunk larger than this is cut before the next append, which keeps chunks
+    /// within Prometheus's `MaxBytesPerXORChunk` (1024) since one sample takes at most 19
+    /// bytes. `nil` turns the cap off, as in Prometheus before 2.46 (the fixtures' promtool).
+    var maxBytesBeforeAppend: Int? = 1024 - 19
 }
 
 /// What happened to a committed sample.
@@ -62,7 +64,7 @@ struct SeriesState {
             cutChunk(at: t, options: options)
             created = true
         }
-        if !created && encoder.byteCount > ChunkOptions.maxBytesPerXORChunk - 19 {
+        if !created, let cap = options.maxBytesBeforeAppend, encoder.byteCount > cap {
             cutChunk(at: t, options: options)
         }
         let n = encoder.count

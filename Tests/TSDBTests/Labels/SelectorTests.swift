@@ -32,7 +32,7 @@ import Testing
     @Test(arguments: [
         Bad(text: "", column: 1),
         Bad(text: "{}", column: 1),
-        Bad(text: #"up{job="a""#, column: 10),
+        Bad(text: #"up{job="a""#, column: 11),
         Bad(text: #"up{job="a}"#, column: 8),
         Bad(text: #"up{job~"a"}"#, column: 7),
         Bad(text: #"up{job="a" x="b"}"#, column: 12),

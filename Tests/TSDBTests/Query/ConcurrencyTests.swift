@@ -19,7 +19,9 @@ import TSDBTestSupport
             let done = Atomic<Int>(0)
             let violations = Atomic<Int>(0)
             let queries = Atomic<Int>(0)
-            DispatchQueue.concurrentPerform(iterations: groups + 2) { worker in
+            // Real threads, so writers and readers truly overlap on any core count
+            // (concurrentPerform runs only as many at once as there are cores).
+            runThreads(groups + 2) { worker in
                 if worker < groups {
                     let labels = (0..<perGroup).map { try! Labels(["__name__": "m", "group": "g\(worker)", "i": "\($0)"]) }
                     var refs = [SeriesRef?](repeating: nil, count: perGroup)
@@ -59,6 +61,19 @@ import TSDBTestSupport
             let committed = (1...transactions).filter { $0 % 7 != 0 }.count
             #expect(final.allSatisfy { $0.samples.count == committed })
         }
+    }
+
+    func runThreads(_ n: Int, _ body: @escaping @Sendable (Int) -> Void) {
+        let group = DispatchGroup()
+        for i in 0..<n {
+            group.enter()
+            let thread = Thread {
+                body(i)
+                group.leave()
+            }
+            thread.start()
+        }
+        group.wait()
     }
 
     @Test func concurrentCreationOfTheSameSeriesYieldsOneSeries() throws {
