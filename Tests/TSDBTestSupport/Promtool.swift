@@ -21,6 +21,7 @@ public enum Promtool {
 
 public struct CommandFailure: Error, CustomStringConvertible {
     public let description: String
+    public init(description: String) { self.description = description }
 }
 
 public enum Command {
@@ -43,7 +44,9 @@ public enum Command {
         if let environment { p.environment = environment }
         // Standard error goes to a file, so a chatty child cannot block on a full pipe.
         let errPath = NSTemporaryDirectory() + "cmd-stderr-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
-        FileManager.default.createFile(atPath: errPath, contents: nil)
+        guard FileManager.default.createFile(atPath: errPath, contents: nil) else {
+            throw CommandFailure(description: "cannot create \(errPath)")
+        }
         defer { try? FileManager.default.removeItem(atPath: errPath) }
         let out = Pipe()
         p.standardOutput = out

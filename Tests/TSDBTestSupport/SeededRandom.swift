@@ -30,14 +30,15 @@ enum ProcessInfoShim {
     static func environment(_ name: String) -> String? { ProcessInfo.processInfo.environment[name] }
 }
 
-/// Float values worth testing encoders with: specials, extremes and ordinary numbers.
+/// Float values worth testing encoders with: specials, extremes (the largest subnormal
+/// among them) and ordinary numbers.
 public enum InterestingValues {
     public static let staleNaN = Double(bitPattern: 0x7ff0_0000_0000_0002)
     public static let all: [Double] = [
         0, -0.0, 1, -1, 0.1, 123_456_789, .infinity, -.infinity, .nan, staleNaN,
         Double(bitPattern: 0x7ff8_0000_0000_0001), .leastNonzeroMagnitude, -.leastNonzeroMagnitude,
         .leastNormalMagnitude, .greatestFiniteMagnitude, -.greatestFiniteMagnitude,
-        2.225073858507201e-308, 1e300, 1e-300, 42, 3.141592653589793,
+        Double(bitPattern: 0x000f_ffff_ffff_ffff), 1e300, 1e-300, 42, 3.141592653589793,
     ]
 
     public static func random(using rng: inout SeededRandom) -> Double {

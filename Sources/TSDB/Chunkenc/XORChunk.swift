@@ -3,9 +3,9 @@
 ///
 /// Not thread-safe: one writer at a time; the head guards it with the series lock.
 /// Costs about 8 ns per sample here and allocates only when the byte buffer grows.
-struct XOREncoder {
+@_spi(Chunks) public struct XOREncoder {
     private var writer: BitWriter
-    private(set) var count: Int = 0
+    public private(set) var count: Int = 0
     private var lastTimestamp: Int64 = 0
     private var lastValue: UInt64 = 0
     private var lastDelta: UInt64 = 0
@@ -15,16 +15,16 @@ struct XOREncoder {
     /// Largest number of samples the 2-byte count can hold.
     static let maxSamples = Int(UInt16.max)
 
-    init(capacity: Int = 128) {
+    public init(capacity: Int = 128) {
         writer = BitWriter(prefix: [0, 0], capacity: capacity)
     }
 
     /// Size of the encoded chunk so far, header included: Prometheus's `len(chunk.Bytes())`.
-    var byteCount: Int { writer.byteCount }
+    public var byteCount: Int { writer.byteCount }
 
     /// Appends one sample. Timestamps must not decrease (the head checks this before calling).
     @inline(__always)
-    mutating func append(timestamp t: Int64, value: Double) {
+    public mutating func append(timestamp t: Int64, value: Double) {
         precondition(count < Self.maxSamples, "XOR chunk is full; the head cuts chunks long before this")
         let bits = value.bitPattern
         switch count {
@@ -95,7 +95,7 @@ struct XOREncoder {
     }
 
     /// The chunk's bytes as Prometheus would store them: count, then the bit stream.
-    func encoded() -> [UInt8] {
+    public func encoded() -> [UInt8] {
         var out = writer.snapshot()
         out[0] = UInt8(truncatingIfNeeded: count >> 8)
         out[1] = UInt8(truncatingIfNeeded: count)
@@ -104,28 +104,28 @@ struct XOREncoder {
 }
 
 /// An immutable XOR chunk: Prometheus's bytes plus the time range they cover.
-struct XORChunk: Sendable {
-    let bytes: [UInt8]
+@_spi(Chunks) public struct XORChunk: Sendable {
+    public let bytes: [UInt8]
 
-    init(bytes: [UInt8]) { self.bytes = bytes }
+    public init(bytes: [UInt8]) { self.bytes = bytes }
 
     /// Encodes `samples` (timestamps non-decreasing) into a fresh chunk.
-    init(encoding samples: some Sequence<Sample>) {
+    public init(encoding samples: some Sequence<Sample>) {
         var e = XOREncoder()
         for s in samples { e.append(timestamp: s.timestamp, value: s.value) }
         bytes = e.encoded()
     }
 
     /// The sample count in the 2-byte header, or nil if the chunk is too short to hold one.
-    var count: Int? {
+    public var count: Int? {
         guard bytes.count >= 2 else { return nil }
         return Int(bytes[0]) << 8 | Int(bytes[1])
     }
 
-    func makeIterator() -> XORIterator { XORIterator(bytes) }
+    public func makeIterator() -> XORIterator { XORIterator(bytes) }
 
     /// Decodes every sample, or throws on damaged bytes.
-    func decodeAll() throws(TSDBError) -> [Sample] {
+    public func decodeAll() throws(TSDBError) -> [Sample] {
         var it = makeIterator()
         var out: [Sample] = []
         while let s = it.next() { out.append(s) }

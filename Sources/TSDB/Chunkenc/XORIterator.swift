@@ -1,19 +1,19 @@
 /// Decodes an XOR chunk sample by sample. Damaged bytes end the iteration and set
 /// ``error``; the iterator never traps. Holds its own reference to the bytes, so it stays
 /// valid as long as it lives.
-struct XORIterator: IteratorProtocol {
+@_spi(Chunks) public struct XORIterator: IteratorProtocol {
     private var reader: BitReader
     private let total: Int
-    private(set) var read = 0
-    private(set) var timestamp: Int64 = 0
+    public private(set) var read = 0
+    public private(set) var timestamp: Int64 = 0
     private var valueBits: UInt64 = 0
     private var delta: UInt64 = 0
     private var leading: UInt8 = 0
     private var trailing: UInt8 = 0
     /// Set when the bytes turned out to be damaged; describes what and where (bit offset).
-    private(set) var error: TSDBError?
+    public private(set) var error: TSDBError?
 
-    init(_ bytes: [UInt8]) {
+    public init(_ bytes: [UInt8]) {
         reader = BitReader(bytes, startingAt: 2)
         if bytes.count >= 2 {
             total = Int(bytes[0]) << 8 | Int(bytes[1])
@@ -23,15 +23,15 @@ struct XORIterator: IteratorProtocol {
         }
     }
 
-    var value: Double { Double(bitPattern: valueBits) }
+    public var value: Double { Double(bitPattern: valueBits) }
     /// The current sample; valid after `next()` or `seek(to:)` returned one.
-    var at: Sample { Sample(timestamp: timestamp, value: value) }
+    public var at: Sample { Sample(timestamp: timestamp, value: value) }
 
-    mutating func next() -> Sample? {
+    public mutating func next() -> Sample? {
         guard error == nil, read < total else { return nil }
         switch read {
         case 0:
-            guard let t = readUvarint(), let v = reader.readBits(64) else { return fail("first sample") }
+            guard let t = readUvarint(), let v = reader.readBits(64) else { return fail("timestamp or value") }
             timestamp = Int64(bitPattern: t >> 1) ^ -Int64(bitPattern: t & 1)
             valueBits = v
         case 1:
@@ -48,7 +48,7 @@ struct XORIterator: IteratorProtocol {
 
     /// Advances to the first sample at or after `target`; returns it, or nil when none is left.
     /// Never moves backwards: if the current sample is already at or after `target`, it stays.
-    mutating func seek(to target: Int64) -> Sample? {
+    public mutating func seek(to target: Int64) -> Sample? {
         if read > 0 && timestamp >= target { return at }
         while let s = next() {
             if s.timestamp >= target { return s }

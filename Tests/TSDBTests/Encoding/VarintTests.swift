@@ -1,7 +1,7 @@
 import Testing
 import TSDBTestSupport
 
-@testable import TSDB
+@testable @_spi(Chunks) import TSDB
 
 @Suite struct VarintTests {
     @Test(arguments: [UInt64(0), 1, 127, 128, 300, 16383, 16384, UInt64(UInt32.max), UInt64.max])

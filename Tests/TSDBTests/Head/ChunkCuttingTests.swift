@@ -1,7 +1,7 @@
 import Testing
 import TSDBTestSupport
 
-@testable import TSDB
+@testable @_spi(Chunks) import TSDB
 
 @Suite struct ChunkCuttingTests {
     func headChunks(_ db: DB, _ labels: Labels) -> [HeadChunk] {

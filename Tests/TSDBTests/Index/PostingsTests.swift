@@ -1,7 +1,7 @@
 import Testing
 import TSDBTestSupport
 
-@testable import TSDB
+@testable @_spi(Chunks) import TSDB
 
 @Suite struct PostingsTests {
     static func randomList(_ rng: inout SeededRandom, max: UInt64) -> [UInt64] {

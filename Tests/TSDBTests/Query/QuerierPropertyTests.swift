@@ -3,7 +3,7 @@ import Foundation
 import Testing
 import TSDBTestSupport
 
-@testable import TSDB
+@testable @_spi(Chunks) import TSDB
 
 /// Random series and samples, appended from several threads, then queried and compared with
 /// a plain in-memory model, over matchers of every kind and random time ranges.

@@ -1,0 +1,111 @@
+import Benchmark
+import Foundation
+import TSDB
+
+/// A DB in a temporary directory with `seriesCount` series, each holding one sample, and
+/// the state a scraper keeps between scrapes: the series' refs and the next timestamp.
+final class HeadFixture {
+    let directory: URL
+    private(set) var db: DB
+    let labels: [Labels]
+    private(set) var refs: [SeriesRef] = []
+    private(set) var timestamp = Fixtures.startTime
+    private(set) var value = 1.0
+
+    init(seriesCount: Int, createSeries: Bool = true) throws {
+        directory = FileManager.default.temporaryDirectory
+            .appendingPathComponent("tsdb-benchmarks-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))")
+        db = try DB.open(directory: directory.path)
+        labels = try HeadFixture.makeLabels(count: seriesCount, prefix: "")
+        if createSeries {
+            var app = try db.appender()
+            refs = try labels.map { try app.append($0, timestamp: timestamp, value: value) }
+            try app.commit()
+        }
+    }
+
+    /// node-exporter-like label sets: a metric name and five more labels.
+    static func makeLabels(count: Int, prefix: String) throws -> [Labels] {
+        try (0..<count).map { i in
+            try Labels([
+                "__name__": "node_cpu_seconds_total", "job": "node", "instance": "\(prefix)host-\(i / 100):9100",
+                "cpu": "\(i % 100)", "mode": "user", "env": "prod",
+            ])
+        }
+    }
+
+    /// Moves to the next scrape: 30 s later, every counter a little higher.
+    func nextScrape() -> (timestamp: Int64, value: Double) {
+        timestamp += Fixtures.scrapeInterval
+        value += 1.25
+        return (timestamp, value)
+    }
+
+    /// Replaces the DB with an empty one in the same directory (the old head is freed).
+    func reopenEmpty() throws {
+        try db.close()
+        db = try DB.open(directory: directory.path)
+        refs = []
+    }
+
+    func remove() throws {
+        try db.close()
+        try FileManager.default.removeItem(at: directory)
+    }
+}
+
+/// Head appends through the public API. Each iteration is one transaction of 1000 samples,
+/// one per series (`scalingFactor: .kilo`): with `--scale` the figures read per sample and
+/// throughput reads in samples per second.
+func registerHeadBenchmarks() {
+    let seriesCount = 1_000
+    let perSample = Benchmark.Configuration(scalingFactor: .kilo)
+    nonisolated(unsafe) var fixture: HeadFixture!
+
+    func setUp(createSeries: Bool = true) -> Benchmark.BenchmarkSetupHook {
+        { fixture = try HeadFixture(seriesCount: seriesCount, createSeries: createSeries) }
+    }
+    let tearDown: Benchmark.BenchmarkTeardownHook = {
+        try fixture.remove()
+        fixture = nil
+    }
+
+    // The hot path: a scraper that kept its refs. Appends only; commit runs unmeasured.
+    Benchmark("Head append(ref) ×1000, no commit", configuration: perSample) { benchmark in
+        let (t, v) = fixture.nextScrape()
+        var app = try fixture.db.appender()
+        benchmark.startMeasurement()
+        for ref in fixture.refs { try app.append(ref, timestamp: t, value: v) }
+        benchmark.stopMeasurement()
+        try app.commit()
+    } setup: setUp() teardown: tearDown
+
+    // The same plus commit: what one scrape of 1000 series costs end to end.
+    Benchmark("Head append(ref) ×1000 + commit", configuration: perSample) { benchmark in
+        let (t, v) = fixture.nextScrape()
+        benchmark.startMeasurement()
+        var app = try fixture.db.appender()
+        for ref in fixture.refs { try app.append(ref, timestamp: t, value: v) }
+        try app.commit()
+    } setup: setUp() teardown: tearDown
+
+    // A scraper without a ref cache: every sample hashes its labels and finds its series.
+    Benchmark("Head append(labels) ×1000 existing series + commit", configuration: perSample) { benchmark in
+        let (t, v) = fixture.nextScrape()
+        benchmark.startMeasurement()
+        var app = try fixture.db.appender()
+        for labels in fixture.labels { try app.append(labels, timestamp: t, value: v) }
+        try app.commit()
+    } setup: setUp() teardown: tearDown
+
+    // Series creation: 1000 new label sets into an empty head, which is replaced unmeasured
+    // before every iteration so the series count (and memory) stays bounded.
+    Benchmark("Head append(labels) ×1000 new series + commit", configuration: perSample) { benchmark in
+        try fixture.reopenEmpty()
+        let (t, v) = fixture.nextScrape()
+        benchmark.startMeasurement()
+        var app = try fixture.db.appender()
+        for labels in fixture.labels { try app.append(labels, timestamp: t, value: v) }
+        try app.commit()
+    } setup: setUp(createSeries: false) teardown: tearDown
+}
