@@ -10,7 +10,7 @@
     private var delta: UInt64 = 0
     private var leading: UInt8 = 0
     private var trailing: UInt8 = 0
-    /// Set when the bytes turned out to be damaged; describes what and where (bit offset).
+    /// Set when the bytes turned out to be damaged; describes what and where (the byte offset where reading stopped).
     public private(set) var error: TSDBError?
 
     public init(_ bytes: [UInt8]) {
