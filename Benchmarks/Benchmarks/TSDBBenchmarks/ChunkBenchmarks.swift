@@ -2,29 +2,29 @@ import Benchmark
 @_spi(Chunks) import TSDB
 
 /// XOR chunk encoding and decoding. Each iteration handles 1000 chunks of 120 samples
-/// (`scalingFactor: .kilo`), so with `--scale` the wall clock and mallocs read per chunk
-/// and throughput reads in chunks per second; divide by 120 for per sample.
+/// (`scalingFactor: .kilo`), so the default (scaled) output reads per chunk: wall clock and
+/// mallocs per chunk, throughput in chunks per second. Divide by 120 for per sample.
 func registerChunkBenchmarks() {
     let perChunk = Benchmark.Configuration(scalingFactor: .kilo)
+    let chunkBytes = BenchmarkMetric.custom("Chunk size (bytes)", polarity: .prefersSmaller, useScalingFactor: false)
+    var encodeConfiguration = perChunk
+    encodeConfiguration.metrics.append(chunkBytes)
 
-    for (name, samples) in [("counter", Fixtures.counterSamples), ("random", Fixtures.randomSamples)] {
-        Benchmark("XOR encode 120 samples (\(name))", configuration: perChunk) { benchmark in
+    for (name, samples) in Fixtures.chunkVariants {
+        // What the head pays per sample: appends into a fresh encoder, no copy-out.
+        Benchmark("XOR encode 120 samples (\(name))", configuration: encodeConfiguration) { benchmark in
+            var size = 0
             for _ in benchmark.scaledIterations {
                 var encoder = XOREncoder()
                 for s in samples { encoder.append(timestamp: s.timestamp, value: s.value) }
-                blackHole(encoder.byteCount)
+                size = encoder.byteCount
+                blackHole(size)
             }
+            benchmark.measurement(chunkBytes, size)
         }
 
-        Benchmark("XOR encode 120 samples + encoded() (\(name))", configuration: perChunk) { benchmark in
-            for _ in benchmark.scaledIterations {
-                var encoder = XOREncoder()
-                for s in samples { encoder.append(timestamp: s.timestamp, value: s.value) }
-                blackHole(encoder.encoded())
-            }
-        }
-
-        let chunk = Fixtures.chunk(samples)
+        // What a query pays per sample of a closed chunk.
+        let chunk = XORChunk(encoding: samples)
         Benchmark("XOR decode 120 samples, iterator (\(name))", configuration: perChunk) { benchmark in
             for _ in benchmark.scaledIterations {
                 var it = chunk.makeIterator()
@@ -38,20 +38,32 @@ func registerChunkBenchmarks() {
                 blackHole(sum)
             }
         }
+    }
 
-        Benchmark("XOR decode 120 samples, decodeAll() (\(name))", configuration: perChunk) { benchmark in
-            for _ in benchmark.scaledIterations {
-                blackHole(try chunk.decodeAll())
-            }
+    let samples = Fixtures.cpuSecondsSamples
+    let chunk = XORChunk(encoding: samples)
+
+    // The copy-out the head makes when it cuts a chunk (and for the open chunk of a query).
+    Benchmark("XOR encoded() of a 120-sample chunk (cpu-seconds)", configuration: perChunk) { benchmark in
+        var encoder = XOREncoder()
+        for s in samples { encoder.append(timestamp: s.timestamp, value: s.value) }
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations {
+            blackHole(encoder.encoded())
         }
     }
 
-    let chunk = Fixtures.chunk(Fixtures.counterSamples)
-    let lastQuarter = Fixtures.counterSamples[90].timestamp
-    Benchmark("XOR seek to sample 90 of 120 (counter)", configuration: perChunk) { benchmark in
+    Benchmark("XOR decodeAll() 120 samples (cpu-seconds)", configuration: perChunk) { benchmark in
+        for _ in benchmark.scaledIterations {
+            blackHole(try chunk.decodeAll())
+        }
+    }
+
+    let target = samples[90].timestamp
+    Benchmark("XOR seek to sample 90 of 120 (cpu-seconds)", configuration: perChunk) { benchmark in
         for _ in benchmark.scaledIterations {
             var it = chunk.makeIterator()
-            blackHole(it.seek(to: lastQuarter))
+            blackHole(it.seek(to: target))
         }
     }
 }

@@ -19,10 +19,21 @@ enum Fixtures {
     static let scrapeInterval: Int64 = 30_000
     static let startTime: Int64 = 1_700_000_000_000
 
-    /// A CPU-seconds-like counter scraped exactly every 30 s: grows by 27–30 per scrape,
-    /// with two decimals, as `node_cpu_seconds_total` does. The common case for XOR.
+    /// A request counter scraped exactly every 30 s: an integer growing by 0–39 per scrape,
+    /// as `http_requests_total` does. The most common kind of series in Prometheus.
     static let counterSamples: [Sample] = {
         var rng = SplitMix64(seed: 1)
+        var value = 1_234_567.0
+        return (0..<samplesPerChunk).map { i in
+            value += Double(rng.next() % 40)
+            return Sample(timestamp: startTime + Int64(i) * scrapeInterval, value: value)
+        }
+    }()
+
+    /// A CPU-seconds counter scraped exactly every 30 s: grows by 27–30 per scrape, with two
+    /// decimals, as `node_cpu_seconds_total` does. Non-integer floats fill most mantissa bits.
+    static let cpuSecondsSamples: [Sample] = {
+        var rng = SplitMix64(seed: 3)
         var value = 184_467.41
         return (0..<samplesPerChunk).map { i in
             value += Double(2_700 + Int(rng.next() % 300)) / 100
@@ -41,5 +52,8 @@ enum Fixtures {
         }
     }()
 
-    static func chunk(_ samples: [Sample]) -> XORChunk { XORChunk(encoding: samples) }
+    /// The three value shapes the chunk benchmarks run on, best case first.
+    static let chunkVariants: [(name: String, samples: [Sample])] = [
+        ("counter", counterSamples), ("cpu-seconds", cpuSecondsSamples), ("random", randomSamples),
+    ]
 }

@@ -55,57 +55,59 @@ final class HeadFixture {
 }
 
 /// Head appends through the public API. Each iteration is one transaction of 1000 samples,
-/// one per series (`scalingFactor: .kilo`): with `--scale` the figures read per sample and
-/// throughput reads in samples per second.
+/// one per series (`scalingFactor: .kilo`): the default output is scaled to one sample, and
+/// throughput is in samples per second. `--scale` shows whole transactions instead.
 func registerHeadBenchmarks() {
     let seriesCount = 1_000
-    let perSample = Benchmark.Configuration(scalingFactor: .kilo)
     nonisolated(unsafe) var fixture: HeadFixture!
 
-    func setUp(createSeries: Bool = true) -> Benchmark.BenchmarkSetupHook {
-        { fixture = try HeadFixture(seriesCount: seriesCount, createSeries: createSeries) }
-    }
-    let tearDown: Benchmark.BenchmarkTeardownHook = {
-        try fixture.remove()
-        fixture = nil
+    /// Per-benchmark setup builds a fresh fixture; teardown deletes its directory.
+    func perSample(createSeries: Bool = true) -> Benchmark.Configuration {
+        Benchmark.Configuration(
+            scalingFactor: .kilo,
+            setup: { fixture = try HeadFixture(seriesCount: seriesCount, createSeries: createSeries) },
+            teardown: {
+                try fixture.remove()
+                fixture = nil
+            })
     }
 
     // The hot path: a scraper that kept its refs. Appends only; commit runs unmeasured.
-    Benchmark("Head append(ref) ×1000, no commit", configuration: perSample) { benchmark in
+    Benchmark("Head append(ref) ×1000, no commit", configuration: perSample()) { benchmark in
         let (t, v) = fixture.nextScrape()
         var app = try fixture.db.appender()
         benchmark.startMeasurement()
         for ref in fixture.refs { try app.append(ref, timestamp: t, value: v) }
         benchmark.stopMeasurement()
         try app.commit()
-    } setup: setUp() teardown: tearDown
+    }
 
     // The same plus commit: what one scrape of 1000 series costs end to end.
-    Benchmark("Head append(ref) ×1000 + commit", configuration: perSample) { benchmark in
+    Benchmark("Head append(ref) ×1000 + commit", configuration: perSample()) { benchmark in
         let (t, v) = fixture.nextScrape()
         benchmark.startMeasurement()
         var app = try fixture.db.appender()
         for ref in fixture.refs { try app.append(ref, timestamp: t, value: v) }
         try app.commit()
-    } setup: setUp() teardown: tearDown
+    }
 
     // A scraper without a ref cache: every sample hashes its labels and finds its series.
-    Benchmark("Head append(labels) ×1000 existing series + commit", configuration: perSample) { benchmark in
+    Benchmark("Head append(labels) ×1000 existing series + commit", configuration: perSample()) { benchmark in
         let (t, v) = fixture.nextScrape()
         benchmark.startMeasurement()
         var app = try fixture.db.appender()
         for labels in fixture.labels { try app.append(labels, timestamp: t, value: v) }
         try app.commit()
-    } setup: setUp() teardown: tearDown
+    }
 
     // Series creation: 1000 new label sets into an empty head, which is replaced unmeasured
     // before every iteration so the series count (and memory) stays bounded.
-    Benchmark("Head append(labels) ×1000 new series + commit", configuration: perSample) { benchmark in
+    Benchmark("Head append(labels) ×1000 new series + commit", configuration: perSample(createSeries: false)) { benchmark in
         try fixture.reopenEmpty()
         let (t, v) = fixture.nextScrape()
         benchmark.startMeasurement()
         var app = try fixture.db.appender()
         for labels in fixture.labels { try app.append(labels, timestamp: t, value: v) }
         try app.commit()
-    } setup: setUp(createSeries: false) teardown: tearDown
+    }
 }

@@ -128,6 +128,7 @@
     public func decodeAll() throws(TSDBError) -> [Sample] {
         var it = makeIterator()
         var out: [Sample] = []
+        out.reserveCapacity(count ?? 0)
         while let s = it.next() { out.append(s) }
         if let error = it.error { throw error }
         return out

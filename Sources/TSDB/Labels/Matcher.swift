@@ -70,6 +70,7 @@ public struct Matcher: Sendable, Hashable, CustomStringConvertible {
         switch test {
         case .literal(let v): return [v]
         case .set(let values): return values.map(\.string)
+        case .smallSet(let values): return values
         default: return nil
         }
     }
@@ -92,6 +93,8 @@ public struct Matcher: Sendable, Hashable, CustomStringConvertible {
 enum ValueTest: Sendable {
     case literal(String)
     case set(Set<ByteString>)
+    /// Up to `smallSetLimit` literals: comparing bytes beats hashing (measured in Benchmarks).
+    case smallSet([String])
     case prefix(String)
     case suffix(String)
     case contains(String)
@@ -108,6 +111,8 @@ enum ValueTest: Sendable {
             self = .regex(compiled)
         }
     }
+
+    static let smallSetLimit = 8
 
     private static let meta: Set<Character> = ["\\", ".", "+", "*", "?", "(", ")", "|", "[", "]", "{", "}", "^", "$"]
 
@@ -129,7 +134,8 @@ enum ValueTest: Sendable {
         }
         let alternatives = body.split(separator: "|", omittingEmptySubsequences: false)
         if alternatives.count > 1 && alternatives.allSatisfy(isLiteral) {
-            return .set(Set(alternatives.map { ByteString(String($0)) }))
+            let unique = Set(alternatives.map { ByteString(String($0)) })
+            return unique.count <= smallSetLimit ? .smallSet(unique.map(\.string)) : .set(unique)
         }
         return nil
     }
@@ -138,6 +144,7 @@ enum ValueTest: Sendable {
         switch self {
         case .literal(let v): return equalUTF8(v, value)
         case .set(let values): return values.contains(ByteString(value))
+        case .smallSet(let values): return values.contains { equalUTF8($0, value) }
         case .prefix(let p): return value.utf8.starts(with: p.utf8)
         case .suffix(let s): return value.utf8.reversed().starts(with: s.utf8.reversed())
         case .contains(let c): return containsUTF8(value, c)

@@ -59,6 +59,7 @@ import TSDBTestSupport
             switch try Matcher(.regexMatch, "l", p).test {
             case .literal: "literal"
             case .set(let s): "set\(s.count)"
+            case .smallSet(let s): "smallSet\(s.count)"
             case .prefix: "prefix"
             case .suffix: "suffix"
             case .contains: "contains"
@@ -71,7 +72,8 @@ import TSDBTestSupport
         #expect(try test("foo.*") == "prefix")
         #expect(try test(".*foo") == "suffix")
         #expect(try test(".*foo.*") == "contains")
-        #expect(try test("a|b|c") == "set3")
+        #expect(try test("a|b|c") == "smallSet3")
+        #expect(try test("a|b|c|d|e|f|g|h|i") == "set9")
         #expect(try test(".*") == "any")
         #expect(try test(".+") == "nonEmpty")
         #expect(try test("a+") == "regex")
