@@ -13,14 +13,18 @@
 public struct Appender: ~Copyable, @unchecked Sendable {
     // @unchecked: `pending` holds unretained series pointers, kept alive by `head`.
     private let head: Head
+    private let wal: WAL
     /// The series directory, looked up without touching `head`'s reference count.
     private let directory: SeriesTable.Directory
     private let id: UInt64
     private let minValidTime: Int64
     private var pending: ContiguousArray<PendingSample>
+    /// Series of this transaction that may still lack a series record in the WAL.
+    private var unlogged: [Unmanaged<MemSeries>] = []
 
-    init(head: Head) {
+    init(head: Head, wal: WAL) {
         self.head = head
+        self.wal = wal
         self.directory = head.series.directoryHandle
         self.id = head.makeAppenderID()
         self.minValidTime = head.appendableMinValidTime()
@@ -63,6 +67,9 @@ public struct Appender: ~Copyable, @unchecked Sendable {
         switch verdict {
         case .accept:
             pending.append(PendingSample(series: series, timestamp: timestamp, value: value))
+            if !series._withUnsafeGuaranteedRef({ $0.walLogged.load(ordering: .relaxed) }) {
+                unlogged.append(series)
+            }
         case .duplicateSameValue:
             head.stats.duplicates.add(1, ordering: .relaxed)
         case .outOfOrder(let newest):
@@ -89,12 +96,23 @@ public struct Appender: ~Copyable, @unchecked Sendable {
     /// Number of samples waiting for commit.
     public var pendingCount: Int { pending.count }
 
-    /// Makes every appended sample visible at once. A sample that lost a race with another
-    /// transaction committing to the same series in the meantime is dropped and counted.
+    /// Writes the transaction to the WAL, then makes every appended sample visible at once.
+    /// When it returns, the transaction has reached the kernel with write(2) (and stable
+    /// storage with ``WALSyncMode/everyCommit``), so it survives a crash of the process.
+    /// A sample that lost a race with another transaction committing to the same series in
+    /// the meantime is dropped and counted.
+    /// - Throws: ``TSDBError/Code/io`` when the WAL cannot be written; the transaction is
+    ///   then rolled back and nothing of it is in the log or visible.
     public consuming func commit() throws(TSDBError) {
         let buffer = takePending()
+        defer { head.returnBuffer(buffer) }
+        do {
+            try head.log(buffer, unlogged: unlogged, to: wal)
+        } catch {
+            head.rollback(buffer, appender: id)
+            throw error
+        }
         head.commit(buffer, appender: id)
-        head.returnBuffer(buffer)
     }
 
     /// Discards every appended sample.

@@ -22,32 +22,47 @@ import Darwin
 /// try db.close()
 /// ```
 ///
-/// This version keeps everything in memory; the WAL and blocks arrive behind the same API.
+/// Committed samples are in the write-ahead log in `directory/wal` before ``Appender/commit()``
+/// returns, and `open` replays them. Blocks on disk arrive behind the same API.
 public final class DB: Sendable {
     public let directory: String
     public let options: Options
     let head: Head
+    let wal: WAL
+    /// What opening replayed from the WAL, and any repair it made.
+    public let replayStats: ReplayStats
     private let closed = Atomic<Bool>(false)
 
-    private init(directory: String, options: Options) {
+    private init(directory: String, options: Options, head: Head, wal: WAL, replayStats: ReplayStats) {
         self.directory = directory
         self.options = options
-        self.head = Head(options: ChunkOptions(chunkRange: options.blockRange, samplesPerChunk: options.samplesPerChunk, maxBytesBeforeAppend: options.xorChunkByteCap))
+        self.head = head
+        self.wal = wal
+        self.replayStats = replayStats
     }
 
-    /// Opens (creating it if needed) the database in `directory`.
+    /// Opens (creating it if needed) the database in `directory`, replaying its WAL.
     /// - Throws: ``TSDBError/Code/invalidArgument`` for bad options or a path that is not a
-    ///   directory, ``TSDBError/Code/io`` when the directory cannot be created.
+    ///   directory, ``TSDBError/Code/io`` when files cannot be read or created, and
+    ///   ``TSDBError/Code/corruption`` for a WAL damaged other than at its tail (see
+    ///   ``Options/repairWAL``).
     public static func open(directory: String, options: Options = Options()) throws(TSDBError) -> DB {
         let options = try options.validated()
         try FileSystem.createDirectory(directory)
-        return DB(directory: directory, options: options)
+        let head = Head(options: ChunkOptions(chunkRange: options.blockRange, samplesPerChunk: options.samplesPerChunk, maxBytesBeforeAppend: options.xorChunkByteCap))
+        let walDirectory = directory + "/wal"
+        let stats = try head.replay(walDirectory: walDirectory, sys: options.syscalls, repair: options.repairWAL)
+        let wal = try WAL(
+            directory: walDirectory,
+            options: WALOptions(segmentSize: options.walSegmentSize, compression: options.walCompression, syncMode: options.walSyncMode),
+            sys: options.syscalls)
+        return DB(directory: directory, options: options, head: head, wal: wal, replayStats: stats)
     }
 
     /// A new transaction. See ``Appender``.
     public func appender() throws(TSDBError) -> Appender {
         try checkOpen()
-        return Appender(head: head)
+        return Appender(head: head, wal: wal)
     }
 
     /// A reader over `[minTime, maxTime]`, inclusive, in milliseconds.
@@ -69,10 +84,12 @@ public final class DB: Sendable {
         return lo <= hi ? lo...hi : nil
     }
 
-    /// Closes the database. Appenders and queriers taken before keep working on memory they
-    /// hold; new ones cannot be taken. Closing twice is harmless.
+    /// Closes the database: fsyncs and closes the WAL. Queriers taken before keep working
+    /// on memory they hold; appenders taken before fail to commit; new ones cannot be taken.
+    /// Closing twice is harmless.
     public func close() throws(TSDBError) {
-        closed.store(true, ordering: .releasing)
+        guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        try wal.close()
     }
 
     private func checkOpen() throws(TSDBError) {

@@ -122,10 +122,14 @@ final class MemSeries: Sendable {
     let ref: UInt64
     let labels: Labels
     let state: Mutex<SeriesState>
+    /// Whether a series record for this series is in the WAL. Set under the WAL's lock by
+    /// the commit that writes the record, so no sample of the series precedes it.
+    let walLogged: Atomic<Bool>
 
-    init(ref: UInt64, labels: Labels) {
+    init(ref: UInt64, labels: Labels, walLogged: Bool = false) {
         self.ref = ref
         self.labels = labels
         self.state = Mutex(SeriesState())
+        self.walLogged = Atomic(walLogged)
     }
 }

@@ -86,7 +86,9 @@ final class SeriesTable: @unchecked Sendable {
     }
 
     /// The series with these labels, created with the next reference if it does not exist.
-    func getOrCreate(_ labels: Labels) throws(TSDBError) -> (series: Unmanaged<MemSeries>, created: Bool) {
+    /// With `ref` (WAL replay), a new series gets that reference instead, and later ones
+    /// continue above it; an existing series keeps its own.
+    func getOrCreate(_ labels: Labels, ref wanted: UInt64? = nil) throws(TSDBError) -> (series: Unmanaged<MemSeries>, created: Bool) {
         let hash = labels.hash64
         let stripe = stripes[Int(hash % UInt64(Self.stripeCount))]
         return try stripe.maps.withLock { maps throws(TSDBError) -> (series: Unmanaged<MemSeries>, created: Bool) in
@@ -96,11 +98,28 @@ final class SeriesTable: @unchecked Sendable {
                     return (Unmanaged.passUnretained(c), false)
                 }
             }
-            let ref = nextRef.add(1, ordering: .relaxed).newValue
+            let ref: UInt64
+            if let wanted {
+                guard wanted > 0, wanted <= Self.maxRef else {
+                    throw TSDBError(.corruption, "series reference \(wanted) outside 1...\(Self.maxRef)")
+                }
+                guard lookup(wanted) == nil else {
+                    throw TSDBError(.corruption, "series reference \(wanted) names two label sets, \(lookup(wanted)!.takeUnretainedValue().labels) and \(labels)")
+                }
+                ref = wanted
+                var current = nextRef.load(ordering: .relaxed)
+                while current < wanted {
+                    let (done, original) = nextRef.compareExchange(expected: current, desired: wanted, ordering: .relaxed)
+                    if done { break }
+                    current = original
+                }
+            } else {
+                ref = nextRef.add(1, ordering: .relaxed).newValue
+            }
             guard ref <= Self.maxRef else {
                 throw TSDBError(.invalidArgument, "the head holds at most \(Self.maxRef) series")
             }
-            let series = MemSeries(ref: ref, labels: labels)
+            let series = MemSeries(ref: ref, labels: labels, walLogged: wanted != nil)
             if maps.byHash[hash] == nil {
                 maps.byHash[hash] = series
             } else {

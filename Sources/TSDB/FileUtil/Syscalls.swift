@@ -1,0 +1,186 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The syscalls the engine makes on files, as replaceable functions. Production code uses
+/// ``system``; tests swap single entries to inject `ENOSPC`, `EIO` or short writes.
+///
+/// Every function returns what the syscall returns, except that a failure is `-errno`
+/// instead of `-1` with `errno` set, so an injected fault needs no global state.
+struct Syscalls: Sendable {
+    var open: @Sendable (_ path: String, _ flags: Int32, _ mode: mode_t) -> Int32
+    var write: @Sendable (_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> Int
+    var pread: @Sendable (_ fd: Int32, _ into: UnsafeMutableRawBufferPointer, _ offset: Int64) -> Int
+    var fsync: @Sendable (_ fd: Int32) -> Int32
+    var ftruncate: @Sendable (_ fd: Int32, _ length: Int64) -> Int32
+    var close: @Sendable (_ fd: Int32) -> Int32
+    var rename: @Sendable (_ from: String, _ to: String) -> Int32
+    var unlink: @Sendable (_ path: String) -> Int32
+    var rmdir: @Sendable (_ path: String) -> Int32
+    var mkdir: @Sendable (_ path: String, _ mode: mode_t) -> Int32
+
+    static let system = Syscalls(
+        open: { path, flags, mode in check(Glibc.open(path, flags | O_CLOEXEC, mode)) },
+        write: { fd, bytes in
+            guard let base = bytes.baseAddress, bytes.count > 0 else { return 0 }
+            return check(Glibc.write(fd, base, bytes.count))
+        },
+        pread: { fd, into, offset in
+            guard let base = into.baseAddress, into.count > 0 else { return 0 }
+            return check(Glibc.pread(fd, base, into.count, off_t(offset)))
+        },
+        fsync: { fd in check(Glibc.fdatasync(fd)) },
+        ftruncate: { fd, length in check(Glibc.ftruncate(fd, off_t(length))) },
+        close: { fd in check(Glibc.close(fd)) },
+        rename: { from, to in check(Glibc.rename(from, to)) },
+        unlink: { path in check(Glibc.unlink(path)) },
+        rmdir: { path in check(Glibc.rmdir(path)) },
+        mkdir: { path, mode in check(Glibc.mkdir(path, mode)) })
+
+    @inline(__always)
+    private static func check<T: BinaryInteger>(_ result: T) -> T {
+        result < 0 ? T(-errno) : result
+    }
+}
+
+/// An open file descriptor with its path, for error messages. One owner at a time, not
+/// thread-safe; closes in `deinit` unless ``close()`` was called. Every call goes through
+/// ``Syscalls``.
+final class OpenFile {
+    let fd: Int32
+    let path: String
+    let sys: Syscalls
+    private var isClosed = false
+
+    static func open(_ path: String, flags: Int32, mode: mode_t = 0o666, sys: Syscalls) throws(TSDBError) -> OpenFile {
+        let fd = sys.open(path, flags, mode)
+        guard fd >= 0 else { throw .io("open", path: path, errno: -fd) }
+        return OpenFile(fd: fd, path: path, sys: sys)
+    }
+
+    private init(fd: Int32, path: String, sys: Syscalls) {
+        self.fd = fd
+        self.path = path
+        self.sys = sys
+    }
+
+    /// Writes all of `bytes`, retrying short writes and `EINTR`. On failure some prefix may
+    /// have reached the file; the caller decides how to undo it.
+    func writeAll(_ bytes: UnsafeRawBufferPointer) throws(TSDBError) {
+        var done = 0
+        while done < bytes.count {
+            let n = sys.write(fd, UnsafeRawBufferPointer(rebasing: bytes[done...]))
+            if n == -Int(EINTR) { continue }
+            guard n > 0 else { throw .io("write", path: path, errno: n == 0 ? EIO : Int32(-n)) }
+            done += n
+        }
+    }
+
+    func writeAll(_ bytes: [UInt8]) throws(TSDBError) {
+        var failure: TSDBError?
+        bytes.withUnsafeBytes { raw in
+            do throws(TSDBError) { try writeAll(raw) } catch { failure = error }
+        }
+        if let failure { throw failure }
+    }
+
+    /// Reads the whole file from offset 0.
+    func readAll() throws(TSDBError) -> [UInt8] {
+        var out: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 20)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { sys.pread(fd, $0, Int64(out.count)) }
+            if n == -Int(EINTR) { continue }
+            guard n >= 0 else { throw .io("read", path: path, errno: Int32(-n)) }
+            if n == 0 { return out }
+            out.append(contentsOf: chunk[0..<n])
+            if n == chunk.count && chunk.count < 16 << 20 { chunk = [UInt8](repeating: 0, count: chunk.count * 4) }
+        }
+    }
+
+    func sync() throws(TSDBError) {
+        let r = sys.fsync(fd)
+        guard r == 0 else { throw .io("fsync", path: path, errno: -r) }
+    }
+
+    func truncate(to length: Int64) throws(TSDBError) {
+        let r = sys.ftruncate(fd, length)
+        guard r == 0 else { throw .io("truncate to \(length) bytes", path: path, errno: -r) }
+    }
+
+    func close() throws(TSDBError) {
+        guard !isClosed else { return }
+        isClosed = true
+        let r = sys.close(fd)
+        guard r == 0 else { throw .io("close", path: path, errno: -r) }
+    }
+
+    deinit { if !isClosed { _ = sys.close(fd) } }
+}
+
+extension FileSystem {
+    /// fsyncs a directory, so that entries created, renamed or removed in it are durable.
+    static func syncDirectory(_ path: String, sys: Syscalls) throws(TSDBError) {
+        let dir = try OpenFile.open(path, flags: O_RDONLY | O_DIRECTORY, sys: sys)
+        try dir.sync()
+        try dir.close()
+    }
+
+    /// Crash-safe replacement: writes `bytes` to `path.tmp`, fsyncs it, renames it over
+    /// `path` and fsyncs the directory.
+    static func replaceFile(_ path: String, with bytes: [UInt8], sys: Syscalls) throws(TSDBError) {
+        let tmp = path + ".tmp"
+        let file = try OpenFile.open(tmp, flags: O_WRONLY | O_CREAT | O_TRUNC, sys: sys)
+        try file.writeAll(bytes)
+        try file.sync()
+        try file.close()
+        let r = sys.rename(tmp, path)
+        guard r == 0 else { throw .io("rename \(tmp) to", path: path, errno: -r) }
+        try syncDirectory(parentDirectory(of: path), sys: sys)
+    }
+
+    /// Names in `path`, unsorted; nil when the directory does not exist.
+    static func list(_ path: String) throws(TSDBError) -> [String]? {
+        guard let dir = opendir(path) else {
+            if errno == ENOENT { return nil }
+            throw .io("list", path: path, errno: errno)
+        }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+
+    /// Size of the file at `path`, or nil if it does not exist.
+    static func size(_ path: String) -> Int64? {
+        var st = stat()
+        return stat(path, &st) == 0 ? Int64(st.st_size) : nil
+    }
+
+    /// `rm -r`, through ``Syscalls`` so removal failures can be injected too.
+    static func removeAll(_ path: String, sys: Syscalls) throws(TSDBError) {
+        var st = stat()
+        guard lstat(path, &st) == 0 else { return }
+        if st.st_mode & S_IFMT == S_IFDIR {
+            for name in try list(path) ?? [] { try removeAll(path + "/" + name, sys: sys) }
+            let r = sys.rmdir(path)
+            guard r == 0 || r == -ENOENT else { throw .io("remove directory", path: path, errno: -r) }
+        } else {
+            let r = sys.unlink(path)
+            guard r == 0 || r == -ENOENT else { throw .io("remove", path: path, errno: -r) }
+        }
+    }
+}
+
+extension TSDBError {
+    static func io(_ operation: String, path: String, errno code: Int32) -> TSDBError {
+        TSDBError(.io, "\(operation) \(path): \(Errno(code))", location: Location(file: path), cause: Errno(code))
+    }
+}

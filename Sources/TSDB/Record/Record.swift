@@ -1,0 +1,138 @@
+/// The payloads of WAL records, bit-exact with Prometheus's `tsdb/record` (FORMAT.md §7).
+/// The first byte of a record is its type; records of other types (exemplars, metadata,
+/// histograms, m-map markers written by newer Prometheus versions) are skipped on replay.
+enum RecordType: UInt8, Sendable {
+    case series = 1
+    case samples = 2
+    case tombstones = 3
+}
+
+/// A series record entry: the ref the head gave the series, and its labels.
+struct RefSeries: Sendable, Equatable {
+    var ref: UInt64
+    var labels: Labels
+}
+
+/// A samples record entry.
+struct RefSample: Sendable, Equatable {
+    var ref: UInt64
+    var timestamp: Int64
+    var value: Double
+
+    static func == (a: RefSample, b: RefSample) -> Bool {
+        a.ref == b.ref && a.timestamp == b.timestamp && a.value.bitPattern == b.value.bitPattern
+    }
+}
+
+/// A tombstones record entry: samples of `ref` in `[minTime, maxTime]` are deleted.
+struct RefTombstone: Sendable, Equatable {
+    var ref: UInt64
+    var minTime: Int64
+    var maxTime: Int64
+}
+
+enum RecordEncoder {
+    /// `01 │ { ref <8 BE> │ n <uvarint> │ { len <uvarint> name │ len <uvarint> value }×n }*`
+    static func series(_ series: some Sequence<RefSeries>, into out: inout ByteWriter) {
+        out.writeByte(RecordType.series.rawValue)
+        for s in series {
+            out.writeBigEndian(s.ref)
+            out.writeUvarint(UInt64(s.labels.count))
+            for label in s.labels {
+                out.writeLengthPrefixedString(label.name)
+                out.writeLengthPrefixedString(label.value)
+            }
+        }
+    }
+
+    /// `02 │ ref₀ <8 BE> │ t₀ <8 BE> │ { ref−ref₀ <varint> │ t−t₀ <varint> │ value <8 BE> }*`;
+    /// just `02` when there are no samples.
+    static func samples(_ samples: some Collection<RefSample>, into out: inout ByteWriter) {
+        out.writeByte(RecordType.samples.rawValue)
+        guard let first = samples.first else { return }
+        out.writeBigEndian(first.ref)
+        out.writeBigEndian(UInt64(bitPattern: first.timestamp))
+        for s in samples {
+            out.writeVarint(Int64(bitPattern: s.ref &- first.ref))
+            out.writeVarint(s.timestamp &- first.timestamp)
+            out.writeBigEndian(s.value.bitPattern)
+        }
+    }
+
+    /// `03 │ { ref <8 BE> │ minTime <varint> │ maxTime <varint> }*`
+    static func tombstones(_ stones: some Sequence<RefTombstone>, into out: inout ByteWriter) {
+        out.writeByte(RecordType.tombstones.rawValue)
+        for t in stones {
+            out.writeBigEndian(t.ref)
+            out.writeVarint(t.minTime)
+            out.writeVarint(t.maxTime)
+        }
+    }
+}
+
+/// Decoders for record payloads. Damaged input is a corruption error naming `file` and the
+/// absolute `offset` of the damage (records are decoded from a known position); never a trap.
+enum RecordDecoder {
+    static func type(of record: some Collection<UInt8>) -> UInt8? { record.first }
+
+    static func series(_ record: [UInt8], file: String? = nil, offset: Int = 0) throws(TSDBError) -> [RefSeries] {
+        var r = ByteReader(record, file: file, baseOffset: offset)
+        guard try r.readByte() == RecordType.series.rawValue else { throw r.error("series record type 1", at: 0) }
+        var out: [RefSeries] = []
+        while !r.isAtEnd {
+            let ref = try r.readBigEndian(UInt64.self)
+            let at = r.offset
+            let n = try r.readUvarint()
+            guard n <= UInt64(r.remaining / 2) else { throw r.error("\(n) labels do not fit in the record", at: at) }
+            var labels: [Label] = []
+            labels.reserveCapacity(Int(n))
+            for _ in 0..<n {
+                let name = try r.readLengthPrefixedString()
+                let value = try r.readLengthPrefixedString()
+                labels.append(Label(name: name, value: value))
+            }
+            out.append(RefSeries(ref: ref, labels: try diskLabels(labels, reader: r, at: at)))
+        }
+        return out
+    }
+
+    /// Labels as stored by any Prometheus version: sorted and unique, but names are not held
+    /// to the classic character set (Prometheus 3 allows UTF-8 names).
+    private static func diskLabels(_ labels: [Label], reader r: ByteReader<[UInt8]>, at: Int) throws(TSDBError) -> Labels {
+        var sorted = labels.filter { !$0.value.isEmpty }
+        sorted.sort { compareUTF8($0.name, $1.name) < 0 }
+        guard !sorted.isEmpty else { throw r.error("a series with at least one non-empty label", at: at) }
+        for i in sorted.indices.dropFirst() where equalUTF8(sorted[i - 1].name, sorted[i].name) {
+            throw r.error("unique label names, found \(goQuote(sorted[i].name)) twice", at: at)
+        }
+        guard !sorted[0].name.isEmpty else { throw r.error("non-empty label names", at: at) }
+        return Labels(uncheckedSorted: sorted)
+    }
+
+    /// Appends the record's samples to `out` (reused across records by replay).
+    static func samples(_ record: [UInt8], into out: inout [RefSample], file: String? = nil, offset: Int = 0) throws(TSDBError) {
+        var r = ByteReader(record, file: file, baseOffset: offset)
+        guard try r.readByte() == RecordType.samples.rawValue else { throw r.error("samples record type 2", at: 0) }
+        if r.isAtEnd { return }
+        let firstRef = try r.readBigEndian(UInt64.self)
+        let firstTime = Int64(bitPattern: try r.readBigEndian(UInt64.self))
+        out.reserveCapacity(out.count + r.remaining / 10)
+        while !r.isAtEnd {
+            let dRef = try r.readVarint()
+            let dTime = try r.readVarint()
+            let bits = try r.readBigEndian(UInt64.self)
+            out.append(RefSample(ref: firstRef &+ UInt64(bitPattern: dRef), timestamp: firstTime &+ dTime, value: Double(bitPattern: bits)))
+        }
+    }
+
+    static func tombstones(_ record: [UInt8], file: String? = nil, offset: Int = 0) throws(TSDBError) -> [RefTombstone] {
+        var r = ByteReader(record, file: file, baseOffset: offset)
+        guard try r.readByte() == RecordType.tombstones.rawValue else { throw r.error("tombstones record type 3", at: 0) }
+        var out: [RefTombstone] = []
+        while !r.isAtEnd {
+            let ref = try r.readBigEndian(UInt64.self)
+            out.append(RefTombstone(ref: ref, minTime: try r.readVarint(), maxTime: try r.readVarint()))
+        }
+        return out
+    }
+}

@@ -1,0 +1,120 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// What reading a WAL found and what it repaired.
+struct WALReadReport: Sendable {
+    var checkpoint: String?
+    var segments = 0
+    var records = 0
+    var bytes = 0
+    /// Bytes cut off torn or corrupt tails, or dropped by `repair`.
+    var droppedBytes = 0
+    /// One line per repair, naming the segment and offset.
+    var notes: [String] = []
+}
+
+/// Reads a WAL directory in order, the latest checkpoint first, and repairs what a crash
+/// leaves behind. Runs before the WAL is opened for writing.
+enum WALRecovery {
+    /// Calls `body` with every record (payload, file, offset) in log order.
+    ///
+    /// - A record cut off by the end of a segment (a crash mid-write, or a failed write
+    ///   that could not be undone) is cut away, and reading goes on with the next segment.
+    /// - Damage with no valid record after it in the last segment holding data is a torn
+    ///   tail: cut away too.
+    /// - Damage anywhere else is ``TSDBError/Code/corruption`` naming the segment and
+    ///   offset, unless `repair` is set: then the log is cut at the damage and later
+    ///   segments are deleted, as Prometheus's repair does.
+    ///
+    /// Every cut is reported in ``WALReadReport/notes``. Intact segments are never dropped
+    /// except by `repair`.
+    static func read(
+        directory: String, sys: Syscalls, repair: Bool,
+        _ body: (_ record: [UInt8], _ file: String, _ offset: Int) throws(TSDBError) -> Void
+    ) throws(TSDBError) -> WALReadReport {
+        var report = WALReadReport()
+        var after = -1
+        if let checkpoint = try WALFormat.latestCheckpoint(in: directory) {
+            report.checkpoint = checkpoint.name
+            after = checkpoint.index
+            let dir = directory + "/" + checkpoint.name
+            for index in try WALFormat.segments(in: dir) {
+                let path = dir + "/" + WALFormat.segmentName(index)
+                var reader = SegmentReader(bytes: try readFile(path, sys: sys), path: path)
+                report.segments += 1
+                report.bytes += reader.bytes.count
+                if let error = try readAll(&reader, &report, body) {
+                    throw TSDBError(.corruption, "WAL checkpoint \(path) is damaged at offset \(error.offset): \(error.reason)",
+                                    location: .init(file: path, offset: error.offset))
+                }
+            }
+        }
+        let indexes = try WALFormat.segments(in: directory).filter { $0 > after }
+        for (i, index) in indexes.enumerated() {
+            let path = directory + "/" + WALFormat.segmentName(index)
+            var reader = SegmentReader(bytes: try readFile(path, sys: sys), path: path)
+            report.segments += 1
+            report.bytes += reader.bytes.count
+            if let error = try readAll(&reader, &report, body) {
+                let laterHoldData = indexes[(i + 1)...].contains {
+                    (FileSystem.size(directory + "/" + WALFormat.segmentName($0)) ?? 0) > 0
+                }
+                let tornTail = error.kind == .torn
+                    || (!laterHoldData && !reader.hasValidRecord(after: error.offset))
+                if tornTail {
+                    try truncate(path, to: error.offset, sys: sys)
+                    let dropped = reader.bytes.count - error.offset
+                    report.droppedBytes += dropped
+                    report.notes.append("WAL segment \(path): cut \(dropped) bytes of a torn record at offset \(error.offset) (\(error.reason))")
+                    continue
+                }
+                guard repair else {
+                    throw TSDBError(.corruption, "WAL segment \(path) is corrupt at offset \(error.offset): \(error.reason); open with repair enabled to drop the log from there on",
+                                    location: .init(file: path, offset: error.offset))
+                }
+                try truncate(path, to: error.offset, sys: sys)
+                var dropped = reader.bytes.count - error.offset
+                for later in indexes[(i + 1)...] {
+                    let laterPath = directory + "/" + WALFormat.segmentName(later)
+                    dropped += Int(FileSystem.size(laterPath) ?? 0)
+                    try FileSystem.removeAll(laterPath, sys: sys)
+                }
+                report.droppedBytes += dropped
+                report.notes.append("WAL segment \(path): repair dropped \(dropped) bytes from offset \(error.offset) on, deleting \(indexes.count - i - 1) later segment(s) (\(error.reason))")
+                break
+            }
+        }
+        return report
+    }
+
+    /// Feeds `body` the segment's records; returns the damage that stopped it, if any.
+    private static func readAll(
+        _ reader: inout SegmentReader, _ report: inout WALReadReport,
+        _ body: (_ record: [UInt8], _ file: String, _ offset: Int) throws(TSDBError) -> Void
+    ) throws(TSDBError) -> SegmentDamage? {
+        while true {
+            let next: (record: [UInt8], offset: Int)?
+            do throws(SegmentDamage) { next = try reader.next() } catch { return error }
+            guard let (record, offset) = next else { return nil }
+            report.records += 1
+            try body(record, reader.path, offset)
+        }
+    }
+
+    static func readFile(_ path: String, sys: Syscalls) throws(TSDBError) -> [UInt8] {
+        let file = try OpenFile.open(path, flags: O_RDONLY, sys: sys)
+        let bytes = try file.readAll()
+        try file.close()
+        return bytes
+    }
+
+    private static func truncate(_ path: String, to offset: Int, sys: Syscalls) throws(TSDBError) {
+        let file = try OpenFile.open(path, flags: O_WRONLY, sys: sys)
+        try file.truncate(to: Int64(offset))
+        try file.sync()
+        try file.close()
+    }
+}
