@@ -6,7 +6,7 @@ extension Head {
     /// commits first.
     func log(_ pending: ContiguousArray<PendingSample>, unlogged: [Unmanaged<MemSeries>], to wal: WAL) throws(TSDBError) {
         guard !pending.isEmpty else { return }
-        var out = ByteWriter(capacity: 17 + pending.count * 11)
+        var out = ByteWriter(capacity: 17 + pending.count * 28)
         RecordEncoder.samples(pending.lazy.map { p in
             RefSample(ref: p.series._withUnsafeGuaranteedRef { $0.ref }, timestamp: p.timestamp, value: p.value)
         }, into: &out)

@@ -48,15 +48,48 @@ enum RecordEncoder {
     /// `02 │ ref₀ <8 BE> │ t₀ <8 BE> │ { ref−ref₀ <varint> │ t−t₀ <varint> │ value <8 BE> }*`;
     /// just `02` when there are no samples.
     static func samples(_ samples: some Collection<RefSample>, into out: inout ByteWriter) {
-        out.writeByte(RecordType.samples.rawValue)
-        guard let first = samples.first else { return }
-        out.writeBigEndian(first.ref)
-        out.writeBigEndian(UInt64(bitPattern: first.timestamp))
-        for s in samples {
-            out.writeVarint(Int64(bitPattern: s.ref &- first.ref))
-            out.writeVarint(s.timestamp &- first.timestamp)
-            out.writeBigEndian(s.value.bitPattern)
+        guard let first = samples.first else {
+            out.writeByte(RecordType.samples.rawValue)
+            return
         }
+        // The hot path of every commit: written through a pointer into space reserved for
+        // the worst case (two 10-byte varints and 8 bytes a sample), then trimmed.
+        let worst = 17 + samples.count * 28
+        let start = out.bytes.count
+        out.bytes.append(contentsOf: repeatElement(0, count: worst))
+        let used = out.bytes.withUnsafeMutableBufferPointer { buffer -> Int in
+            let base = buffer.baseAddress! + start
+            var p = base
+            p.pointee = RecordType.samples.rawValue
+            p += 1
+            storeBigEndian(first.ref, at: &p)
+            storeBigEndian(UInt64(bitPattern: first.timestamp), at: &p)
+            for s in samples {
+                storeUvarint(Varint.zigzag(Int64(bitPattern: s.ref &- first.ref)), at: &p)
+                storeUvarint(Varint.zigzag(s.timestamp &- first.timestamp), at: &p)
+                storeBigEndian(s.value.bitPattern, at: &p)
+            }
+            return p - base
+        }
+        out.bytes.removeLast(worst - used)
+    }
+
+    @inline(__always)
+    private static func storeBigEndian(_ v: UInt64, at p: inout UnsafeMutablePointer<UInt8>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: v.bigEndian, as: UInt64.self)
+        p += 8
+    }
+
+    @inline(__always)
+    private static func storeUvarint(_ value: UInt64, at p: inout UnsafeMutablePointer<UInt8>) {
+        var v = value
+        while v >= 0x80 {
+            p.pointee = UInt8(truncatingIfNeeded: v) | 0x80
+            p += 1
+            v >>= 7
+        }
+        p.pointee = UInt8(truncatingIfNeeded: v)
+        p += 1
     }
 
     /// `03 │ { ref <8 BE> │ minTime <varint> │ maxTime <varint> }*`
