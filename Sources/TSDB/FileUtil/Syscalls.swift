@@ -86,17 +86,32 @@ final class OpenFile {
         if let failure { throw failure }
     }
 
-    /// Reads the whole file from offset 0.
+    /// Reads the whole file from offset 0, into an array sized once from `fstat`.
     func readAll() throws(TSDBError) -> [UInt8] {
-        var out: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 1 << 20)
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw .io("stat", path: path, errno: errno) }
+        let size = Int(st.st_size)
+        var failure: TSDBError?
+        var out = [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
+            var done = 0
+            while done < size {
+                let n = sys.pread(fd, UnsafeMutableRawBufferPointer(rebasing: UnsafeMutableRawBufferPointer(buffer)[done...]), Int64(done))
+                if n == -Int(EINTR) { continue }
+                if n < 0 { failure = .io("read", path: path, errno: Int32(-n)); break }
+                if n == 0 { break }  // the file shrank while we read
+                done += n
+            }
+            count = done
+        }
+        if let failure { throw failure }
+        // The file may have grown since fstat: read on to its end.
+        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
         while true {
             let n = chunk.withUnsafeMutableBytes { sys.pread(fd, $0, Int64(out.count)) }
             if n == -Int(EINTR) { continue }
             guard n >= 0 else { throw .io("read", path: path, errno: Int32(-n)) }
             if n == 0 { return out }
             out.append(contentsOf: chunk[0..<n])
-            if n == chunk.count && chunk.count < 16 << 20 { chunk = [UInt8](repeating: 0, count: chunk.count * 4) }
         }
     }
 

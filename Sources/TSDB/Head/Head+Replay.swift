@@ -1,5 +1,9 @@
 import Dispatch
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// What a WAL replay rebuilt.
 public struct ReplayStats: Sendable {
     public var series = 0
@@ -20,64 +24,18 @@ public struct ReplayStats: Sendable {
 extension Head {
     /// Rebuilds the head from the WAL in `directory`, keeping series references. Runs
     /// before the database accepts appends; not safe to call concurrently with anything.
+    ///
+    /// This thread reads, checks and decompresses records, creates series and decodes
+    /// samples; one worker per core applies them, each owning the series whose reference
+    /// falls in its shard, so a series' samples stay in log order without locks contending.
     func replay(walDirectory directory: String, sys: Syscalls, repair: Bool) throws(TSDBError) -> ReplayStats {
         let started = DispatchTime.now().uptimeNanoseconds
-        var stats = ReplayStats()
-        var aliases: [UInt64: UInt64] = [:]
-        var created: [MemSeries] = []
-        var batch: [RefSample] = []
-        let options = self.options
-        let directoryHandle = series.directoryHandle
-        var minT = Int64.max
-        var maxT = Int64.min
-
+        var replayer = Replayer(head: self)
+        defer { replayer.stopWorkers() }
         let report = try WALRecovery.read(directory: directory, sys: sys, repair: repair) { record, file, offset throws(TSDBError) in
-            switch record.first {
-            case RecordType.series.rawValue:
-                for s in try RecordDecoder.series(record, file: file, offset: offset) {
-                    let (found, isNew) = try series.getOrCreate(s.labels, ref: s.ref)
-                    let m = found.takeUnretainedValue()
-                    if isNew {
-                        m.state.withLock { $0.indexed = true }
-                        created.append(m)
-                        stats.series += 1
-                    } else if m.ref != s.ref {
-                        // The same labels under a second reference: Prometheus maps it too.
-                        aliases[s.ref] = m.ref
-                    }
-                }
-            case RecordType.samples.rawValue:
-                batch.removeAll(keepingCapacity: true)
-                try RecordDecoder.samples(record, into: &batch, file: file, offset: offset)
-                for s in batch {
-                    let ref = aliases[s.ref] ?? s.ref
-                    guard let m = directoryHandle.lookup(ref) else {
-                        stats.unknownRefs += 1
-                        continue
-                    }
-                    let outcome = m._withUnsafeGuaranteedRef { series in
-                        series.state.withLock { $0.commit(timestamp: s.timestamp, value: s.value, options: options) }
-                    }
-                    switch outcome {
-                    case .appended:
-                        stats.samples += 1
-                        if s.timestamp < minT { minT = s.timestamp }
-                        if s.timestamp > maxT { maxT = s.timestamp }
-                    case .duplicate:
-                        break
-                    case .outOfOrder:
-                        stats.outOfOrder += 1
-                    }
-                }
-            case RecordType.tombstones.rawValue:
-                // Decoded so damage is caught; deleting from the head arrives with deletion.
-                stats.tombstones += try RecordDecoder.tombstones(record, file: file, offset: offset).count
-            default:
-                stats.unknownRecords += 1
-            }
+            try replayer.handle(record, file: file, offset: offset)
         }
-        postings.add(created)
-        if minT <= maxT { extendTimeRange(minT: minT, maxT: maxT) }
+        var stats = replayer.finish()
         stats.notes = report.notes
         if stats.unknownRecords > 0 {
             stats.notes.append("WAL replay skipped \(stats.unknownRecords) record(s) of types this engine does not read (exemplars, metadata, histograms or m-map markers)")
@@ -85,5 +43,157 @@ extension Head {
         stats.droppedBytes = report.droppedBytes
         stats.seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
         return stats
+    }
+}
+
+/// The reading side of a replay: creates series, and deals decoded samples out to the
+/// workers by series reference.
+private struct Replayer {
+    let head: Head
+    let workers: [ReplayWorker]
+    var batches: [[RefSample]]
+    var aliases: [UInt64: UInt64] = [:]
+    var created: [MemSeries] = []
+    var stats = ReplayStats()
+
+    init(head: Head) {
+        self.head = head
+        workers = (0..<ReplayWorker.count).map { _ in ReplayWorker(head: head) }
+        batches = workers.map { _ in
+            var b: [RefSample] = []
+            b.reserveCapacity(ReplayWorker.batchSize)
+            return b
+        }
+        for w in workers { w.start() }
+    }
+
+    mutating func handle(_ record: [UInt8], file: String, offset: Int) throws(TSDBError) {
+        switch record.first {
+        case RecordType.series.rawValue:
+            for s in try RecordDecoder.series(record, file: file, offset: offset) {
+                let (found, isNew) = try head.series.getOrCreate(s.labels, ref: s.ref)
+                let m = found.takeUnretainedValue()
+                if isNew {
+                    m.state.withLock { $0.indexed = true }
+                    created.append(m)
+                    stats.series += 1
+                } else if m.ref != s.ref {
+                    // The same labels under a second reference: Prometheus maps it too.
+                    aliases[s.ref] = m.ref
+                }
+            }
+        case RecordType.samples.rawValue:
+            var failure: TSDBError?
+            record.withUnsafeBytes { raw in
+                do throws(TSDBError) { try deal(raw, file: file, offset: offset) } catch { failure = error }
+            }
+            if let failure { throw failure }
+        case RecordType.tombstones.rawValue:
+            // Decoded so damage is caught; deleting from the head arrives with deletion.
+            stats.tombstones += try RecordDecoder.tombstones(record, file: file, offset: offset).count
+        default:
+            stats.unknownRecords += 1
+        }
+    }
+
+    private mutating func deal(_ raw: UnsafeRawBufferPointer, file: String, offset: Int) throws(TSDBError) {
+        var cursor = try SampleCursor(raw, file: file, offset: offset)
+        let n = UInt64(workers.count)
+        let hasAliases = !aliases.isEmpty
+        while var s = try cursor.next() {
+            if hasAliases, let real = aliases[s.ref] { s.ref = real }
+            let i = Int(s.ref % n)
+            batches[i].append(s)
+            if batches[i].count >= ReplayWorker.batchSize { flush(i) }
+        }
+    }
+
+    private mutating func flush(_ i: Int) {
+        var full: [RefSample] = []
+        full.reserveCapacity(ReplayWorker.batchSize)
+        swap(&full, &batches[i])
+        workers[i].queue.push(full)
+    }
+
+    /// Hands out the last samples, waits for the workers and gathers the counts.
+    mutating func finish() -> ReplayStats {
+        for i in batches.indices where !batches[i].isEmpty { flush(i) }
+        var minT = Int64.max
+        var maxT = Int64.min
+        for w in workers {
+            w.finish()
+            stats.samples += w.applied
+            stats.outOfOrder += w.outOfOrder
+            stats.unknownRefs += w.unknown
+            minT = Swift.min(minT, w.minTime)
+            maxT = Swift.max(maxT, w.maxTime)
+        }
+        head.postings.add(created)
+        if minT <= maxT { head.extendTimeRange(minT: minT, maxT: maxT) }
+        return stats
+    }
+
+    /// Stops the workers without waiting for more input (after an error, or after finish).
+    func stopWorkers() {
+        for w in workers { w.finish() }
+    }
+}
+
+/// A replay thread applying the samples of its shard of series, in the order received.
+private final class ReplayWorker: @unchecked Sendable {
+    // @unchecked: the counters are written by the worker thread only and read after
+    // `finish()` has joined it.
+    static let count = Swift.max(1, Swift.min(8, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))))
+    static let batchSize = 16 * 1024
+
+    let queue = BlockingQueue<[RefSample]>(capacity: 4)
+    private let head: Head
+    private var thread: pthread_t?
+    var applied = 0
+    var outOfOrder = 0
+    var unknown = 0
+    var minTime = Int64.max
+    var maxTime = Int64.min
+
+    init(head: Head) { self.head = head }
+
+    func start() {
+        thread = spawnThread { [self] in run() }
+    }
+
+    /// Ends the input and waits for the thread; harmless to call twice.
+    func finish() {
+        guard let t = thread else { return }
+        thread = nil
+        queue.push([])
+        pthread_join(t, nil)
+    }
+
+    private func run() {
+        let options = head.options
+        let directory = head.series.directoryHandle
+        while true {
+            let batch = queue.pop()
+            if batch.isEmpty { return }
+            for s in batch {
+                guard let m = directory.lookup(s.ref) else {
+                    unknown += 1
+                    continue
+                }
+                let outcome = m._withUnsafeGuaranteedRef { series in
+                    series.state.withLock { $0.commit(timestamp: s.timestamp, value: s.value, options: options) }
+                }
+                switch outcome {
+                case .appended:
+                    applied += 1
+                    if s.timestamp < minTime { minTime = s.timestamp }
+                    if s.timestamp > maxTime { maxTime = s.timestamp }
+                case .duplicate:
+                    break
+                case .outOfOrder:
+                    outOfOrder += 1
+                }
+            }
+        }
     }
 }
