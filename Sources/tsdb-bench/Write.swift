@@ -9,10 +9,18 @@ struct Write: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Ingest the workload of `promtool tsdb bench write` and report samples/s.",
         discussion: """
-            Reads the first N unique label sets from FILE (one flat JSON object per line), then
-            ingests S scrapes, 30 s apart, into a DB at OUT/storage with compaction disabled.
+            Reads the first N unique label sets from FILE (one flat JSON object per line),
+            then ingests S scrapes, 30 s apart, into a DB at OUT/storage with compaction
+            disabled. Shards of 1000 series, numbered from 0 in file order, ingest
+            concurrently, one transaction per scrape. Scrape k (from 0) has timestamp
+            30000·(k+1) ms and gives every series the value 123456789 + 1000·(k%100 + 1).
             Example:
-              tsdb-bench write --metrics 10000 --scrapes 3000 Fixtures/node-exporter/series-10k.jsonl
+              tsdb-bench write --metrics 10000 --scrapes 3000 series-10k.jsonl
+
+            With --report-commits, the line `committed <shard> <timestamp-ms>` goes to
+            standard output, unbuffered, as soon as each scrape's commit returns, so that a
+            parent reading the pipe knows which transactions were acknowledged when it
+            kills the process. Reopen OUT/storage to see what survived.
             """)
 
     @Option(help: "Directory for the DB (a temporary directory by default; removed afterwards).")
@@ -27,12 +35,27 @@ struct Write: ParsableCommand {
     @Option(help: "After ingesting, run this selector and print the first series it returns.")
     var query: String?
 
+    @Flag(help: "Print `committed <shard> <timestamp-ms>`, unbuffered, as each scrape's commit returns.")
+    var reportCommits = false
+
+    @Option(help: "Largest WAL segment in bytes, a multiple of 32768 (default 128 MiB).")
+    var walSegmentSize: Int?
+
+    @Option(help: "WAL record compression: none, snappy or lz4.")
+    var walCompression: WALCompressionArgument = .snappy
+
+    @Option(help: "When the WAL is fsynced: segment-cut (Prometheus's default) or every-commit (group commit).")
+    var walSync: WALSyncArgument = .segmentCut
+
     @Argument(help: "Label sets, one JSON object per line, as `promtool tsdb bench write` reads.")
     var file: String
 
     func validate() throws {
         guard metrics > 0 else { throw ValidationError("--metrics must be positive") }
         guard scrapes > 0 else { throw ValidationError("--scrapes must be positive") }
+        if let walSegmentSize, walSegmentSize <= 0 || walSegmentSize % 32_768 != 0 {
+            throw ValidationError("--wal-segment-size must be a positive multiple of 32768")
+        }
     }
 
     func run() throws {
@@ -47,11 +70,17 @@ struct Write: ParsableCommand {
         print(">> loaded \(labels.count) series from \(file)")
         var options = Options()
         options.compactionEnabled = false
+        options.walCompression = walCompression.value
+        options.walSyncMode = walSync.value
+        if let walSegmentSize { options.walSegmentSize = walSegmentSize }
         let db = try DB.open(directory: storage, options: options)
 
+        // Reported lines bypass stdio; flush what print() buffered before them (nil: all streams).
+        if reportCommits { fflush(nil) }
         let rssBefore = Memory.residentBytes()
         let start = DispatchTime.now()
-        let total = try Ingest.run(db: db, labels: labels, scrapes: scrapes)
+        let total = try Ingest.run(db: db, labels: labels, scrapes: scrapes,
+                                   onCommit: reportCommits ? Ingest.reportCommit : nil)
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
         let rssAfter = Memory.residentBytes()
 
@@ -73,9 +102,13 @@ enum Ingest {
     static let scrapesPerRound = 100
     static let interval: Int64 = 30_000
 
+    /// Called from the shard's thread each time one of its commits returns, with the shard's
+    /// index and the scrape's timestamp. Called concurrently from different shards.
+    typealias CommitObserver = @Sendable (_ shard: Int, _ timestamp: Int64) -> Void
+
     /// Scrape k (from 0) has timestamp 30000·(k+1); series values restart at 123456789 with
     /// every round of 100 scrapes and grow by 1000 per scrape, as promtool's do.
-    static func run(db: DB, labels: [Labels], scrapes: Int) throws -> Int {
+    static func run(db: DB, labels: [Labels], scrapes: Int, onCommit: CommitObserver? = nil) throws -> Int {
         let shards = stride(from: 0, to: labels.count, by: shardSize).map {
             Array(labels[$0..<min($0 + shardSize, labels.count)])
         }
@@ -86,7 +119,7 @@ enum Ingest {
             let base = Int64(round * scrapesPerRound) * interval
             DispatchQueue.concurrentPerform(iterations: shards.count) { i in
                 do {
-                    total.add(try ingestShard(db: db, labels: shards[i], baseTime: base))
+                    total.add(try ingestShard(db: db, shard: i, labels: shards[i], baseTime: base, onCommit: onCommit))
                 } catch {
                     failure.set(error)
                 }
@@ -97,7 +130,9 @@ enum Ingest {
         return total.value
     }
 
-    private static func ingestShard(db: DB, labels: [Labels], baseTime: Int64) throws -> Int {
+    private static func ingestShard(
+        db: DB, shard: Int, labels: [Labels], baseTime: Int64, onCommit: CommitObserver?
+    ) throws -> Int {
         var refs = [SeriesRef?](repeating: nil, count: labels.count)
         var value = 123_456_789.0
         var timestamp = baseTime
@@ -115,8 +150,41 @@ enum Ingest {
             }
             n += labels.count
             try app.commit()
+            onCommit?(shard, timestamp)
         }
         return n
+    }
+
+    /// Writes `committed <shard> <timestamp>` to standard output with one write(2), so the
+    /// line is in the pipe when this returns and lines of concurrent shards never interleave.
+    static let reportCommit: CommitObserver = { shard, timestamp in
+        FileHandle.standardOutput.write(Data("committed \(shard) \(timestamp)\n".utf8))
+    }
+}
+
+/// `--wal-compression`'s values.
+enum WALCompressionArgument: String, ExpressibleByArgument, CaseIterable {
+    case none, snappy, lz4
+
+    var value: WALCompression {
+        switch self {
+        case .none: .none
+        case .snappy: .snappy
+        case .lz4: .lz4
+        }
+    }
+}
+
+/// `--wal-sync`'s values.
+enum WALSyncArgument: String, ExpressibleByArgument, CaseIterable {
+    case segmentCut = "segment-cut"
+    case everyCommit = "every-commit"
+
+    var value: WALSyncMode {
+        switch self {
+        case .segmentCut: .onSegmentCut
+        case .everyCommit: .everyCommit
+        }
     }
 }
 

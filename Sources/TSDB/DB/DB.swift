@@ -51,6 +51,8 @@ public final class DB: Sendable {
         try FileSystem.createDirectory(directory)
         let head = Head(options: ChunkOptions(chunkRange: options.blockRange, samplesPerChunk: options.samplesPerChunk, maxBytesBeforeAppend: options.xorChunkByteCap))
         let walDirectory = directory + "/wal"
+        // A checkpoint interrupted by a crash leaves a .tmp directory; replay ignores it.
+        try Checkpoint.deleteTemporaryCheckpoints(walDirectory: walDirectory, sys: options.syscalls)
         let stats = try head.replay(walDirectory: walDirectory, sys: options.syscalls, repair: options.repairWAL)
         let wal = try WAL(
             directory: walDirectory,
