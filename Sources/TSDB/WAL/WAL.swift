@@ -14,19 +14,22 @@ struct WALOptions: Sendable {
 }
 
 /// The write side of the write-ahead log: Prometheus's `wlog.WL`, byte for byte
-/// (FORMAT.md §6). Records go into 32 KiB pages; a record that does not fit in the page is
-/// split into fragments; a record that does not fit in the segment starts a new segment.
+/// (FORMAT.md §6.2–6.4). Records go into 32 KiB pages; a record that does not fit in the page
+/// is split into fragments; a record that does not fit in the segment starts a new segment.
 ///
-/// Thread-safe. ``log(_:)`` returns once its records reached the kernel with write(2) (and,
-/// with ``WALSyncMode/everyCommit``, stable storage). A failed write leaves no partial
-/// record behind for later ones to sit after: the segment is truncated back to where the
-/// call began, and writing continues in a new segment.
+/// Thread-safe. ``log(_:leading:onFailure:)`` returns once its records reached the kernel
+/// with write(2) (and, with ``WALSyncMode/everyCommit``, stable storage). A failed write
+/// leaves no partial record behind for later ones to sit after: the log is truncated back
+/// to where the call began, and writing continues in a new segment (FORMAT.md §6.7).
 final class WAL: @unchecked Sendable {
-    // @unchecked: every mutable field below is guarded by `lock`, except `syncedSeq`
-    // (atomic) and the page memory, which only the lock holder touches.
+    // @unchecked: every mutable field below is guarded by `lock`, except the atomics, the
+    // page memory, which only the lock holder touches, and `syncing`, guarded by `gate`.
+    // `gate` is always taken before `lock`, never while holding it.
     let directory: String
     let options: WALOptions
     let sys: Syscalls
+
+    private typealias Prepared = (bytes: [UInt8], flag: UInt8)
 
     private let lock = Lock()
     private var segment: OpenFile?
@@ -36,11 +39,30 @@ final class WAL: @unchecked Sendable {
     private var flushed = 0
     private var donePages = 0
     private var isClosed = false
-    /// Number of successful ``log(_:)`` calls; `syncedSeq` is how many of them are durable.
+    /// Leading (series) records of calls that failed: the next call writes them first, so
+    /// that a later sample of such a series never reaches the log without its series record.
+    private var requeued: [Prepared] = []
+
+    // Durability bookkeeping for `.everyCommit` (group commit).
+    /// Number of successful ``log(_:leading:onFailure:)`` calls.
     private var writeSeq: UInt64 = 0
+    /// How many of them are durable. Advanced only by the sync leader and `close`.
     private let syncedSeq = Atomic<UInt64>(0)
-    private let syncLock = Lock()
-    /// Finishes segments in the background: fsync, then close.
+    /// Calls whose records an fsync failure removed from the log; `failedHigh` is the
+    /// highest of them, so the lock-free fast path can tell it need not look.
+    private var failedRanges: [ClosedRange<UInt64>] = []
+    private let failedHigh = Atomic<UInt64>(0)
+    /// Where the durable part of the log ends.
+    private var syncedPosition: (segment: Int, offset: Int64)
+    /// Whether a leader is fsyncing (or `close` is running); guarded by `gate`.
+    private var syncing = false
+    private let gate = Gate()
+    /// Finished segments not fsynced yet, oldest first.
+    private var unsyncedSegments: [OpenFile] = []
+    /// Leading records written by calls that are not durable yet.
+    private var unsyncedLeads: [(seq: UInt64, records: [Prepared])] = []
+
+    /// Finishes segments in the background with `.onSegmentCut`: fsync, then close.
     private let finisher = DispatchQueue(label: "tsdb.wal.finish")
     private let finishError = Mutex<TSDBError?>(nil)
 
@@ -59,6 +81,7 @@ final class WAL: @unchecked Sendable {
         page.initializeMemory(as: UInt8.self, repeating: 0)
         try FileSystem.createDirectory(directory)
         segmentIndex = (try WALFormat.segments(in: directory).last).map { $0 + 1 } ?? 0
+        syncedPosition = (segmentIndex, 0)
         segment = try createSegment(segmentIndex)
     }
 
@@ -75,7 +98,7 @@ final class WAL: @unchecked Sendable {
     }
 
     /// Compresses a record as configured; returns the bytes to store and the header flag.
-    private func prepare(_ record: [UInt8]) -> (bytes: [UInt8], flag: UInt8) {
+    private func prepare(_ record: [UInt8]) -> Prepared {
         guard !record.isEmpty else { return (record, 0) }
         switch options.compression {
         case .none:
@@ -91,47 +114,59 @@ final class WAL: @unchecked Sendable {
         }
     }
 
-    /// Writes `records` as one batch: all of them reach the kernel, or the call throws and
-    /// none of them stays in the log. Records are compressed before the lock is taken.
+    /// Writes `records` as one batch: all of them reach the kernel, or the call throws
+    /// ``TSDBError/Code/io`` and none of them stays in the log. Records are compressed
+    /// before the lock is taken. With `.everyCommit` the call also waits for an fsync that
+    /// covers the batch; if that fsync fails, every batch it was to cover is cut from the
+    /// log and its call throws.
     ///
     /// `leading`, if given, runs under the WAL's lock and returns a record to write first;
     /// the head uses it for series records, so that no sample of a new series can reach
-    /// the log before its series record. `onFailure` runs under the lock if the batch fails.
+    /// the log before its series record. If the call fails, that record is written ahead of
+    /// the next call's records instead. `onFailure` runs on the calling thread before the
+    /// call throws (under the lock, unless the failure was the fsync).
     func log(_ records: [[UInt8]], leading: (() -> [UInt8]?)? = nil, onFailure: (() -> Void)? = nil) throws(TSDBError) {
         guard !records.isEmpty else { return }
-        var prepared = records.map(prepare)
-        let limit = (WALFormat.pageSize - WALFormat.headerSize) * pagesPerSegment
+        let prepared = records.map(prepare)
         let seq = try lock.withLock { () throws(TSDBError) -> UInt64 in
             guard !isClosed else { throw TSDBError(.closed, "the WAL in \(directory) is closed") }
-            if let lead = leading?() { prepared.insert(prepare(lead), at: 0) }
-            if let big = prepared.first(where: { $0.bytes.count > limit }) {
-                onFailure?()
-                throw TSDBError(.invalidArgument, "a WAL record of \(big.bytes.count) bytes does not fit in a segment of \(options.segmentSize) bytes; commit fewer samples at once")
-            }
+            var leads = requeued
+            if let lead = leading?() { leads.append(prepare(lead)) }
             if segment == nil {
                 // An earlier failure could not open a fresh segment; try again.
                 do throws(TSDBError) { try startSegment(segmentIndex + 1) } catch {
+                    requeued = leads
                     onFailure?()
                     throw error
                 }
             }
             let start = (segment: segmentIndex, offset: Int64(donePages * WALFormat.pageSize + flushed))
             do throws(TSDBError) {
-                for (i, r) in prepared.enumerated() {
-                    try logRecord(r.bytes, flag: r.flag, final: i == prepared.count - 1)
+                let all = leads + prepared
+                for (i, r) in all.enumerated() {
+                    try logRecord(r.bytes, flag: r.flag, final: i == all.count - 1)
                 }
             } catch {
+                requeued = leads
                 onFailure?()
                 undo(to: start)
                 throw error
             }
+            requeued = []
             writeSeq += 1
+            if options.syncMode == .everyCommit && !leads.isEmpty { unsyncedLeads.append((writeSeq, leads)) }
             return writeSeq
         }
-        if options.syncMode == .everyCommit { try sync(upTo: seq) }
+        guard options.syncMode == .everyCommit else { return }
+        do throws(TSDBError) { try sync(upTo: seq) } catch {
+            onFailure?()
+            throw error
+        }
     }
 
-    /// Prometheus's `log`: cut the segment if the record does not fit, then fill pages.
+    /// Prometheus's `log`: cut the segment if the record does not fit, then fill pages. A
+    /// record larger than a whole segment gets a segment of its own, longer than the
+    /// segment size, as in Prometheus.
     private func logRecord(_ rec: [UInt8], flag: UInt8, final: Bool) throws(TSDBError) {
         if pageIsFull { try flushPage(clear: true) }
         var left = WALFormat.pageSize - alloc - WALFormat.headerSize
@@ -184,69 +219,136 @@ final class WAL: @unchecked Sendable {
         flushed = 0
     }
 
-    /// Pads out the current page and continues in the next segment; the finished segment
-    /// is fsynced (in the background unless every commit syncs anyway).
+    /// Pads out the current page and continues in the next segment.
     private func nextSegment() throws(TSDBError) {
         if alloc > 0 { try flushPage(clear: true) }
         try startSegment(segmentIndex + 1)
     }
 
+    /// Creates segment `index` and makes it current; the previous one is retired.
     private func startSegment(_ index: Int) throws(TSDBError) {
         let next = try createSegment(index)
-        let previous = segment
+        if let previous = segment { retire(previous) }
         segment = next
         segmentIndex = index
         donePages = 0
         resetPage()
-        guard let previous else { return }
+    }
+
+    /// A finished segment still needs an fsync: the next group fsync does it with
+    /// `.everyCommit`, a background one otherwise (as Prometheus does).
+    private func retire(_ file: OpenFile) {
         if options.syncMode == .everyCommit {
-            try previous.sync()
-            advanceSynced(to: writeSeq)
-        } else {
-            let box = UncheckedBox(previous)
-            finisher.async { [self] in
-                do throws(TSDBError) {
-                    try box.value.sync()
-                    try box.value.close()
-                } catch {
-                    self.finishError.withLock { $0 = error }
-                }
+            unsyncedSegments.append(file)
+            return
+        }
+        let box = UncheckedBox(file)
+        finisher.async { [self] in
+            do throws(TSDBError) {
+                try box.value.sync()
+                try box.value.close()
+            } catch {
+                self.finishError.withLock { if $0 == nil { $0 = error } }
             }
         }
     }
 
-    /// After a failed write: cut the log back to where the failed call began, then continue
-    /// in a fresh segment. If even the truncation fails, the torn bytes stay at the end of a
-    /// segment that is never written again, where replay recognises and skips them.
-    private func undo(to start: (segment: Int, offset: Int64)) {
-        if segmentIndex == start.segment, let segment {
-            try? segment.truncate(to: start.offset)
-        } else {
-            if let segment { try? segment.truncate(to: 0) }
-            if let old = try? OpenFile.open(segmentPath(start.segment), flags: O_WRONLY, sys: sys) {
-                try? old.truncate(to: start.offset)
-                try? old.close()
-            }
-        }
+    /// Continues in a fresh segment after damage was cut away; if that segment cannot be
+    /// created, the next ``log(_:leading:onFailure:)`` tries again.
+    private func restart() {
         resetPage()
         donePages = 0
         do {
             try startSegment(segmentIndex + 1)
         } catch {
-            segment = nil  // the next log() tries again
+            if let segment { retire(segment) }
+            segment = nil
         }
     }
 
-    /// Group commit: one fsync covers every write done before it began.
-    private func sync(upTo seq: UInt64) throws(TSDBError) {
-        if syncedSeq.load(ordering: .acquiring) >= seq { return }
-        try syncLock.withLock { () throws(TSDBError) in
-            if syncedSeq.load(ordering: .acquiring) >= seq { return }
-            let (target, file) = lock.withLock { (writeSeq, segment) }
-            guard let file else { throw TSDBError(.io, "no open WAL segment in \(directory) to sync") }
-            try file.sync()
-            advanceSynced(to: target)
+    /// Truncates segment `index` by path. Failures are ignored: the bytes then stay at the
+    /// end of a segment that is never written again, where replay recognises and skips a
+    /// torn record (FORMAT.md §6.6).
+    private func truncateSegment(_ index: Int, to offset: Int64) {
+        guard let file = try? OpenFile.open(segmentPath(index), flags: O_WRONLY, sys: sys) else { return }
+        try? file.truncate(to: offset)
+        try? file.close()
+    }
+
+    /// After a failed write: cut the log back to where the failed call began (in every
+    /// segment it reached), then continue in a fresh segment.
+    private func undo(to start: (segment: Int, offset: Int64)) {
+        truncateSegment(start.segment, to: start.offset)
+        if segmentIndex > start.segment {
+            for index in (start.segment + 1)...segmentIndex { truncateSegment(index, to: 0) }
         }
+        restart()
+    }
+
+    /// Group commit: one fsync covers every write done before it began. The first caller
+    /// to find no fsync in progress leads: it fsyncs for everyone who wrote by then, while
+    /// later callers wait on `gate` and are all released when it is done. Throws if the
+    /// batch `seq` was cut from the log by a failed fsync.
+    private func sync(upTo seq: UInt64) throws(TSDBError) {
+        if seq > failedHigh.load(ordering: .acquiring), syncedSeq.load(ordering: .acquiring) >= seq { return }
+        let leads = try gate.withLock { () throws(TSDBError) -> Bool in
+            while true {
+                if lock.withLock({ failedRanges.contains { $0.contains(seq) } }) {
+                    throw TSDBError(.io, "an fsync of the WAL in \(directory) failed before this commit was durable; the commit was removed from the log")
+                }
+                if syncedSeq.load(ordering: .acquiring) >= seq { return false }
+                if !syncing {
+                    syncing = true
+                    return true
+                }
+                gate.wait()
+            }
+        }
+        guard leads else { return }
+        defer {
+            gate.withLock {
+                syncing = false
+                gate.broadcast()
+            }
+        }
+        let (target, position, files, retired) = lock.withLock {
+            (writeSeq, (segment: segmentIndex, offset: Int64(donePages * WALFormat.pageSize + flushed)),
+             unsyncedSegments + (segment.map { [$0] } ?? []), unsyncedSegments.count)
+        }
+        do throws(TSDBError) {
+            guard !files.isEmpty else { throw TSDBError(.io, "no open WAL segment in \(directory) to sync") }
+            for file in files { try file.sync() }
+        } catch {
+            lock.withLock { discardUnsynced() }
+            throw error
+        }
+        lock.withLock {
+            syncedPosition = position
+            unsyncedSegments.removeFirst(min(retired, unsyncedSegments.count))
+            unsyncedLeads.removeAll { $0.seq <= target }
+        }
+        advanceSynced(to: target)
+    }
+
+    /// After a failed fsync (by the leader, under `lock`): whatever was written since the last good
+    /// fsync may be lost, so it is cut from the log, every call it belonged to fails, the
+    /// leading records of those calls are written again by the next call, and writing
+    /// continues in a fresh segment.
+    private func discardUnsynced() {
+        let from = syncedSeq.load(ordering: .relaxed) + 1
+        if writeSeq >= from {
+            failedRanges.append(from...writeSeq)
+            failedHigh.store(writeSeq, ordering: .releasing)
+        }
+        requeued = unsyncedLeads.flatMap(\.records) + requeued
+        unsyncedLeads = []
+        unsyncedSegments = []
+        truncateSegment(syncedPosition.segment, to: syncedPosition.offset)
+        if segmentIndex > syncedPosition.segment {
+            for index in (syncedPosition.segment + 1)...segmentIndex { truncateSegment(index, to: 0) }
+        }
+        restart()
+        if segment != nil { syncedPosition = (segmentIndex, 0) }
     }
 
     private func advanceSynced(to target: UInt64) {
@@ -258,22 +360,46 @@ final class WAL: @unchecked Sendable {
         }
     }
 
-    /// Flushes, fsyncs and closes the current segment, and waits for background fsyncs.
-    /// Reports the first background fsync failure, if there was one.
+    /// Pads the last page with zeros (as Prometheus does), fsyncs and closes every open
+    /// segment, and waits for background fsyncs. Reports the first failure. Waits for a
+    /// group fsync in progress; later calls throw ``TSDBError/Code/closed``.
     func close() throws(TSDBError) {
-        let file: OpenFile? = lock.withLock {
+        gate.withLock {
+            while syncing { gate.wait() }
+            syncing = true
+        }
+        defer {
+            gate.withLock {
+                syncing = false
+                gate.broadcast()
+            }
+        }
+        var failure: TSDBError?
+        let files: [OpenFile]? = lock.withLock {
             guard !isClosed else { return nil }
             isClosed = true
-            let f = segment
+            if segment != nil && alloc > 0 {
+                do throws(TSDBError) { try flushPage(clear: true) } catch { failure = error }
+            }
+            let files = unsyncedSegments + (segment.map { [$0] } ?? [])
+            unsyncedSegments = []
+            unsyncedLeads = []
             segment = nil
-            return f
+            return files
         }
+        guard let files else { return }
         finisher.sync {}
-        if let file {
-            try file.sync()
-            try file.close()
+        for file in files {
+            do throws(TSDBError) {
+                try file.sync()
+                try file.close()
+            } catch {
+                if failure == nil { failure = error }
+            }
         }
-        if let error = finishError.withLock({ $0 }) { throw error }
+        if failure == nil { advanceSynced(to: lock.withLock { writeSeq }) }
+        if failure == nil, let error = finishError.withLock({ $0 }) { failure = error }
+        if let failure { throw failure }
     }
 
     /// The segment being written and the size written to it so far.
@@ -288,6 +414,35 @@ final class WAL: @unchecked Sendable {
             try nextSegment()
         }
     }
+}
+
+/// A mutex with a condition variable: the group-commit handoff.
+private final class Gate: @unchecked Sendable {
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+
+    init() {
+        pthread_mutex_init(mutex, nil)
+        pthread_cond_init(condition, nil)
+    }
+
+    deinit {
+        pthread_cond_destroy(condition)
+        pthread_mutex_destroy(mutex)
+        condition.deallocate()
+        mutex.deallocate()
+    }
+
+    func withLock<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return try body()
+    }
+
+    /// Sleeps until ``broadcast()``; only inside ``withLock(_:)``, which it releases meanwhile.
+    func wait() { pthread_cond_wait(condition, mutex) }
+
+    func broadcast() { pthread_cond_broadcast(condition) }
 }
 
 /// Moves a non-Sendable value to another thread when the sender gives up its own use.

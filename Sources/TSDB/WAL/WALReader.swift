@@ -5,6 +5,9 @@ struct SegmentDamage: Error, Sendable {
         case torn
         /// Bytes that no writer produces: a bad checksum, an impossible header or length.
         case corrupt
+        /// A record another writer produced in a form this reader does not implement (zstd).
+        /// Never cut away: it is data.
+        case unsupported
     }
     var kind: Kind
     /// Offset in the segment of the first fragment of the damaged record.
@@ -91,9 +94,20 @@ struct SegmentReader {
     }
 
     private func decompress(_ record: [UInt8], flags: UInt8, at: Int) throws(SegmentDamage) -> [UInt8] {
+        if flags == WALFormat.zstdFlag && !record.isEmpty {
+            // A zstd frame begins with the magic number FD2FB528 (little-endian). Without it,
+            // the flag is more likely a damaged header byte (the checksum does not cover it).
+            guard record.starts(with: [0x28, 0xb5, 0x2f, 0xfd]) else {
+                throw SegmentDamage(kind: .corrupt, offset: at, reason: "the record at offset \(at) has the zstd flag but no zstd frame")
+            }
+            throw SegmentDamage(kind: .unsupported, offset: at, reason: "the record at offset \(at) is zstd-compressed (Prometheus ≥ 2.51 with --storage.tsdb.wal-compression-type=zstd), which this engine does not read; convert the WAL with Prometheus (snappy or no compression) first")
+        }
         do throws(TSDBError) {
             switch flags {
             case 0:
+                return record
+            case _ where record.isEmpty:
+                // Prometheus's reader returns an empty record for empty compressed data.
                 return record
             case WALFormat.snappyFlag:
                 return try Snappy.decompress(record)
@@ -102,8 +116,6 @@ struct SegmentReader {
                 let size = try r.readUvarint()
                 guard size <= UInt64(Int32.max) else { throw TSDBError.corruption("LZ4 record size \(size) within 2 GiB") }
                 return try LZ4.decompress(Array(record[r.offset...]), decompressedSize: Int(size))
-            case WALFormat.zstdFlag:
-                throw TSDBError(.unsupported, "zstd-compressed WAL records (Prometheus --storage.tsdb.wal-compression-type=zstd) are not supported")
             default:
                 throw TSDBError.corruption("one compression flag, found 0x\(String(flags, radix: 16))")
             }
@@ -112,16 +124,58 @@ struct SegmentReader {
         }
     }
 
-    /// Whether a valid record begins at any page boundary after `offset`: damage followed by
-    /// good records is corruption in the middle, not a torn tail.
+    /// Whether a record begins somewhere after the damage at `offset`: damage followed by
+    /// good records is corruption in the middle, not a torn tail. A record begins where a
+    /// `full` or `first` fragment has a sane header and a matching checksum. The rest of the
+    /// damaged page is searched byte by byte (the damage may have broken the chain of
+    /// fragments there); each later page is followed fragment by fragment from its start,
+    /// and byte by byte from wherever that chain breaks. Costs one pass over the bytes
+    /// after the damage, plus up to one checksum per byte in pages where the chain breaks.
     func hasValidRecord(after offset: Int) -> Bool {
-        var page = (offset / WALFormat.pageSize + 1) * WALFormat.pageSize
-        while page + WALFormat.headerSize <= bytes.count {
-            var probe = SegmentReader(bytes: bytes, path: path)
-            probe.offset = page
-            if case .some(.some) = try? probe.next() { return true }
-            page += WALFormat.pageSize
+        let pageSize = WALFormat.pageSize
+        guard offset >= 0 else { return false }
+        var pageStart = offset / pageSize * pageSize
+        var at = offset + 1
+        var followChain = false
+        while pageStart < bytes.count {
+            let pageEnd = min(pageStart + pageSize, bytes.count)
+            if followChain {
+                while at < pageEnd {
+                    if bytes[at] == 0 {
+                        if bytes[at..<pageEnd].allSatisfy({ $0 == 0 }) { at = pageEnd }
+                        break
+                    }
+                    guard let fragment = checkedFragment(at: at) else { break }
+                    if fragment.type == WALFormat.full || fragment.type == WALFormat.first { return true }
+                    at = fragment.end
+                }
+            }
+            while at < pageEnd {
+                if let fragment = checkedFragment(at: at), fragment.end > at + WALFormat.headerSize,
+                   fragment.type == WALFormat.full || fragment.type == WALFormat.first {
+                    return true
+                }
+                at += 1
+            }
+            pageStart += pageSize
+            at = pageStart
+            followChain = true
         }
         return false
+    }
+
+    /// The fragment at `at` if its header is one a writer produces and its checksum matches.
+    private func checkedFragment(at at: Int) -> (type: UInt8, end: Int)? {
+        guard at >= 0, at + WALFormat.headerSize <= bytes.count else { return nil }
+        let typeByte = bytes[at]
+        let type = typeByte & WALFormat.typeMask
+        guard type != WALFormat.padding, type <= WALFormat.last, typeByte & ~WALFormat.knownFlags == 0 else { return nil }
+        let length = Int(bytes[at + 1]) << 8 | Int(bytes[at + 2])
+        let dataStart = at + WALFormat.headerSize
+        guard at % WALFormat.pageSize + WALFormat.headerSize + length <= WALFormat.pageSize,
+              dataStart + length <= bytes.count else { return nil }
+        let crc = UInt32(bytes[at + 3]) << 24 | UInt32(bytes[at + 4]) << 16 | UInt32(bytes[at + 5]) << 8 | UInt32(bytes[at + 6])
+        let actual = bytes.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[dataStart..<(dataStart + length)])) }
+        return actual == crc ? (type, dataStart + length) : nil
     }
 }

@@ -17,7 +17,7 @@ struct WALReadReport: Sendable {
 }
 
 /// Reads a WAL directory in order, the latest checkpoint first, and repairs what a crash
-/// leaves behind. Runs before the WAL is opened for writing.
+/// leaves behind (FORMAT.md §6.6). Runs before the WAL is opened for writing.
 enum WALRecovery {
     /// Calls `body` with every record (payload, file, offset) in log order.
     ///
@@ -25,9 +25,12 @@ enum WALRecovery {
     ///   that could not be undone) is cut away, and reading goes on with the next segment.
     /// - Damage with no valid record after it in the last segment holding data is a torn
     ///   tail: cut away too.
+    /// - A record whose payload does not decode (the body throws
+    ///   ``TSDBError/Code/corruption``) is damage at that record, under the same rules.
     /// - Damage anywhere else is ``TSDBError/Code/corruption`` naming the segment and
     ///   offset, unless `repair` is set: then the log is cut at the damage and later
     ///   segments are deleted, as Prometheus's repair does.
+    /// - A record this engine cannot read (zstd) is ``TSDBError/Code/unsupported``, never cut.
     ///
     /// Every cut is reported in ``WALReadReport/notes``. Intact segments are never dropped
     /// except by `repair`.
@@ -47,18 +50,26 @@ enum WALRecovery {
                 report.segments += 1
                 report.bytes += reader.bytes.count
                 if let error = try readAll(&reader, &report, body) {
+                    try refuseUnsupported(error, path)
                     throw TSDBError(.corruption, "WAL checkpoint \(path) is damaged at offset \(error.offset): \(error.reason)",
                                     location: .init(file: path, offset: error.offset))
                 }
             }
         }
         let indexes = try WALFormat.segments(in: directory).filter { $0 > after }
+        if let first = indexes.first, after >= 0, first != after + 1 {
+            // Prometheus opens every segment from the checkpoint's on, and fails the same way.
+            let missing = directory + "/" + WALFormat.segmentName(after + 1)
+            throw TSDBError(.corruption, "WAL segment \(missing) is missing: the checkpoint \(report.checkpoint ?? "") ends at segment \(WALFormat.segmentName(after)) and the next segment is \(WALFormat.segmentName(first))",
+                            location: .init(file: missing))
+        }
         for (i, index) in indexes.enumerated() {
             let path = directory + "/" + WALFormat.segmentName(index)
             var reader = SegmentReader(bytes: try readFile(path, sys: sys), path: path)
             report.segments += 1
             report.bytes += reader.bytes.count
             if let error = try readAll(&reader, &report, body) {
+                try refuseUnsupported(error, path)
                 let laterHoldData = indexes[(i + 1)...].contains {
                     (FileSystem.size(directory + "/" + WALFormat.segmentName($0)) ?? 0) > 0
                 }
@@ -68,7 +79,7 @@ enum WALRecovery {
                     try truncate(path, to: error.offset, sys: sys)
                     let dropped = reader.bytes.count - error.offset
                     report.droppedBytes += dropped
-                    report.notes.append("WAL segment \(path): cut \(dropped) bytes of a torn record at offset \(error.offset) (\(error.reason))")
+                    report.notes.append("WAL segment \(path): cut \(dropped) bytes at offset \(error.offset) (\(error.kind == .torn ? "torn record" : "damaged tail"): \(error.reason))")
                     continue
                 }
                 guard repair else {
@@ -90,6 +101,11 @@ enum WALRecovery {
         return report
     }
 
+    private static func refuseUnsupported(_ damage: SegmentDamage, _ path: String) throws(TSDBError) {
+        guard damage.kind == .unsupported else { return }
+        throw TSDBError(.unsupported, "WAL segment \(path): \(damage.reason)", location: .init(file: path, offset: damage.offset))
+    }
+
     /// Feeds `body` the segment's records; returns the damage that stopped it, if any.
     private static func readAll(
         _ reader: inout SegmentReader, _ report: inout WALReadReport,
@@ -99,8 +115,23 @@ enum WALRecovery {
             let next: (record: [UInt8], offset: Int)?
             do throws(SegmentDamage) { next = try reader.next() } catch { return error }
             guard let (record, offset) = next else { return nil }
+            do throws(TSDBError) {
+                if record.first == RecordType.samples.rawValue {
+                    // The replay applies samples as it decodes them: a record that would
+                    // fail halfway must be refused before any of it is applied.
+                    var failure: TSDBError?
+                    record.withUnsafeBytes { raw in
+                        do throws(TSDBError) { try RecordDecoder.validateSamples(raw, file: reader.path, offset: offset) } catch { failure = error }
+                    }
+                    if let failure { throw failure }
+                }
+                try body(record, reader.path, offset)
+            } catch where error.code == .corruption {
+                // A payload that does not decode is damage at its record, as in Prometheus:
+                // the fragment checksums do not cover the header byte with its flags.
+                return SegmentDamage(kind: .corrupt, offset: offset, reason: "record at offset \(offset) does not decode: \(error.message)")
+            }
             report.records += 1
-            try body(record, reader.path, offset)
         }
     }
 
