@@ -19,6 +19,21 @@ enum Snappy {
         }
     }
 
+    /// Decompresses a snappy block in memory someone else owns; nil if it is malformed.
+    static func decompress(_ src: UnsafeRawBufferPointer) -> [UInt8]? {
+        let csrc = src.baseAddress?.assumingMemoryBound(to: CChar.self)
+        var length = 0
+        guard snappy_uncompressed_length(csrc, src.count, &length) == SNAPPY_OK else { return nil }
+        var ok = false
+        let out = [UInt8](unsafeUninitializedCapacity: length) { buffer, count in
+            var written = length
+            ok = snappy_uncompress(csrc, src.count, UnsafeMutableRawPointer(buffer.baseAddress)?.assumingMemoryBound(to: CChar.self), &written) == SNAPPY_OK
+                && written == length
+            count = ok ? length : 0
+        }
+        return ok ? out : nil
+    }
+
     /// Decompresses a snappy block; malformed input is a corruption error, never a crash.
     static func decompress(_ input: [UInt8]) throws(TSDBError) -> [UInt8] {
         let result: [UInt8]? = input.withUnsafeBytes { src in

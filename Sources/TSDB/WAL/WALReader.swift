@@ -83,6 +83,17 @@ struct SegmentReader {
             } else if typeByte & ~WALFormat.typeMask != flags {
                 throw SegmentDamage(kind: .corrupt, offset: start, reason: "fragments of one record disagree on compression at offset \(at)")
             }
+            if type == WALFormat.full && flags == WALFormat.snappyFlag && length > 0 {
+                // The common case: decompress straight from the segment, no reassembly copy.
+                at = dataStart + length
+                offset = at
+                let end = at
+                let out = bytes.withUnsafeBytes { Snappy.decompress(UnsafeRawBufferPointer(rebasing: $0[dataStart..<end])) }
+                guard let out else {
+                    throw SegmentDamage(kind: .corrupt, offset: start, reason: "record at offset \(start) does not decompress: not a valid snappy block")
+                }
+                return (out, start)
+            }
             record.append(contentsOf: bytes[dataStart..<(dataStart + length)])
             fragments += 1
             at = dataStart + length
