@@ -109,7 +109,9 @@ private struct Replayer {
     }
 
     private mutating func flush(_ i: Int) {
-        var full: [RefSample] = []
+        // Reuse a batch the worker has emptied: fresh megabyte-sized arrays would come from
+        // mmap and cost a page fault per 4 KiB.
+        var full = workers[i].recycled.tryPop() ?? []
         full.reserveCapacity(ReplayWorker.batchSize)
         swap(&full, &batches[i])
         workers[i].queue.push(full)
@@ -147,6 +149,8 @@ private final class ReplayWorker: @unchecked Sendable {
     static let batchSize = 16 * 1024
 
     let queue = BlockingQueue<[RefSample]>(capacity: 4)
+    /// Emptied batches, handed back for reuse.
+    let recycled = BlockingQueue<[RefSample]>(capacity: 8)
     private let head: Head
     private var thread: pthread_t?
     var applied = 0
@@ -173,8 +177,12 @@ private final class ReplayWorker: @unchecked Sendable {
         let options = head.options
         let directory = head.series.directoryHandle
         while true {
-            let batch = queue.pop()
+            var batch = queue.pop()
             if batch.isEmpty { return }
+            defer {
+                batch.removeAll(keepingCapacity: true)
+                recycled.tryPush(batch)
+            }
             for s in batch {
                 guard let m = directory.lookup(s.ref) else {
                     unknown += 1

@@ -1,5 +1,3 @@
-import Dispatch
-import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -27,35 +25,76 @@ private final class ThreadBody: Sendable {
 }
 
 /// A bounded first-in first-out queue between threads: `push` waits while it is full,
-/// `pop` while it is empty.
+/// `pop` while it is empty. (Not on `DispatchSemaphore`: libdispatch traps when a semaphore
+/// is freed below its initial count, i.e. a queue dropped with items still in it.)
 final class BlockingQueue<Element>: @unchecked Sendable {
-    // @unchecked: `items` is guarded by `lock`; the semaphores count free and used slots.
-    private let lock = Lock()
+    // @unchecked: every field is guarded by `mutex`.
+    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
+    private let changed: UnsafeMutablePointer<pthread_cond_t>
     private var items: [Element] = []
     private var head = 0
-    private let free: DispatchSemaphore
-    private let used = DispatchSemaphore(value: 0)
+    private let capacity: Int
 
-    init(capacity: Int) { free = DispatchSemaphore(value: capacity) }
+    init(capacity: Int) {
+        self.capacity = capacity
+        mutex = .allocate(capacity: 1)
+        changed = .allocate(capacity: 1)
+        pthread_mutex_init(mutex, nil)
+        pthread_cond_init(changed, nil)
+    }
+
+    deinit {
+        pthread_cond_destroy(changed)
+        pthread_mutex_destroy(mutex)
+        changed.deallocate()
+        mutex.deallocate()
+    }
+
+    private var count: Int { items.count - head }
 
     func push(_ item: Element) {
-        free.wait()
-        lock.withLock { items.append(item) }
-        used.signal()
+        pthread_mutex_lock(mutex)
+        while count >= capacity { pthread_cond_wait(changed, mutex) }
+        items.append(item)
+        pthread_cond_broadcast(changed)
+        pthread_mutex_unlock(mutex)
+    }
+
+    /// Pushes unless the queue is full; returns whether it did.
+    @discardableResult
+    func tryPush(_ item: Element) -> Bool {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        guard count < capacity else { return false }
+        items.append(item)
+        pthread_cond_broadcast(changed)
+        return true
     }
 
     func pop() -> Element {
-        used.wait()
-        let item = lock.withLock { () -> Element in
-            let item = items[head]
-            head += 1
-            if head > 64 && head * 2 > items.count {
-                items.removeFirst(head)
-                head = 0
-            }
-            return item
+        pthread_mutex_lock(mutex)
+        while count == 0 { pthread_cond_wait(changed, mutex) }
+        let item = take()
+        pthread_mutex_unlock(mutex)
+        return item
+    }
+
+    /// Pops unless the queue is empty.
+    func tryPop() -> Element? {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return count == 0 ? nil : take()
+    }
+
+    /// Removes the first item; the caller holds `mutex` and knows the queue is not empty.
+    private func take() -> Element {
+        let item = items[head]
+        head += 1
+        if head > 64 && head * 2 > items.count {
+            items.removeFirst(head)
+            head = 0
         }
-        free.signal()
+        pthread_cond_broadcast(changed)
         return item
     }
 }
