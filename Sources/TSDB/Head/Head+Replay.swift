@@ -111,8 +111,7 @@ private struct Replayer {
     private mutating func flush(_ i: Int) {
         // Reuse a batch the worker has emptied: fresh megabyte-sized arrays would come from
         // mmap and cost a page fault per 4 KiB.
-        var full = workers[i].recycled.tryPop() ?? []
-        full.reserveCapacity(ReplayWorker.batchSize)
+        var full = workers[i].recycled.pop()
         swap(&full, &batches[i])
         workers[i].queue.push(full)
     }
@@ -149,7 +148,8 @@ private final class ReplayWorker: @unchecked Sendable {
     static let batchSize = 16 * 1024
 
     let queue = BlockingQueue<[RefSample]>(capacity: 4)
-    /// Emptied batches, handed back for reuse.
+    /// Emptied batches, handed back for reuse: all the batches a worker ever has, so the
+    /// reader never allocates one (a fresh megabyte array costs a page fault per 4 KiB).
     let recycled = BlockingQueue<[RefSample]>(capacity: 8)
     private let head: Head
     private var thread: pthread_t?
@@ -159,7 +159,15 @@ private final class ReplayWorker: @unchecked Sendable {
     var minTime = Int64.max
     var maxTime = Int64.min
 
-    init(head: Head) { self.head = head }
+    init(head: Head) {
+        self.head = head
+        // In flight at once: one being filled, `queue`'s four, one being applied.
+        for _ in 0..<6 {
+            var batch: [RefSample] = []
+            batch.reserveCapacity(Self.batchSize)
+            recycled.push(batch)
+        }
+    }
 
     func start() {
         thread = spawnThread { [self] in run() }
