@@ -63,19 +63,6 @@ import TSDBTestSupport
         }
     }
 
-    func runThreads(_ n: Int, _ body: @escaping @Sendable (Int) -> Void) {
-        let group = DispatchGroup()
-        for i in 0..<n {
-            group.enter()
-            let thread = Thread {
-                body(i)
-                group.leave()
-            }
-            thread.start()
-        }
-        group.wait()
-    }
-
     @Test func concurrentCreationOfTheSameSeriesYieldsOneSeries() throws {
         try TemporaryDirectory.with { dir in
             let db = try DB.open(directory: dir)

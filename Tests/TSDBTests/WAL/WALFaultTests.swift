@@ -232,17 +232,4 @@ import TSDBTestSupport
             try reopened.close()
         }
     }
-
-    func runThreads(_ n: Int, _ body: @escaping @Sendable (Int) -> Void) {
-        let group = DispatchGroup()
-        for i in 0..<n {
-            group.enter()
-            let thread = Thread {
-                body(i)
-                group.leave()
-            }
-            thread.start()
-        }
-        group.wait()
-    }
 }
