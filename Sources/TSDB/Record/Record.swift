@@ -142,20 +142,17 @@ enum RecordDecoder {
         return Labels(uncheckedSorted: sorted)
     }
 
-    /// Appends the record's samples to `out` (reused across records by replay).
+    /// Appends the record's samples to `out` (reused across records by callers).
     static func samples(_ record: [UInt8], into out: inout [RefSample], file: String? = nil, offset: Int = 0) throws(TSDBError) {
-        var r = ByteReader(record, file: file, baseOffset: offset)
-        guard try r.readByte() == RecordType.samples.rawValue else { throw r.error("samples record type 2", at: 0) }
-        if r.isAtEnd { return }
-        let firstRef = try r.readBigEndian(UInt64.self)
-        let firstTime = Int64(bitPattern: try r.readBigEndian(UInt64.self))
-        out.reserveCapacity(out.count + r.remaining / 10)
-        while !r.isAtEnd {
-            let dRef = try r.readVarint()
-            let dTime = try r.readVarint()
-            let bits = try r.readBigEndian(UInt64.self)
-            out.append(RefSample(ref: firstRef &+ UInt64(bitPattern: dRef), timestamp: firstTime &+ dTime, value: Double(bitPattern: bits)))
+        var failure: TSDBError?
+        record.withUnsafeBytes { raw in
+            do throws(TSDBError) {
+                var cursor = try SampleCursor(raw, file: file, offset: offset)
+                out.reserveCapacity(out.count + raw.count / 10)
+                while let s = try cursor.next() { out.append(s) }
+            } catch { failure = error }
         }
+        if let failure { throw failure }
     }
 
     static func tombstones(_ record: [UInt8], file: String? = nil, offset: Int = 0) throws(TSDBError) -> [RefTombstone] {
@@ -171,40 +168,12 @@ enum RecordDecoder {
 }
 
 extension RecordDecoder {
-    /// Checks that a samples record is well formed without decoding it: `02`, then nothing
-    /// or a 16-byte base and whole samples (two varints of at most 10 bytes and 8 value
-    /// bytes) to the last byte. What passes decodes without error, so a replay that applies
-    /// samples while decoding them (``SampleCursor``) can check first and refuse a damaged
-    /// record whole. One pass over the bytes, no allocation.
+    /// Checks that a samples record is well formed without keeping its samples. What passes
+    /// decodes without error, so a replay that applies samples while decoding them
+    /// (``SampleCursor``) can check first and refuse a damaged record whole. One pass over
+    /// the bytes, no allocation.
     static func validateSamples(_ record: UnsafeRawBufferPointer, file: String? = nil, offset: Int = 0) throws(TSDBError) {
-        guard record.count > 0, record[0] == RecordType.samples.rawValue else {
-            throw .corruption("samples record type 2", file: file, offset: offset)
-        }
-        let end = record.count
-        if end == 1 { return }
-        guard end >= 17 else { throw .corruption("16 bytes of first reference and timestamp", file: file, offset: offset + 1) }
-        var at = 17
-        while at < end {
-            let start = at
-            guard skipVarint(record, &at), skipVarint(record, &at), at + 8 <= end else {
-                throw .corruption("a sample (two varints and 8 value bytes)", file: file, offset: offset + start)
-            }
-            at += 8
-        }
-    }
-
-    /// Moves `at` past a varint as Go's `binary.Uvarint` accepts it; false if there is none.
-    @inline(__always)
-    private static func skipVarint(_ bytes: UnsafeRawBufferPointer, _ at: inout Int) -> Bool {
-        for i in 0..<10 {
-            guard at + i < bytes.count else { return false }
-            let b = bytes[at + i]
-            if b < 0x80 {
-                if i == 9 && b > 1 { return false }
-                at += i + 1
-                return true
-            }
-        }
-        return false
+        var cursor = try SampleCursor(record, file: file, offset: offset)
+        while try cursor.next() != nil {}
     }
 }

@@ -176,7 +176,7 @@ struct SegmentReader {
     }
 
     /// The fragment at `at` if its header is one a writer produces and its checksum matches.
-    private func checkedFragment(at at: Int) -> (type: UInt8, end: Int)? {
+    private func checkedFragment(at: Int) -> (type: UInt8, end: Int)? {
         guard at >= 0, at + WALFormat.headerSize <= bytes.count else { return nil }
         let typeByte = bytes[at]
         let type = typeByte & WALFormat.typeMask
