@@ -96,6 +96,16 @@ struct BitReader {
 
     @inline(__always)
     private mutating func refill() {
+        let take = (64 - valid) >> 3
+        if take > 0 && position + 8 <= bytes.count {
+            // Eight bytes in one load, keeping the whole ones that fit in the buffer.
+            let word = bytes.withUnsafeBytes { UInt64(bigEndian: $0.loadUnaligned(fromByteOffset: position, as: UInt64.self)) }
+            let bits = take * 8
+            buffer |= (word &>> UInt64(64 - bits)) &<< UInt64(64 - valid - bits)
+            valid += bits
+            position += take
+            return
+        }
         while valid <= 56 && position < bytes.count {
             buffer |= UInt64(bytes[position]) &<< UInt64(56 - valid)
             valid += 8
