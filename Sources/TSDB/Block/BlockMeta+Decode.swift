@@ -1,0 +1,185 @@
+/// Decoding `meta.json` (FORMAT.md §9.2) with the rules of Go's `json.Unmarshal` into
+/// Prometheus's `BlockMeta`, plus the checks Prometheus's `readMetaFile` makes.
+extension BlockMeta {
+    /// Decodes `bytes`, the contents of `file`. Throws `.corruption` naming the file and
+    /// the member for invalid JSON, a member of the wrong type, a number out of range, an
+    /// invalid ULID, a missing `ulid`, `minTime` or `maxTime`, or a version other than 1.
+    ///
+    /// Like Prometheus it does not require `minTime < maxTime`. Like Go, a `null` member
+    /// reads as absent and a repeated key takes its last value.
+    init(decoding bytes: [UInt8], file: String?) throws(TSDBError) {
+        let root = try JSONParser.parse(bytes, file: file)
+        var d = MetaDecoder(file: file)
+        let members = try d.object(root, path: "")
+        var ulid: ULID?, minTime: Int64?, maxTime: Int64?, version: Int64?
+        var stats = Stats(), compaction = Compaction()
+        var unknown: [JSONMember] = []
+        for m in members {
+            switch m.key {
+            case "ulid": ulid = try d.ulid(m.value, path: "ulid")
+            case "minTime": minTime = try d.int(m.value, path: "minTime")
+            case "maxTime": maxTime = try d.int(m.value, path: "maxTime")
+            case "stats": if let v = try d.optionalObject(m.value, path: "stats") { stats = try Stats(members: v, decoder: &d) }
+            case "compaction":
+                if let v = try d.optionalObject(m.value, path: "compaction") { compaction = try Compaction(members: v, decoder: &d) }
+            case "version": version = try d.int(m.value, path: "version")
+            default: unknown.append(m)
+            }
+        }
+        guard let ulid else { throw d.error("missing member \"ulid\"") }
+        guard let minTime else { throw d.error("missing member \"minTime\"") }
+        guard let maxTime else { throw d.error("missing member \"maxTime\"") }
+        // readMetaFile: `if m.Version != metaVersion1 { "unexpected meta file version %d" }`.
+        guard version == 1 else { throw d.error("unexpected meta file version \(version.map(String.init) ?? "(none)"), expected 1") }
+        self.init(ulid: ulid, minTime: minTime, maxTime: maxTime, stats: stats, compaction: compaction)
+        unknownMembers = unknown
+    }
+}
+
+extension BlockMeta.Stats {
+    fileprivate init(members: [JSONMember], decoder d: inout MetaDecoder) throws(TSDBError) {
+        self.init()
+        for m in members {
+            let path = "stats." + m.key
+            switch m.key {
+            case "numSamples": numSamples = try d.uint(m.value, path: path) ?? 0
+            case "numFloatSamples": numFloatSamples = try d.uint(m.value, path: path) ?? 0
+            case "numHistogramSamples": numHistogramSamples = try d.uint(m.value, path: path) ?? 0
+            case "numSeries": numSeries = try d.uint(m.value, path: path) ?? 0
+            case "numChunks": numChunks = try d.uint(m.value, path: path) ?? 0
+            case "numTombstones": numTombstones = try d.uint(m.value, path: path) ?? 0
+            default: unknownMembers.append(m)
+            }
+        }
+    }
+}
+
+extension BlockMeta.Compaction {
+    fileprivate init(members: [JSONMember], decoder d: inout MetaDecoder) throws(TSDBError) {
+        self.init()
+        for m in members {
+            let path = "compaction." + m.key
+            switch m.key {
+            case "level": level = Int(try d.int(m.value, path: path) ?? 0)
+            case "sources":
+                sources = []
+                for (i, e) in (try d.optionalArray(m.value, path: path) ?? []).enumerated() {
+                    // Go decodes null into a ULID as a no-op: the zero ULID.
+                    sources.append(try d.ulid(e, path: "\(path)[\(i)]") ?? ULID(high: 0, low: 0))
+                }
+            case "deletable": deletable = try d.bool(m.value, path: path) ?? false
+            case "parents":
+                parents = []
+                for (i, e) in (try d.optionalArray(m.value, path: path) ?? []).enumerated() {
+                    let p = "\(path)[\(i)]"
+                    let fields = try d.optionalObject(e, path: p) ?? []
+                    var desc = BlockMeta.BlockDescription(ulid: ULID(high: 0, low: 0), minTime: 0, maxTime: 0)
+                    for f in fields {
+                        switch f.key {
+                        case "ulid": desc.ulid = try d.ulid(f.value, path: p + ".ulid") ?? desc.ulid
+                        case "minTime": desc.minTime = try d.int(f.value, path: p + ".minTime") ?? 0
+                        case "maxTime": desc.maxTime = try d.int(f.value, path: p + ".maxTime") ?? 0
+                        default: desc.unknownMembers.append(f)
+                        }
+                    }
+                    parents.append(desc)
+                }
+            case "failed": failed = try d.bool(m.value, path: path) ?? false
+            case "hints":
+                hints = []
+                for (i, e) in (try d.optionalArray(m.value, path: path) ?? []).enumerated() {
+                    switch e {
+                    case .string(let s): hints.append(s)
+                    case .null: hints.append("")  // Go decodes null into a string as no-op: ""
+                    default: throw d.error("\(path)[\(i)]: expected a string, found \(MetaDecoder.kind(e))")
+                    }
+                }
+            default: unknownMembers.append(m)
+            }
+        }
+    }
+}
+
+/// Type checks with Go's rules: `int64`/`int`/`uint64` accept only integer literals in
+/// range (no fraction, no exponent); `null` means "leave the zero value".
+private struct MetaDecoder {
+    let file: String?
+
+    func error(_ what: String) -> TSDBError {
+        .corruption("meta.json: " + what, file: file)
+    }
+
+    static func kind(_ v: JSONValue) -> String {
+        switch v {
+        case .object: "an object"
+        case .array: "an array"
+        case .string(let s): "the string \"\(s.prefix(40))\""
+        case .number(let n): "the number \(n.prefix(40))"
+        case .bool(let b): "\(b)"
+        case .null: "null"
+        }
+    }
+
+    func object(_ v: JSONValue, path: String) throws(TSDBError) -> [JSONMember] {
+        guard case .object(let m) = v else { throw error("expected a JSON object at the top level, found \(Self.kind(v))") }
+        return m
+    }
+
+    func optionalObject(_ v: JSONValue, path: String) throws(TSDBError) -> [JSONMember]? {
+        switch v {
+        case .object(let m): return m
+        case .null: return nil
+        default: throw error("\(path): expected an object, found \(Self.kind(v))")
+        }
+    }
+
+    func optionalArray(_ v: JSONValue, path: String) throws(TSDBError) -> [JSONValue]? {
+        switch v {
+        case .array(let a): return a
+        case .null: return nil
+        default: throw error("\(path): expected an array, found \(Self.kind(v))")
+        }
+    }
+
+    func int(_ v: JSONValue, path: String) throws(TSDBError) -> Int64? {
+        switch v {
+        case .number(let text):
+            guard let n = Int64(text) else { throw error("\(path): expected a 64-bit integer, found \(Self.kind(v))") }
+            return n
+        case .null: return nil
+        default: throw error("\(path): expected a 64-bit integer, found \(Self.kind(v))")
+        }
+    }
+
+    func uint(_ v: JSONValue, path: String) throws(TSDBError) -> UInt64? {
+        switch v {
+        case .number(let text):
+            guard !text.hasPrefix("-"), let n = UInt64(text) else {
+                throw error("\(path): expected an unsigned 64-bit integer, found \(Self.kind(v))")
+            }
+            return n
+        case .null: return nil
+        default: throw error("\(path): expected an unsigned 64-bit integer, found \(Self.kind(v))")
+        }
+    }
+
+    func bool(_ v: JSONValue, path: String) throws(TSDBError) -> Bool? {
+        switch v {
+        case .bool(let b): return b
+        case .null: return nil
+        default: throw error("\(path): expected true or false, found \(Self.kind(v))")
+        }
+    }
+
+    func ulid(_ v: JSONValue, path: String) throws(TSDBError) -> ULID? {
+        switch v {
+        case .string(let s):
+            guard let id = ULID(s) else {
+                throw error("\(path): \"\(s.prefix(40))\" is not a ULID (26 characters of 0-9 A-Z without I L O U, first at most 7)")
+            }
+            return id
+        case .null: return nil
+        default: throw error("\(path): expected a ULID string, found \(Self.kind(v))")
+        }
+    }
+}
