@@ -1,0 +1,142 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A persisted block opened for reading: its meta, index, chunk segments and tombstones
+/// (FORMAT.md §8–§10), as Prometheus's `tsdb.Block`.
+///
+/// Thread-safe. Queries (``select(_:minTime:maxTime:)`` and the label calls) hold a
+/// reference while they run; a caller that spans several calls holds one with ``retain()``
+/// and ``release()``. ``close()`` refuses new ``retain()`` calls, waits until every reference
+/// is released and then drops the mappings; queries made while it waits still run. What a query returns is copied out of the
+/// mappings, so it stays valid after the block is closed.
+final class Block: @unchecked Sendable {
+    let directory: String
+    let meta: BlockMeta
+    /// Size in bytes of the tombstones file, as Prometheus reports it.
+    let tombstonesSize: Int
+
+    /// The readers; nil once closed. Guarded by `condition`.
+    private var readers: Readers?
+    /// References held by queries and callers. Guarded by `condition`.
+    private var references = 0
+    private var isClosing = false
+    private let condition = BlockCondition()
+
+    struct Readers: Sendable {
+        let index: IndexReader
+        let chunks: ChunkSegmentReader
+        let tombstones: TombstoneSet
+    }
+
+    private init(directory: String, meta: BlockMeta, readers: Readers, tombstonesSize: Int) {
+        self.directory = directory
+        self.meta = meta
+        self.readers = readers
+        self.tombstonesSize = tombstonesSize
+    }
+
+    /// Opens the block in `directory`: reads `meta.json`, the index, maps the chunk segments
+    /// and reads the tombstones (a missing `tombstones` file reads as none, as in Prometheus).
+    /// Throws `.notFound` for a missing `meta.json`, `index` or `chunks/`, `.corruption`
+    /// naming the file for damage, `.unsupported` for a meta version other than 1.
+    static func open(directory: String, sys: Syscalls = .system, mapping: MappingCalls = .system) throws(TSDBError) -> Block {
+        let meta = try BlockMeta.read(blockDirectory: directory, sys: sys)
+        guard meta.minTime <= meta.maxTime else {
+            throw .corruption("block time range [\(meta.minTime), \(meta.maxTime)) is inverted",
+                              file: directory + "/" + BlockMeta.fileName)
+        }
+        let indexPath = directory + "/index"
+        guard FileSystem.size(indexPath) != nil else {
+            throw TSDBError(.notFound, "no index in block \(directory)", location: .init(file: indexPath))
+        }
+        let index = try IndexReader.open(path: indexPath, sys: sys)
+        let chunks = try ChunkSegmentReader(directory: directory + "/chunks", sys: sys, mapping: mapping)
+        var tombstones = TombstoneSet()
+        var tombstonesSize = 0
+        if FileSystem.size(directory + "/" + TombstonesFile.fileName) != nil {
+            (tombstones, tombstonesSize) = try TombstonesFile.read(blockDirectory: directory, sys: sys)
+        }
+        return Block(directory: directory, meta: meta,
+                     readers: Readers(index: index, chunks: chunks, tombstones: tombstones),
+                     tombstonesSize: tombstonesSize)
+    }
+
+    // MARK: References
+
+    /// Takes a reference that keeps the block's files mapped until ``release()``.
+    /// Throws `.closed` once ``close()`` has been called.
+    func retain() throws(TSDBError) {
+        try condition.withLock { () throws(TSDBError) in
+            guard !isClosing else { throw TSDBError(.closed, "block \(meta.ulid) is closed") }
+            references += 1
+        }
+    }
+
+    /// Gives back a reference taken with ``retain()``. Each retain needs exactly one release.
+    func release() {
+        condition.withLock {
+            precondition(references > 0, "Block.release() without retain()")
+            references -= 1
+            if references == 0 { condition.broadcast() }
+        }
+    }
+
+    /// References currently held.
+    var referenceCount: Int { condition.withLock { references } }
+
+    /// Refuses new references, waits until all held ones are released, then drops the
+    /// mappings. Blocks the calling thread meanwhile; never call it while holding a
+    /// reference yourself. Calling it again does nothing.
+    func close() {
+        condition.withLock {
+            isClosing = true
+            while references > 0 { condition.wait() }
+            readers = nil
+        }
+    }
+
+    /// Runs `body` with the readers under a reference of its own. Allowed while ``close()``
+    /// waits, so that a caller holding a ``retain()`` reference can keep querying until it
+    /// releases; ``close()`` waits for these references too. Throws `.closed` once closed.
+    func withReaders<T>(_ body: (Readers) throws(TSDBError) -> T) throws(TSDBError) -> T {
+        let readers = try condition.withLock { () throws(TSDBError) -> Readers in
+            guard let readers = self.readers else { throw TSDBError(.closed, "block \(meta.ulid) is closed") }
+            references += 1
+            return readers
+        }
+        defer { release() }
+        return try body(readers)
+    }
+}
+
+/// A mutex and a condition variable over it, for ``Block``'s reference count.
+private final class BlockCondition: @unchecked Sendable {
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let cond = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+
+    init() {
+        pthread_mutex_init(mutex, nil)
+        pthread_cond_init(cond, nil)
+    }
+
+    deinit {
+        pthread_cond_destroy(cond)
+        pthread_mutex_destroy(mutex)
+        cond.deallocate()
+        mutex.deallocate()
+    }
+
+    func withLock<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return try body()
+    }
+
+    /// Only inside ``withLock(_:)``.
+    func wait() { pthread_cond_wait(cond, mutex) }
+    /// Only inside ``withLock(_:)``.
+    func broadcast() { pthread_cond_broadcast(cond) }
+}

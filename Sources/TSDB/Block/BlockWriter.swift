@@ -1,0 +1,145 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Writes a persisted block from in-memory chunks, as Prometheus's `LeveledCompactor.write`
+/// does for a block cut from the head (FORMAT.md §8–§10): `chunks/`, `index`, `meta.json` and
+/// an empty `tombstones`, built in `<parent>/<ULID>.tmp-for-creation/` and renamed into place.
+///
+/// Not tied to any thread; each call owns the files it writes. Costs one pass over the
+/// chunks, plus what ``IndexWriter`` holds in memory (postings of every series).
+enum BlockWriter {
+    /// Suffix of a directory in which a block is being built; a crash leaves it behind.
+    static let creationSuffix = ".tmp-for-creation"
+    /// Suffix of a block directory being deleted (Prometheus renames before removing).
+    static let deletionSuffix = ".tmp-for-deletion"
+
+    /// Writes a level-1 block holding `series` and returns its meta.
+    ///
+    /// - Parameters:
+    ///   - parent: the data directory; it must exist.
+    ///   - series: in any order; each series' chunks in time order, XOR-encoded. Series
+    ///     without chunks are dropped. Labels must be distinct.
+    ///   - minTime: the block's first millisecond, inclusive.
+    ///   - maxTime: the block's end, exclusive, as in Prometheus's `meta.json` (a head cut
+    ///     ends at the range boundary; `promtool` writes the last sample's time + 1). Every
+    ///     chunk must lie in `[minTime, maxTime)`.
+    ///   - ulid: the block's identifier; by default one for the current time.
+    /// - Returns: the meta written to `meta.json`. The block is durable when this returns:
+    ///   every file and both directories have been fsynced.
+    /// - Throws: ``TSDBError/Code/invalidArgument`` for a chunk outside the range, duplicate
+    ///   labels or chunks out of order; ``TSDBError/Code/io`` when a syscall fails. On any
+    ///   error the temporary directory is removed, and so is the block directory if the
+    ///   fsync of `parent` after the rename failed: no block is left behind.
+    @discardableResult
+    static func write(
+        directory parent: String,
+        series: [(labels: Labels, chunks: [HeadChunk])],
+        minTime: Int64,
+        maxTime: Int64,
+        sys: Syscalls = .system,
+        ulid: ULID? = nil
+    ) throws(TSDBError) -> BlockMeta {
+        guard minTime < maxTime else {
+            throw TSDBError(.invalidArgument, "block range [\(minTime), \(maxTime)) is empty")
+        }
+        let ulid = ulid ?? Self.newULID()
+        let final = parent + "/" + ulid.description
+        let tmp = final + creationSuffix
+        if FileSystem.size(final) != nil {
+            throw TSDBError(.invalidArgument, "block directory \(final) already exists")
+        }
+
+        var sorted = series.filter { !$0.chunks.isEmpty }
+        sorted.sort { Labels.compare($0.labels, $1.labels) < 0 }
+        for i in sorted.indices.dropFirst() where sorted[i - 1].labels == sorted[i].labels {
+            throw TSDBError(.invalidArgument, "series \(sorted[i].labels) is given twice")
+        }
+        var stats = BlockMeta.Stats(numSeries: UInt64(sorted.count))
+        for s in sorted {
+            var previousMax = Int64.min
+            for (i, c) in s.chunks.enumerated() {
+                guard c.minTime <= c.maxTime, c.minTime >= minTime, c.maxTime < maxTime else {
+                    throw TSDBError(.invalidArgument,
+                                    "chunk [\(c.minTime), \(c.maxTime)] of \(s.labels) is outside the block range [\(minTime), \(maxTime))")
+                }
+                guard i == 0 || c.minTime > previousMax else {
+                    throw TSDBError(.invalidArgument, "chunks of \(s.labels) overlap or are out of order")
+                }
+                previousMax = c.maxTime
+                stats.numChunks += 1
+                stats.numSamples += UInt64(c.chunk.count ?? 0)
+            }
+        }
+        let meta = BlockMeta(
+            ulid: ulid, minTime: minTime, maxTime: maxTime, stats: stats,
+            compaction: BlockMeta.Compaction(level: 1, sources: [ulid]))
+
+        var renamed = false
+        do throws(TSDBError) {
+            try FileSystem.removeAll(tmp, sys: sys)
+            try FileSystem.createDirectory(tmp)
+            try writeContents(of: sorted, into: tmp, sys: sys)
+            try meta.write(blockDirectory: tmp, sys: sys)
+            _ = try TombstonesFile.write(TombstoneSet(), blockDirectory: tmp, sys: sys)
+            try FileSystem.syncDirectory(tmp, sys: sys)
+            let r = sys.rename(tmp, final)
+            guard r == 0 else { throw TSDBError.io("rename \(tmp) to", path: final, errno: -r) }
+            renamed = true
+            try FileSystem.syncDirectory(parent, sys: sys)
+        } catch {
+            // Best effort: the original error is the one worth reporting. A block renamed
+            // into place whose parent fsync failed goes too: the caller sees a failure and
+            // may write the same data again under a new ULID.
+            try? FileSystem.removeAll(renamed ? final : tmp, sys: sys)
+            throw error
+        }
+        return meta
+    }
+
+    /// `chunks/` then `index`, both fsynced by their writers.
+    private static func writeContents(
+        of series: [(labels: Labels, chunks: [HeadChunk])], into directory: String, sys: Syscalls
+    ) throws(TSDBError) {
+        var chunkWriter = try ChunkSegmentWriter(directory: directory + "/chunks", sys: sys)
+        var metas: [[IndexChunkMeta]] = []
+        metas.reserveCapacity(series.count)
+        for s in series {
+            // One call per series, as Prometheus's compactor, so segments are cut alike.
+            let refs = try chunkWriter.write(seriesChunks: s.chunks.map { (ChunkEncoding.xor, $0.chunk.bytes) })
+            metas.append(zip(refs, s.chunks).map { ref, c in
+                IndexChunkMeta(ref: ref.rawValue, minTime: c.minTime, maxTime: c.maxTime)
+            })
+        }
+        try chunkWriter.close()
+
+        let index = try IndexWriter(path: directory + "/index", sys: sys)
+        try index.addSymbols(IndexWriter.symbols(of: series.map(\.labels)))
+        for (s, chunks) in zip(series, metas) { try index.addSeries(s.labels, chunks: chunks) }
+        try index.close()
+    }
+
+    /// Removes every `*.tmp-for-creation` and `*.tmp-for-deletion` directory in `parent`,
+    /// the remains of a block write or deletion that a crash interrupted. Call it when the
+    /// data directory is opened, before anything writes blocks. Returns the names removed.
+    @discardableResult
+    static func removeLeftovers(in parent: String, sys: Syscalls = .system) throws(TSDBError) -> [String] {
+        var removed: [String] = []
+        for name in try FileSystem.list(parent) ?? [] where name.hasSuffix(creationSuffix) || name.hasSuffix(deletionSuffix) {
+            try FileSystem.removeAll(parent + "/" + name, sys: sys)
+            removed.append(name)
+        }
+        return removed.sorted()
+    }
+
+    /// A ULID for now, with random bits from the system generator.
+    static func newULID() -> ULID {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        let ms = UInt64(ts.tv_sec) * 1000 + UInt64(ts.tv_nsec / 1_000_000)
+        var rng = SystemRandomNumberGenerator()
+        return ULID.make(timestampMs: ms, using: &rng)
+    }
+}
