@@ -31,15 +31,25 @@ public final class DB: Sendable {
     let wal: WAL
     /// What opening replayed from the WAL, and any repair it made.
     public let replayStats: ReplayStats
+    /// Problems found with the blocks on open, such as blocks overlapping in time (their
+    /// data is still queried, identical samples once).
+    public let blockWarnings: [String]
+    /// The persisted blocks, by start time. Queriers hold their own references.
+    private let loadedBlocks: Mutex<[Block]>
     private let closed = Atomic<Bool>(false)
 
-    private init(directory: String, options: Options, head: Head, wal: WAL, replayStats: ReplayStats) {
+    private init(directory: String, options: Options, head: Head, wal: WAL, replayStats: ReplayStats, blocks: [Block], blockWarnings: [String]) {
         self.directory = directory
         self.options = options
         self.head = head
         self.wal = wal
         self.replayStats = replayStats
+        self.loadedBlocks = Mutex(blocks)
+        self.blockWarnings = blockWarnings
     }
+
+    /// The metadata of the blocks on disk, by start time.
+    public var blocks: [BlockMeta] { loadedBlocks.withLock { $0.map(\.meta) } }
 
     /// Opens (creating it if needed) the database in `directory`, replaying its WAL.
     /// - Throws: ``TSDBError/Code/invalidArgument`` for bad options or a path that is not a
@@ -49,6 +59,7 @@ public final class DB: Sendable {
     public static func open(directory: String, options: Options = Options()) throws(TSDBError) -> DB {
         let options = try options.validated()
         try FileSystem.createDirectory(directory)
+        let (blocks, warnings) = try BlockLoader.load(directory: directory, sys: options.syscalls)
         let head = Head(options: ChunkOptions(chunkRange: options.blockRange, samplesPerChunk: options.samplesPerChunk, maxBytesBeforeAppend: options.xorChunkByteCap))
         let walDirectory = directory + "/wal"
         // A checkpoint interrupted by a crash leaves a .tmp directory; replay ignores it.
@@ -58,7 +69,7 @@ public final class DB: Sendable {
             directory: walDirectory,
             options: WALOptions(segmentSize: options.walSegmentSize, compression: options.walCompression, syncMode: options.walSyncMode),
             sys: options.syscalls)
-        return DB(directory: directory, options: options, head: head, wal: wal, replayStats: stats)
+        return DB(directory: directory, options: options, head: head, wal: wal, replayStats: stats, blocks: blocks, blockWarnings: warnings)
     }
 
     /// A new transaction. See ``Appender``.
@@ -73,7 +84,10 @@ public final class DB: Sendable {
         guard minTime <= maxTime else {
             throw TSDBError(.invalidArgument, "querier needs minTime ≤ maxTime, got \(minTime) > \(maxTime)")
         }
-        return Querier(head: head, minTime: minTime, maxTime: maxTime)
+        let blocks = loadedBlocks.withLock { all in
+            all.filter { $0.meta.minTime <= maxTime && $0.meta.maxTime > minTime }
+        }
+        return Querier(head: head, blocks: blocks, minTime: minTime, maxTime: maxTime)
     }
 
     /// Number of series in the head.
@@ -91,6 +105,8 @@ public final class DB: Sendable {
     /// Closing twice is harmless.
     public func close() throws(TSDBError) {
         guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        // Blocks are unmapped when the last querier holding them goes away.
+        loadedBlocks.withLock { $0.removeAll() }
         try wal.close()
     }
 
