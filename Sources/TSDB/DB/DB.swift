@@ -37,6 +37,9 @@ public final class DB: Sendable {
     /// The persisted blocks, by start time. Queriers hold their own references.
     private let loadedBlocks: Mutex<[Block]>
     private let closed = Atomic<Bool>(false)
+    /// One compaction at a time, whether background or ``compact()``.
+    private let compactionLock = Lock()
+    private let compactor = Mutex<CompactionThread?>(nil)
 
     private init(directory: String, options: Options, head: Head, wal: WAL, replayStats: ReplayStats, blocks: [Block], blockWarnings: [String]) {
         self.directory = directory
@@ -61,6 +64,8 @@ public final class DB: Sendable {
         try FileSystem.createDirectory(directory)
         let (blocks, warnings) = try BlockLoader.load(directory: directory, sys: options.syscalls)
         let head = Head(options: ChunkOptions(chunkRange: options.blockRange, samplesPerChunk: options.samplesPerChunk, maxBytesBeforeAppend: options.xorChunkByteCap))
+        // Samples older than the newest block's end are in a block already: replay skips them.
+        if let newest = blocks.map(\.meta.maxTime).max() { head.raiseMinValidTime(to: newest) }
         let walDirectory = directory + "/wal"
         // A checkpoint interrupted by a crash leaves a .tmp directory; replay ignores it.
         try Checkpoint.deleteTemporaryCheckpoints(walDirectory: walDirectory, sys: options.syscalls)
@@ -69,7 +74,11 @@ public final class DB: Sendable {
             directory: walDirectory,
             options: WALOptions(segmentSize: options.walSegmentSize, compression: options.walCompression, syncMode: options.walSyncMode),
             sys: options.syscalls)
-        return DB(directory: directory, options: options, head: head, wal: wal, replayStats: stats, blocks: blocks, blockWarnings: warnings)
+        let db = DB(directory: directory, options: options, head: head, wal: wal, replayStats: stats, blocks: blocks, blockWarnings: warnings)
+        if options.compactionEnabled {
+            db.compactor.withLock { $0 = CompactionThread(db: db) }
+        }
+        return db
     }
 
     /// A new transaction. See ``Appender``.
@@ -87,7 +96,11 @@ public final class DB: Sendable {
         let blocks = loadedBlocks.withLock { all in
             all.filter { $0.meta.minTime <= maxTime && $0.meta.maxTime > minTime }
         }
-        return Querier(head: head, blocks: blocks, minTime: minTime, maxTime: maxTime)
+        // Blocks cut after the querier was made are picked up at each select, so a query
+        // across a cut finds every sample.
+        return Querier(head: head, blocks: blocks, minTime: minTime, maxTime: maxTime) { [weak self] in
+            self?.loadedBlocks.withLock { $0 } ?? []
+        }
     }
 
     /// Number of series in the head.
@@ -105,12 +118,30 @@ public final class DB: Sendable {
     /// Closing twice is harmless.
     public func close() throws(TSDBError) {
         guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        compactor.withLock { $0 }?.stop()
         // Blocks are unmapped when the last querier holding them goes away.
         loadedBlocks.withLock { $0.removeAll() }
         try wal.close()
+    }
+
+    /// Cuts the head into blocks while it spans more than 1.5 block ranges, truncates it and
+    /// checkpoints the WAL (see ``Options/blockRange``). With ``Options/compactionEnabled``
+    /// this also runs by itself in the background, every second. Returns the new blocks.
+    @discardableResult
+    public func compact() throws(TSDBError) -> [BlockMeta] {
+        try checkOpen()
+        return try compactionLock.withLock { () throws(TSDBError) -> [BlockMeta] in
+            try HeadCompaction.run(head: head, wal: wal, directory: directory, options: options) { block in
+                loadedBlocks.withLock { all in
+                    all.append(block)
+                    all.sort { ($0.meta.minTime, $0.meta.ulid) < ($1.meta.minTime, $1.meta.ulid) }
+                }
+            }
+        }
     }
 
     private func checkOpen() throws(TSDBError) {
         if closed.load(ordering: .acquiring) { throw TSDBError(.closed, "the database at \(directory) is closed") }
     }
 }
+

@@ -191,7 +191,10 @@ private final class ReplayWorker: @unchecked Sendable {
                 batch.removeAll(keepingCapacity: true)
                 recycled.tryPush(batch)
             }
+            let minValid = head.minValidTime
             for s in batch {
+                // Older than the newest block: already persisted there.
+                if s.timestamp < minValid { continue }
                 guard let m = directory.lookup(s.ref) else {
                     unknown += 1
                     continue

@@ -40,6 +40,22 @@ final class Head: Sendable {
         return Swift.max(minValidTime, maxT - options.chunkRange / 2)
     }
 
+    /// Raises the minimum valid time (after a block was cut, or from the newest block on
+    /// open); it never goes down.
+    func raiseMinValidTime(to t: Int64) {
+        var current = minValidTimeStorage.load(ordering: .relaxed)
+        while t > current {
+            let (done, original) = minValidTimeStorage.compareExchange(expected: current, desired: t, ordering: .acquiringAndReleasing)
+            if done { break }
+            current = original
+        }
+    }
+
+    /// Sets the lowest timestamp held after a truncation (`.max` when nothing is left).
+    func resetMinTime(to t: Int64) {
+        minTimeStorage.store(t, ordering: .releasing)
+    }
+
     func makeAppenderID() -> UInt64 {
         nextAppenderID.add(1, ordering: .relaxed).newValue
     }

@@ -22,6 +22,24 @@ final class MemPostings: @unchecked Sendable {
         }
     }
 
+    /// Removes the series from every list they are in (head truncation).
+    func remove(_ series: [MemSeries]) {
+        guard !series.isEmpty else { return }
+        let refs = Set(series.map(\.ref))
+        lock.withWriteLock {
+            all.removeAll { refs.contains($0) }
+            for s in series {
+                for label in s.labels {
+                    let name = ByteString(label.name)
+                    let value = ByteString(label.value)
+                    byName[name]?[value]?.removeAll { refs.contains($0) }
+                    if byName[name]?[value]?.isEmpty == true { byName[name]?[value] = nil }
+                    if byName[name]?.isEmpty == true { byName[name] = nil }
+                }
+            }
+        }
+    }
+
     /// Appends, then moves the new reference back to its place; references are handed out in
     /// increasing order, so this is almost always a plain append.
     private static func insert(_ ref: UInt64, into list: inout [UInt64]) {

@@ -92,6 +92,25 @@ struct SeriesState {
         nextAt = rangeEnd(for: t, width: options.chunkRange)
     }
 
+    /// Drops the chunks that end before `minTime` (they are in a block now); the open chunk
+    /// goes too if it ends before `minTime`. Returns whether the series still holds samples.
+    mutating func truncate(before minTime: Int64) -> Bool {
+        closed.removeAll { $0.maxTime < minTime }
+        if hasOpenChunk && encoder.count > 0 && openMaxTime < minTime {
+            encoder = XOREncoder(capacity: 0)
+            hasOpenChunk = false
+            openMinTime = .max
+            openMaxTime = .min
+        }
+        return !closed.isEmpty || (hasOpenChunk && encoder.count > 0)
+    }
+
+    /// The oldest sample time held, or nil when the series holds none.
+    var oldestTime: Int64? {
+        if let first = closed.first { return first.minTime }
+        return hasOpenChunk && encoder.count > 0 ? openMinTime : nil
+    }
+
     /// The series' chunks overlapping `[minTime, maxTime]`, the open one copied.
     func chunks(minTime: Int64, maxTime: Int64) -> [HeadChunk] {
         var out: [HeadChunk] = []

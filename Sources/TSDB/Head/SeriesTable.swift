@@ -140,6 +140,46 @@ final class SeriesTable: @unchecked Sendable {
         }
     }
 
+    /// Series removed by earlier truncations, freed at the next one: an appender may still
+    /// hold an unretained pointer to a series it looked up just before it was removed, and
+    /// appenders live far shorter than the time between truncations.
+    private let graveyard = Mutex<[[MemSeries]]>([])
+
+    /// Removes series from both maps (head truncation). Their memory is kept until the
+    /// truncation after next. Appends by reference to a removed series then fail with
+    /// `unknownSeriesRef`, as in Prometheus.
+    func remove(_ removed: [MemSeries]) {
+        for series in removed {
+            let hash = series.labels.hash64
+            stripes[Int(hash % UInt64(Self.stripeCount))].maps.withLock { maps in
+                if maps.byHash[hash] === series {
+                    if var others = maps.conflicts[hash], !others.isEmpty {
+                        maps.byHash[hash] = others.removeFirst()
+                        maps.conflicts[hash] = others.isEmpty ? nil : others
+                    } else {
+                        maps.byHash[hash] = nil
+                    }
+                } else {
+                    maps.conflicts[hash]?.removeAll { $0 === series }
+                    if maps.conflicts[hash]?.isEmpty == true { maps.conflicts[hash] = nil }
+                }
+            }
+            let page = directory[Int(series.ref >> UInt64(Self.pageBits))].load(ordering: .acquiring)
+            if let slots = UnsafeMutablePointer<Atomic<UInt>>(bitPattern: page) {
+                let old = slots[Int(series.ref) & (Self.pageSize - 1)].exchange(0, ordering: .acquiringAndReleasing)
+                if let raw = UnsafeRawPointer(bitPattern: old) {
+                    // The directory's own reference; `removed` keeps the series alive for now.
+                    Unmanaged<MemSeries>.fromOpaque(raw).release()
+                }
+            }
+            count.subtract(1, ordering: .relaxed)
+        }
+        graveyard.withLock { g in
+            g.append(removed)
+            if g.count > 2 { g.removeFirst() }
+        }
+    }
+
     private func publish(_ series: MemSeries) {
         let p = Int(series.ref >> UInt64(Self.pageBits))
         var page = directory[p].load(ordering: .acquiring)

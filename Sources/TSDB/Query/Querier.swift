@@ -9,10 +9,13 @@ public final class Querier: Sendable {
     public let maxTime: Int64
     private let head: Head
     private let blocks: [Block]
+    /// The database's blocks now, to catch blocks cut after this querier was made.
+    private let currentBlocks: @Sendable () -> [Block]
 
-    init(head: Head, blocks: [Block], minTime: Int64, maxTime: Int64) {
+    init(head: Head, blocks: [Block], minTime: Int64, maxTime: Int64, currentBlocks: @escaping @Sendable () -> [Block] = { [] }) {
         self.head = head
         self.blocks = blocks
+        self.currentBlocks = currentBlocks
         self.minTime = minTime
         self.maxTime = maxTime
     }
@@ -24,10 +27,12 @@ public final class Querier: Sendable {
     ///   ``TSDBError/Code/corruption`` when a block's bytes are damaged.
     public func select(_ matchers: [Matcher]) throws(TSDBError) -> [Series] {
         guard !matchers.isEmpty else { throw TSDBError(.invalidArgument, "select needs at least one matcher") }
+        // The head first, then the blocks: a block cut in between holds what the head let go
+        // of, and samples found in both are read once.
+        let fromHead = head.select(matchers, minTime: minTime, maxTime: maxTime)
         var lists: [[Series]] = []
-        lists.reserveCapacity(blocks.count + 1)
-        for b in blocks { lists.append(try b.select(matchers, minTime: minTime, maxTime: maxTime)) }
-        lists.append(head.select(matchers, minTime: minTime, maxTime: maxTime))
+        for b in relevantBlocks() { lists.append(try b.select(matchers, minTime: minTime, maxTime: maxTime)) }
+        lists.append(fromHead)
         return try SeriesMerge.merge(lists, minTime: minTime, maxTime: maxTime)
     }
 
@@ -40,7 +45,7 @@ public final class Querier: Sendable {
     public func labelNames(matching matchers: [Matcher] = []) throws(TSDBError) -> [String] {
         var names = Set<ByteString>()
         if overlapsHead { for n in head.labelNames(matching: matchers) { names.insert(ByteString(n)) } }
-        for b in blocks { for n in try b.labelNames(matching: matchers) { names.insert(ByteString(n)) } }
+        for b in relevantBlocks() { for n in try b.labelNames(matching: matchers) { names.insert(ByteString(n)) } }
         return names.sorted().map(\.string)
     }
 
@@ -48,8 +53,18 @@ public final class Querier: Sendable {
     public func labelValues(_ name: String, matching matchers: [Matcher] = []) throws(TSDBError) -> [String] {
         var values = Set<ByteString>()
         if overlapsHead { for v in head.labelValues(name, matching: matchers) { values.insert(ByteString(v)) } }
-        for b in blocks { for v in try b.labelValues(name, matching: matchers) { values.insert(ByteString(v)) } }
+        for b in relevantBlocks() { for v in try b.labelValues(name, matching: matchers) { values.insert(ByteString(v)) } }
         return values.sorted().map(\.string)
+    }
+
+    /// The blocks taken at creation plus any cut since, overlapping the range, by start.
+    private func relevantBlocks() -> [Block] {
+        var seen = Set(blocks.map(ObjectIdentifier.init))
+        var out = blocks
+        for b in currentBlocks() where b.meta.minTime <= maxTime && b.meta.maxTime > minTime {
+            if seen.insert(ObjectIdentifier(b)).inserted { out.append(b) }
+        }
+        return out
     }
 
     private var overlapsHead: Bool {

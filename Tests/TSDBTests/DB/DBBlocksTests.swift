@@ -28,8 +28,9 @@ import TSDBTestSupport
         }
     }
 
-    /// Two overlapping blocks and the head hold parts of one series, with some samples in
-    /// common: a query returns each timestamp once, in order, and the overlap is reported.
+    /// Two overlapping blocks and the head hold parts of one series, the blocks with some
+    /// samples in common: a query returns each timestamp once, in order, and the overlap is
+    /// reported. The head accepts nothing older than the newest block's end.
     @Test func overlappingBlocksAndHeadMerge() throws {
         try TemporaryDirectory.with { dir in
             let labels = try Labels(["__name__": "m", "job": "a"])
@@ -42,16 +43,17 @@ import TSDBTestSupport
             #expect(db.blocks.count == 2)
             #expect(db.blockWarnings.count == 1)
             var app = try db.appender()
-            for t in [Int64(40), 50, 60] { try app.append(labels, timestamp: t, value: Double(t)) }
+            #expect(throws: TSDBError.self) { try app.append(labels, timestamp: 40, value: 40) }
+            for t in [Int64(45), 50, 60] { try app.append(labels, timestamp: t, value: Double(t)) }
             try app.commit()
             let q = try db.querier(minTime: 5, maxTime: 55)
             let got = try q.select("m")
             #expect(got.count == 1)
-            #expect(got.first?.samples.map(\.timestamp) == [10, 20, 25, 30, 40, 50])
+            #expect(got.first?.samples.map(\.timestamp) == [10, 20, 25, 30, 40, 45, 50])
             #expect(got.first?.samples.allSatisfy { $0.value == Double($0.timestamp) } == true)
             // A querier keeps its blocks readable after the database is closed.
             try db.close()
-            #expect(try q.select("m").first?.samples.count == 6)
+            #expect(try q.select("m").first?.samples.count == 7)
         }
     }
 

@@ -4,13 +4,20 @@ import TSDBTestSupport
 @testable @_spi(Chunks) import TSDB
 
 @Suite struct ChunkCuttingTests {
+    /// A DB whose head is never cut into blocks, so its chunks can be inspected.
+    func openHeadOnly(_ dir: String) throws -> DB {
+        var options = Options()
+        options.compactionEnabled = false
+        return try DB.open(directory: dir, options: options)
+    }
+
     func headChunks(_ db: DB, _ labels: Labels) -> [HeadChunk] {
         db.head.series.get(labels)?.state.withLock { $0.chunks(minTime: .min, maxTime: .max) } ?? []
     }
 
     @Test func thirtySecondScrapesMakeChunksOf120() throws {
         try TemporaryDirectory.with { dir in
-            let db = try DB.open(directory: dir)
+            let db = try openHeadOnly(dir)
             let l = try Labels(["__name__": "m"])
             for i in 0..<1000 {
                 var app = try db.appender()
@@ -29,7 +36,7 @@ import TSDBTestSupport
     /// after the prediction was made is cut at twice the target instead.
     @Test func denseSamplesCutAtPredictionOrTwiceTheTarget() throws {
         try TemporaryDirectory.with { dir in
-            let db = try DB.open(directory: dir)
+            let db = try openHeadOnly(dir)
             let steady = try Labels(["__name__": "steady"])
             let burst = try Labels(["__name__": "burst"])
             for i in 0..<2000 {
@@ -50,7 +57,7 @@ import TSDBTestSupport
     /// Random values take up to 19 bytes a sample; chunks stop before 1 KiB, as in Prometheus.
     @Test func noisyChunksStayWithinOneKilobyte() throws {
         try TemporaryDirectory.with { dir in
-            let db = try DB.open(directory: dir)
+            let db = try openHeadOnly(dir)
             let noisy = try Labels(["__name__": "noisy"])
             var rng = SeededRandom(seed: 3)
             for i in 0..<2000 {
@@ -84,6 +91,7 @@ import TSDBTestSupport
                 var options = Options()
                 options.blockRange = 4 * 3_600_000
                 options.xorChunkByteCap = nil
+                options.compactionEnabled = false
                 let db = try DB.open(directory: dir, options: options)
                 let labels = try Labels(key.labels)
                 for v in expected {

@@ -1,0 +1,53 @@
+/// Turns the head's oldest range into a block, as Prometheus's head compaction does: while
+/// the head spans more than 1.5 block ranges, the data in `[t, t + range)` (`t` aligned to
+/// the range) is written as a block, the head is truncated below `t + range`, and the WAL is
+/// checkpointed so the segments holding only that data can go.
+enum HeadCompaction {
+    /// Writes every block that is due. `publish` adds a new block to the database before the
+    /// head lets go of its data, so a query always finds every sample in one or the other
+    /// (or both, where it reads each timestamp once). Runs on one thread at a time.
+    static func run(
+        head: Head, wal: WAL, directory: String, options: Options, publish: (Block) -> Void
+    ) throws(TSDBError) -> [BlockMeta] {
+        let range = options.blockRange
+        var written: [BlockMeta] = []
+        while true {
+            let lo = head.minTime
+            let hi = head.maxTime
+            guard lo <= hi, hi - lo > range / 2 * 3 else { break }
+            let minTime = floorDivide(lo, range) * range
+            let maxTime = minTime + range
+            let series = head.chunks(minTime: minTime, maxTime: maxTime - 1)
+            if !series.isEmpty {
+                let meta = try BlockWriter.write(directory: directory, series: series, minTime: minTime, maxTime: maxTime, sys: options.syscalls)
+                publish(try Block.open(directory: directory + "/" + meta.ulid.description, sys: options.syscalls))
+                written.append(meta)
+            }
+            head.truncate(before: maxTime)
+            try truncateWAL(wal, keep: { head.series.lookup($0) != nil }, minTime: maxTime, options: options)
+        }
+        return written
+    }
+
+    /// Prometheus's `truncateWAL`: checkpoint the first two thirds of the closed segments,
+    /// keeping series still in the head and samples from `minTime` on, then delete those
+    /// segments and older checkpoints.
+    static func truncateWAL(_ wal: WAL, keep: (UInt64) -> Bool, minTime: Int64, options: Options) throws(TSDBError) {
+        try wal.cutSegment()
+        let segments = try WALFormat.segments(in: wal.directory)
+        guard let first = segments.first, let current = segments.last else { return }
+        let lastClosed = current - 1
+        let last = first + (lastClosed - first) * 2 / 3
+        guard last >= first, lastClosed >= first else { return }
+        _ = try Checkpoint.create(walDirectory: wal.directory, from: first, to: last, keep: keep, minTime: minTime,
+                                  compression: options.walCompression, sys: options.syscalls)
+        try Checkpoint.deleteSegments(walDirectory: wal.directory, before: last + 1, sys: options.syscalls)
+        try Checkpoint.deleteCheckpoints(walDirectory: wal.directory, before: last, sys: options.syscalls)
+    }
+
+    /// Division rounding toward negative infinity, so ranges align below zero too.
+    static func floorDivide(_ a: Int64, _ b: Int64) -> Int64 {
+        let q = a / b
+        return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q
+    }
+}

@@ -1,0 +1,50 @@
+extension Head {
+    /// Every series' chunks overlapping `[minTime, maxTime]`, for writing a block. Chunks
+    /// never cross a chunk-range boundary, so with a block-aligned range each is wholly in
+    /// or out. Takes the commit gate shared, so it sees whole transactions.
+    func chunks(minTime: Int64, maxTime: Int64) -> [(labels: Labels, chunks: [HeadChunk])] {
+        commitGate.withReadLock {
+            var out: [(labels: Labels, chunks: [HeadChunk])] = []
+            let last = series.lastRef
+            guard last > 0 else { return out }
+            for ref in 1...last {
+                guard let s = series.lookup(ref)?.takeUnretainedValue() else { continue }
+                let chunks = s.state.withLock { $0.chunks(minTime: minTime, maxTime: maxTime) }
+                if !chunks.isEmpty { out.append((s.labels, chunks)) }
+            }
+            return out
+        }
+    }
+
+    /// Drops everything older than `minTime`, which is in a block now: chunks that end
+    /// before it, and series left with no samples and no open transaction. Raises the
+    /// minimum valid time to `minTime`. Holds the commit gate exclusively, so queries see
+    /// the head before or after, never in between. Returns how many series were removed.
+    @discardableResult
+    func truncate(before minTime: Int64) -> Int {
+        raiseMinValidTime(to: minTime)
+        return commitGate.withWriteLock {
+            var removed: [MemSeries] = []
+            var oldest = Int64.max
+            let last = series.lastRef
+            if last > 0 {
+                for ref in 1...last {
+                    guard let s = series.lookup(ref)?.takeUnretainedValue() else { continue }
+                    let (keep, first) = s.state.withLock { st -> (Bool, Int64?) in
+                        let holds = st.truncate(before: minTime)
+                        return (holds || st.pendingOwner != 0, st.oldestTime)
+                    }
+                    if keep {
+                        if let first { oldest = Swift.min(oldest, first) }
+                    } else {
+                        removed.append(s)
+                    }
+                }
+            }
+            postings.remove(removed)
+            series.remove(removed)
+            resetMinTime(to: oldest)
+            return removed.count
+        }
+    }
+}

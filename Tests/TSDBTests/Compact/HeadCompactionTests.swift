@@ -1,0 +1,110 @@
+import Foundation
+import Testing
+import TSDBTestSupport
+
+@testable @_spi(Chunks) import TSDB
+
+/// Cutting the head into blocks: every sample stays queryable, across the cut, after a
+/// restart, and to promtool.
+@Suite struct HeadCompactionTests {
+    static let hour: Int64 = 3_600_000
+    static let step: Int64 = 15_000
+
+    /// 200 series, one sample every 15 s for 7 h, one transaction per scrape.
+    static func ingest(_ db: DB, hours: Int64 = 7) throws -> [Labels: [Sample]] {
+        let labels = try (0..<200).map { try Labels(["__name__": "m", "i": "\($0)", "job": $0 % 2 == 0 ? "a" : "b"]) }
+        var model: [Labels: [Sample]] = [:]
+        var refs: [SeriesRef?] = Array(repeating: nil, count: labels.count)
+        var t: Int64 = 1_000
+        while t < hours * hour {
+            var app = try db.appender()
+            for (i, l) in labels.enumerated() {
+                let v = Double(t / step) + Double(i) / 1000
+                if let r = refs[i] { try app.append(r, timestamp: t, value: v) } else { refs[i] = try app.append(l, timestamp: t, value: v) }
+                model[l, default: []].append(Sample(timestamp: t, value: v))
+            }
+            try app.commit()
+            t += step
+        }
+        return model
+    }
+
+    static func expectAll(_ db: DB, _ model: [Labels: [Sample]], _ context: String) throws {
+        let got = try db.querier(minTime: .min, maxTime: .max).select("m")
+        #expect(got.count == model.count, "\(context)")
+        for s in got where s.samples != model[s.labels] {
+            Issue.record("\(context): samples differ for \(s.labels): \(s.samples.count) vs \(model[s.labels]?.count ?? 0)")
+            break
+        }
+    }
+
+    @Test func cutsBlocksTruncatesTheHeadAndKeepsEverySample() throws {
+        try TemporaryDirectory.with { dir in
+            var options = Options()
+            options.compactionEnabled = false
+            let db = try DB.open(directory: dir, options: options)
+            let model = try Self.ingest(db)
+            let before = try db.querier(minTime: .min, maxTime: .max)  // made before the cut
+            let metas = try db.compact()
+            // 7 h of data: [0, 2 h) and [2 h, 4 h) are cut; 3 h remain in the head.
+            #expect(metas.map(\.minTime) == [0, 2 * Self.hour])
+            #expect(metas.map(\.maxTime) == [2 * Self.hour, 4 * Self.hour])
+            #expect(metas.allSatisfy { $0.stats.numSeries == 200 })
+            #expect((db.headTimeRange?.lowerBound ?? 0) >= 4 * Self.hour)
+            #expect(db.headSeriesCount == 200)
+            try Self.expectAll(db, model, "after the cut")
+            // A querier made before the cut finds the new blocks.
+            #expect(try before.select("m").first?.samples.count == model.values.first?.count)
+            // Old appends are refused now.
+            var app = try db.appender()
+            #expect(throws: TSDBError.self) { try app.append(try Labels(["__name__": "m", "i": "0", "job": "a"]), timestamp: 1_000_000, value: 1) }
+            app.rollback()
+            // The WAL was checkpointed and its old segments removed.
+            let walNames = try FileManager.default.contentsOfDirectory(atPath: dir + "/wal")
+            #expect(walNames.contains { $0.hasPrefix("checkpoint.") }, "\(walNames)")
+            try db.close()
+
+            let reopened = try DB.open(directory: dir, options: options)
+            #expect(reopened.blocks.count == 2)
+            try Self.expectAll(reopened, model, "after reopening")
+            try reopened.close()
+
+            if Promtool.isAvailable {
+                let dumped = try PromtoolDump.run(dir)
+                var expected: DumpedSamples = [:]
+                for (l, samples) in model { expected[Array("\(l)".utf8)] = samples.map { ($0.timestamp, $0.value) } }
+                PromtoolDump.expectEqual(dumped, expected, "promtool over our blocks, checkpoint and WAL")
+            }
+        }
+    }
+
+    @Test func seriesWithoutRecentSamplesLeaveTheHead() throws {
+        try TemporaryDirectory.with { dir in
+            var options = Options()
+            options.compactionEnabled = false
+            let db = try DB.open(directory: dir, options: options)
+            var app = try db.appender()
+            try app.append(try Labels(["__name__": "old"]), timestamp: 1_000, value: 1)
+            try app.commit()
+            _ = try Self.ingest(db, hours: 4)
+            #expect(db.headSeriesCount == 201)
+            try db.compact()
+            #expect(db.headSeriesCount == 200)
+            // Still queryable, from the block.
+            #expect(try db.querier(minTime: .min, maxTime: .max).select("old").first?.samples.count == 1)
+            try db.close()
+        }
+    }
+
+    @Test func compactionRunsInTheBackground() throws {
+        try TemporaryDirectory.with { dir in
+            let db = try DB.open(directory: dir)
+            let model = try Self.ingest(db)
+            let deadline = Date().addingTimeInterval(20)
+            while db.blocks.count < 2 && Date() < deadline { usleep(50_000) }
+            #expect(db.blocks.count == 2)
+            try Self.expectAll(db, model, "after background compaction")
+            try db.close()
+        }
+    }
+}
