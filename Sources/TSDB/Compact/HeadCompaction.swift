@@ -11,6 +11,8 @@ enum HeadCompaction {
     ) throws(TSDBError) -> [BlockMeta] {
         let range = options.blockRange
         var written: [BlockMeta] = []
+        var truncatedBefore: Int64?
+        var failure: TSDBError?
         while true {
             let lo = head.minTime
             let hi = head.maxTime
@@ -18,14 +20,25 @@ enum HeadCompaction {
             let minTime = floorDivide(lo, range) * range
             let maxTime = minTime + range
             let series = head.chunks(minTime: minTime, maxTime: maxTime - 1)
-            if !series.isEmpty {
-                let meta = try BlockWriter.write(directory: directory, series: series, minTime: minTime, maxTime: maxTime, sys: options.syscalls)
-                publish(try Block.open(directory: directory + "/" + meta.ulid.description, sys: options.syscalls))
-                written.append(meta)
+            do throws(TSDBError) {
+                if !series.isEmpty {
+                    let meta = try BlockWriter.write(directory: directory, series: series, minTime: minTime, maxTime: maxTime, sys: options.syscalls)
+                    publish(try Block.open(directory: directory + "/" + meta.ulid.description, sys: options.syscalls))
+                    written.append(meta)
+                }
+            } catch {
+                failure = error
+                break
             }
             head.truncate(before: maxTime)
-            try truncateWAL(wal, keep: { head.series.lookup($0) != nil }, minTime: maxTime, options: options)
+            truncatedBefore = maxTime
         }
+        // Once per round, as Prometheus does after its compaction loop: a checkpoint reads
+        // every segment it replaces, so one per block would cost quadratic time.
+        if let t = truncatedBefore {
+            try truncateWAL(wal, keep: { head.series.lookup($0) != nil }, minTime: t, options: options)
+        }
+        if let failure { throw failure }
         return written
     }
 
