@@ -1,6 +1,6 @@
 /// Turns the head's oldest range into a block, as Prometheus's head compaction does: while
-/// the head spans more than 1.5 block ranges, the data in `[t, t + range)` (`t` aligned to
-/// the range) is written as a block, the head is truncated below `t + range`, and the WAL is
+/// the head spans more than 1.5 block ranges, the data from its oldest sample `t` to the
+/// range boundary after it is written as a block, the head is truncated below `t + range`, and the WAL is
 /// checkpointed so the segments holding only that data can go.
 enum HeadCompaction {
     /// Writes every block that is due. `publish` adds a new block to the database before the
@@ -17,8 +17,10 @@ enum HeadCompaction {
             let lo = head.minTime
             let hi = head.maxTime
             guard lo <= hi, hi - lo > range / 2 * 3 else { break }
-            let minTime = floorDivide(lo, range) * range
-            let maxTime = minTime + range
+            // As Prometheus: the block starts at the head's oldest sample and ends at the
+            // range boundary after it.
+            let minTime = lo
+            let maxTime = floorDivide(lo, range) * range + range
             let series = head.chunks(minTime: minTime, maxTime: maxTime - 1)
             do throws(TSDBError) {
                 if !series.isEmpty {

@@ -46,8 +46,9 @@ import TSDBTestSupport
             let model = try Self.ingest(db)
             let before = try db.querier(minTime: .min, maxTime: .max)  // made before the cut
             let metas = try db.compact()
-            // 7 h of data: [0, 2 h) and [2 h, 4 h) are cut; 3 h remain in the head.
-            #expect(metas.map(\.minTime) == [0, 2 * Self.hour])
+            // 7 h of data: up to 2 h and up to 4 h are cut, each block starting at its oldest
+            // sample as Prometheus's do; 3 h remain in the head.
+            #expect(metas.map(\.minTime) == [1_000, 2 * Self.hour + 1_000])
             #expect(metas.map(\.maxTime) == [2 * Self.hour, 4 * Self.hour])
             #expect(metas.allSatisfy { $0.stats.numSeries == 200 })
             #expect((db.headTimeRange?.lowerBound ?? 0) >= 4 * Self.hour)
