@@ -41,6 +41,9 @@ struct Write: ParsableCommand {
     @Option(help: "Largest WAL segment in bytes, a multiple of 32768 (default 128 MiB).")
     var walSegmentSize: Int?
 
+    @Flag(help: "Cut the head into blocks in the background, as a server does. Off by default, as in promtool's benchmark.")
+    var compaction = false
+
     @Option(help: "WAL record compression: none, snappy or lz4.")
     var walCompression: WALCompressionArgument = .snappy
 
@@ -69,7 +72,7 @@ struct Write: ParsableCommand {
         let labels = try LabelFile.read(file, limit: metrics)
         print(">> loaded \(labels.count) series from \(file)")
         var options = Options()
-        options.compactionEnabled = false
+        options.compactionEnabled = compaction
         options.walCompression = walCompression.value
         options.walSyncMode = walSync.value
         if let walSegmentSize { options.walSegmentSize = walSegmentSize }

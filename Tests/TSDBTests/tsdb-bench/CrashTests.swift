@@ -103,11 +103,17 @@ import Darwin
             case afterCommits(Int, pauseMicroseconds: UInt32)
             /// This long after it was started: before, during or just after it opens the DB.
             case afterMilliseconds(Int)
+            /// As soon as a `*.tmp-for-creation` block directory appears, plus a pause: in the
+            /// middle of writing a block (with `compaction`).
+            case duringBlockWrite(pauseMicroseconds: UInt32)
         }
 
         var moment: Moment
         var walSegmentSize: Int?
         var walCompression: String
+        /// Whether the child cuts blocks in the background, so kills land during block
+        /// writing, head truncation and WAL checkpoints too.
+        var compaction = false
 
         static func random(using rng: inout SeededRandom) -> KillPlan {
             let moment: Moment
@@ -121,6 +127,16 @@ import Darwin
             // uncompressed series record of a shard's first commit (about 140 KB).
             let segment = [nil, 256 * 1024, 512 * 1024].randomElement(using: &rng)!
             let compression = ["snappy", "none", "lz4"].randomElement(using: &rng)!
+            if Int.random(in: 0..<10, using: &rng) == 0 {
+                return KillPlan(moment: .duringBlockWrite(pauseMicroseconds: UInt32.random(in: 0...60_000, using: &rng)),
+                                walSegmentSize: segment, walCompression: compression, compaction: true)
+            }
+            if Int.random(in: 0..<5, using: &rng) == 0 {
+                // 3 h of head data (360 scrapes of each of 3 shards) starts the first block.
+                let after = Int.random(in: 1_200...3_000, using: &rng)
+                return KillPlan(moment: .afterCommits(after, pauseMicroseconds: UInt32.random(in: 0...3_000, using: &rng)),
+                                walSegmentSize: segment, walCompression: compression, compaction: true)
+            }
             return KillPlan(moment: moment, walSegmentSize: segment, walCompression: compression)
         }
 
@@ -128,8 +144,9 @@ import Darwin
             let when = switch moment {
             case .afterCommits(let n, let pause): "kill after \(n) reported commits + \(pause) µs"
             case .afterMilliseconds(let ms): "kill \(ms) ms after start"
+            case .duringBlockWrite(let pause): "kill \(pause) µs after a block write begins"
             }
-            return "\(when), WAL segments of \(walSegmentSize.map(String.init) ?? "default") bytes, \(walCompression)"
+            return "\(when), WAL segments of \(walSegmentSize.map(String.init) ?? "default") bytes, \(walCompression)\(compaction ? ", compacting" : "")"
         }
     }
 
@@ -148,6 +165,7 @@ import Darwin
         var arguments = ["write", "--out", out, "--report-commits", "--metrics", "\(metrics)",
                          "--scrapes", "\(scrapes)", "--wal-compression", plan.walCompression]
         if let size = plan.walSegmentSize { arguments += ["--wal-segment-size", "\(size)"] }
+        if plan.compaction { arguments.append("--compaction") }
         arguments.append(dataset)
         process.arguments = arguments
         let stderrPath = out + "/stderr.txt"
@@ -186,6 +204,21 @@ import Darwin
             let elapsedMs = Int((DispatchTime.now().uptimeNanoseconds - start) / 1_000_000)
             var timeout: Int32 = 60_000  // a child silent this long has stalled
             if case .afterMilliseconds(let ms) = plan.moment { timeout = Int32(max(0, ms - elapsedMs)) }
+            if case .duringBlockWrite(let pause) = plan.moment {
+                let names = (try? FileManager.default.contentsOfDirectory(atPath: out + "/storage")) ?? []
+                if names.contains(where: { $0.hasSuffix(".tmp-for-creation") }) {
+                    if pause > 0 { usleep(pause) }
+                    kill(pid, SIGKILL)
+                    killed = true
+                    break reading
+                }
+                if elapsedMs > 120_000 {
+                    kill(pid, SIGKILL)
+                    run.problems.append("tsdb-bench wrote no block within 120 s (killed it)")
+                    break reading
+                }
+                timeout = 1
+            }
             var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
             let ready = poll(&pfd, 1, timeout)
             if ready < 0 {
@@ -193,6 +226,7 @@ import Darwin
                 throw CommandFailure(description: "poll: errno \(errno)")
             }
             if ready == 0 {
+                if case .duringBlockWrite = plan.moment { continue }
                 if case .afterMilliseconds = plan.moment {
                     kill(pid, SIGKILL)
                     killed = true
@@ -262,6 +296,9 @@ import Darwin
         var unreportedCommits = 0
         var tornTails = 0
         var samples = 0
+        /// Reopenings that found blocks the child had cut, and leftovers of one it was writing.
+        var withBlocks = 0
+        var blockLeftovers = 0
         var childSeconds = 0.0
         var verifySeconds = 0.0
 
@@ -272,7 +309,7 @@ import Darwin
 
         var description: String {
             "\(reportedCommits) acknowledged commits checked, \(unreportedCommits) more found committed but not yet reported, "
-                + "\(tornTails) reopenings cut a torn tail, \(samples) samples replayed; "
+                + "\(tornTails) reopenings cut a torn tail, \(withBlocks) found blocks (\(blockLeftovers) a half-written one), \(samples) samples replayed; "
                 + String(format: "%.1f s running tsdb-bench, %.1f s reopening and checking", childSeconds, verifySeconds)
         }
     }
@@ -281,8 +318,11 @@ import Darwin
     static func verify(storage: String, labels: [Labels], reported: [[Int64]], totals: inout Totals) -> [String] {
         var problems: [String] = []
         let db: DB
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: storage)) ?? []
+        if names.contains(where: { $0.hasSuffix(".tmp-for-creation") }) { totals.blockLeftovers += 1 }
         do {
             db = try DB.open(directory: storage)
+            if !db.blocks.isEmpty { totals.withBlocks += 1 }
         } catch {
             return ["DB.open failed after the kill: \(error)"]
         }
