@@ -21,6 +21,8 @@ enum HeadCompaction {
             // range boundary after it.
             let minTime = lo
             let maxTime = floorDivide(lo, range) * range + range
+            // From here on no commit adds samples below `maxTime`: the block is complete.
+            head.closeRange(before: maxTime)
             let series = head.chunks(minTime: minTime, maxTime: maxTime - 1)
             do throws(TSDBError) {
                 if !series.isEmpty {

@@ -100,19 +100,14 @@ public struct Appender: ~Copyable, @unchecked Sendable {
     /// When it returns, the transaction has reached the kernel with write(2) (and stable
     /// storage with ``WALSyncMode/everyCommit``), so it survives a crash of the process.
     /// A sample that lost a race with another transaction committing to the same series in
-    /// the meantime is dropped and counted.
+    /// the meantime, or that a block cut since ``append`` made too old, is dropped and
+    /// counted.
     /// - Throws: ``TSDBError/Code/io`` when the WAL cannot be written; the transaction is
     ///   then rolled back and nothing of it is in the log or visible.
     public consuming func commit() throws(TSDBError) {
         let buffer = takePending()
         defer { head.returnBuffer(buffer) }
-        do {
-            try head.log(buffer, unlogged: unlogged, to: wal)
-        } catch {
-            head.rollback(buffer, appender: id)
-            throw error
-        }
-        head.commit(buffer, appender: id)
+        try head.commit(buffer, unlogged: unlogged, wal: wal, appender: id)
     }
 
     /// Discards every appended sample.

@@ -28,13 +28,43 @@ extension MemSeries {
 }
 
 extension Head {
-    /// Applies a transaction's samples. Holds the commit gate shared, so a query snapshot sees
-    /// all of them or none. Returns how many samples were stored.
+    /// Commits a transaction: writes it to the WAL, then applies it, all with the commit
+    /// gate held shared. A query snapshot therefore sees all of it or none, and a head
+    /// truncation (which raises the minimum valid time under the gate held exclusively)
+    /// never overlaps it. Samples older than the minimum valid time by now (the appender
+    /// was made before a block was cut) are dropped and counted, in the WAL and in memory
+    /// alike. If the WAL write fails, nothing is applied and the error is thrown.
+    func commit(_ pending: ContiguousArray<PendingSample>, unlogged: [Unmanaged<MemSeries>], wal: WAL, appender id: UInt64) throws(TSDBError) {
+        guard !pending.isEmpty else { return }
+        try commitGate.withReadLock { () throws(TSDBError) in
+            let minValid = minValidTime
+            var batch = pending
+            if pending.contains(where: { $0.timestamp < minValid }) {
+                batch = pending.filter { $0.timestamp >= minValid }
+                stats.droppedAtCommit.add(pending.count - batch.count, ordering: .relaxed)
+                for p in pending where p.timestamp < minValid {
+                    p.series._withUnsafeGuaranteedRef { s in
+                        s.state.withLock { st in if st.pendingOwner == id { st.pendingOwner = 0 } }
+                    }
+                }
+            }
+            do throws(TSDBError) {
+                try log(batch, unlogged: unlogged, to: wal)
+            } catch {
+                rollback(batch, appender: id)
+                throw error
+            }
+            apply(batch, appender: id)
+        }
+    }
+
+    /// Applies a transaction's samples; the caller holds the commit gate shared. Returns how
+    /// many samples were stored.
     @discardableResult
-    func commit(_ pending: ContiguousArray<PendingSample>, appender id: UInt64) -> Int {
+    func apply(_ pending: ContiguousArray<PendingSample>, appender id: UInt64) -> Int {
         guard !pending.isEmpty else { return 0 }
         let options = self.options
-        return commitGate.withReadLock {
+        do {
             var newSeries: [MemSeries] = []
             var minT = Int64.max
             var maxT = Int64.min
@@ -70,6 +100,13 @@ extension Head {
             if dropped > 0 { stats.droppedAtCommit.add(dropped, ordering: .relaxed) }
             return appended
         }
+    }
+
+    /// Raises the minimum valid time with the commit gate held exclusively: every commit
+    /// that checked the old value has finished, and every later one drops older samples.
+    /// Head compaction calls this before it collects the chunks of a block.
+    func closeRange(before t: Int64) {
+        commitGate.withWriteLock { raiseMinValidTime(to: t) }
     }
 
     /// Forgets a transaction's pending marks.

@@ -97,6 +97,43 @@ import TSDBTestSupport
         }
     }
 
+    /// An appender made before a cut may still hold samples the new block's range covers:
+    /// its commit drops exactly those, from memory and WAL alike, and keeps the rest.
+    @Test func staleAppenderLosesOnlyItsSamplesBelowTheCut() throws {
+        try TemporaryDirectory.with { dir in
+            var options = Options()
+            options.compactionEnabled = false
+            let db = try DB.open(directory: dir, options: options)
+            let m = try Labels(["__name__": "m"])
+            func ingest(from: Int64, to: Int64) throws {
+                var t = from
+                while t < to {
+                    var app = try db.appender()
+                    try app.append(m, timestamp: t, value: 1)
+                    try app.commit()
+                    t += Self.step
+                }
+            }
+            try ingest(from: 1_000, to: 5 * Self.hour / 2)
+            // Made at 2.5 h, this appender accepts anything from 1.5 h on.
+            let late = try Labels(["__name__": "late"])
+            var stale = try db.appender()
+            try ingest(from: 5 * Self.hour / 2, to: 4 * Self.hour + 60_000)
+            try stale.append(late, timestamp: 6_000_000, value: 1)       // 1.67 h: in the first block's range
+            try stale.append(late, timestamp: 4 * Self.hour, value: 2)   // after it
+            #expect(try db.compact().count == 1)
+            let dropped = db.head.stats.droppedAtCommit.load(ordering: .relaxed)
+            try stale.commit()
+            #expect(db.head.stats.droppedAtCommit.load(ordering: .relaxed) == dropped + 1)
+            let got = try db.querier(minTime: .min, maxTime: .max).select("late")
+            #expect(got.first?.samples.map(\.timestamp) == [4 * Self.hour])
+            try db.close()
+            let reopened = try DB.open(directory: dir, options: options)
+            #expect(try reopened.querier(minTime: .min, maxTime: .max).select("late").first?.samples.map(\.timestamp) == [4 * Self.hour])
+            try reopened.close()
+        }
+    }
+
     @Test func compactionRunsInTheBackground() throws {
         try TemporaryDirectory.with { dir in
             let db = try DB.open(directory: dir)
