@@ -15,7 +15,7 @@ final class HeadFixture {
     init(seriesCount: Int, createSeries: Bool = true) throws {
         directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("tsdb-benchmarks-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))")
-        db = try DB.open(directory: directory.path)
+        db = try DB.open(directory: directory.path, options: HeadFixture.options)
         labels = try HeadFixture.makeLabels(count: seriesCount, prefix: "")
         if createSeries {
             var app = try db.appender()
@@ -41,10 +41,19 @@ final class HeadFixture {
         return (timestamp, value)
     }
 
-    /// Replaces the DB with an empty one in the same directory (the old head is freed).
+    /// The head alone: no background compaction moving data into blocks mid-measurement.
+    static var options: Options {
+        var o = Options()
+        o.compactionEnabled = false
+        return o
+    }
+
+    /// Replaces the DB with an empty one in the same directory (the old head is freed, and
+    /// its WAL removed so that nothing is replayed).
     func reopenEmpty() throws {
         try db.close()
-        db = try DB.open(directory: directory.path)
+        try FileManager.default.removeItem(at: directory)
+        db = try DB.open(directory: directory.path, options: HeadFixture.options)
         refs = []
     }
 

@@ -13,4 +13,5 @@ let benchmarks: @Sendable () -> Void = {
     registerChunkBenchmarks()
     registerHeadBenchmarks()
     registerLabelBenchmarks()
+    registerBlockBenchmarks()
 }
