@@ -27,6 +27,10 @@ final class IndexReader: Sendable {
     private let symbolEntries: Range<Int>
     private let symbolCount: Int
     private let symbolSamples: [Int]
+    /// Every symbol decoded, for tables small enough to hold (most blocks): a lookup is then
+    /// an array read instead of a walk. Empty for larger tables.
+    private let decodedSymbols: [String]
+    static let decodedSymbolsLimit = 1 << 16
 
     /// The postings offset table's entries (after the count).
     let postingsTableEntries: Range<Int>
@@ -94,6 +98,15 @@ final class IndexReader: Sendable {
         symbolEntries = (symbols.lowerBound + 4)..<symbols.upperBound
         symbolCount = count
         symbolSamples = samples
+        if count <= Self.decodedSymbolsLimit {
+            var d = ByteReader(bytes[symbolEntries], file: file, baseOffset: symbolEntries.lowerBound)
+            var all: [String] = []
+            all.reserveCapacity(count)
+            for _ in 0..<count { all.append(try d.readLengthPrefixedString()) }
+            decodedSymbols = all
+        } else {
+            decodedSymbols = []
+        }
 
         // Postings offset table.
         let tableAt = try Self.sectionOffset(toc.postingsTable, "postings offset table", limit: tocStart, file: file)
@@ -115,13 +128,15 @@ final class IndexReader: Sendable {
     /// Number of symbols in the symbol table.
     var symbolTableCount: Int { symbolCount }
 
-    /// The symbol with index `index`. Costs a walk over at most 31 entries.
+    /// The symbol with index `index`. An array read for tables of up to 65,536 symbols, a walk
+    /// over at most 31 entries beyond.
     func symbol(_ index: UInt64) throws(TSDBError) -> String {
         guard index < UInt64(symbolCount) else {
             throw .corruption("symbol reference \(index), but the table holds \(symbolCount)", file: file,
                               offset: symbolEntries.lowerBound - 8)
         }
         let i = Int(index)
+        if i < decodedSymbols.count { return decodedSymbols[i] }
         let start = symbolSamples[i / IndexFormat.sampling]
         var r = ByteReader(bytes[start..<symbolEntries.upperBound], file: file, baseOffset: start)
         for _ in 0..<(i % IndexFormat.sampling) { _ = try IndexFormat.readStringRange(&r) }
