@@ -25,6 +25,7 @@ public struct SeededRandom: RandomNumberGenerator, Sendable {
 }
 
 import Foundation
+import TSDB
 
 enum ProcessInfoShim {
     static func environment(_ name: String) -> String? { ProcessInfo.processInfo.environment[name] }
@@ -50,4 +51,14 @@ public enum InterestingValues {
         default: return Double.random(in: -1e6...1e6, using: &rng)
         }
     }
+}
+
+/// A random label set for property tests: a metric name from a small set, then each of
+/// `names` (after the first, which is `__name__`) with probability ½ and a value from `values`.
+public func randomLabels(names: [String], values: [String], using rng: inout SeededRandom) -> Labels {
+    var pairs: [(String, String)] = [("__name__", ["up", "http_requests_total", "node_load1"][Int(rng.next() % 3)])]
+    for n in names.dropFirst() where rng.next() % 2 == 0 {
+        pairs.append((n, values[Int(rng.next() % UInt64(values.count))]))
+    }
+    return try! Labels(pairs)
 }

@@ -16,11 +16,7 @@ import TSDBTestSupport
     }
 
     static func randomLabels(_ rng: inout SeededRandom) -> Labels {
-        var pairs: [(String, String)] = [("__name__", ["up", "http_requests_total", "node_load1"][Int(rng.next() % 3)])]
-        for n in names.dropFirst() where rng.next() % 2 == 0 {
-            pairs.append((n, values[Int(rng.next() % UInt64(values.count))]))
-        }
-        return try! Labels(pairs)
+        TSDBTestSupport.randomLabels(names: names, values: values, using: &rng)
     }
 
     static func randomMatcher(_ rng: inout SeededRandom) -> Matcher {
