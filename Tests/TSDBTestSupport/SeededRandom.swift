@@ -1,3 +1,6 @@
+import Foundation
+import TSDB
+
 /// A small, fast, seedable generator (SplitMix64) so property tests can print and replay
 /// the seed of a failing case.
 public struct SeededRandom: RandomNumberGenerator, Sendable {
@@ -24,8 +27,6 @@ public struct SeededRandom: RandomNumberGenerator, Sendable {
     }
 }
 
-import Foundation
-import TSDB
 
 enum ProcessInfoShim {
     static func environment(_ name: String) -> String? { ProcessInfo.processInfo.environment[name] }
