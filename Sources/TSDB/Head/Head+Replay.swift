@@ -96,16 +96,24 @@ private struct Replayer {
         }
     }
 
+    /// Deals a samples record out to the workers' batches. A record is refused whole: its
+    /// samples are handed over only once all of them decoded, and a damaged one leaves the
+    /// batches as they were before it.
     private mutating func deal(_ raw: UnsafeRawBufferPointer, file: String, offset: Int) throws(TSDBError) {
-        var cursor = try SampleCursor(raw, file: file, offset: offset)
         let n = UInt64(workers.count)
         let hasAliases = !aliases.isEmpty
-        while var s = try cursor.next() {
-            if hasAliases, let real = aliases[s.ref] { s.ref = real }
-            let i = Int(s.ref % n)
-            batches[i].append(s)
-            if batches[i].count >= ReplayWorker.batchSize { flush(i) }
+        let before = batches.map(\.count)
+        do throws(TSDBError) {
+            var cursor = try SampleCursor(raw, file: file, offset: offset)
+            while var s = try cursor.next() {
+                if hasAliases, let real = aliases[s.ref] { s.ref = real }
+                batches[Int(s.ref % n)].append(s)
+            }
+        } catch {
+            for i in batches.indices { batches[i].removeLast(batches[i].count - before[i]) }
+            throw error
         }
+        for i in batches.indices where batches[i].count >= ReplayWorker.batchSize { flush(i) }
     }
 
     private mutating func flush(_ i: Int) {

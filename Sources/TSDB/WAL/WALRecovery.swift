@@ -116,15 +116,8 @@ enum WALRecovery {
             do throws(SegmentDamage) { next = try reader.next() } catch { return error }
             guard let (record, offset) = next else { return nil }
             do throws(TSDBError) {
-                if record.first == RecordType.samples.rawValue {
-                    // The replay applies samples as it decodes them: a record that would
-                    // fail halfway must be refused before any of it is applied.
-                    var failure: TSDBError?
-                    record.withUnsafeBytes { raw in
-                        do throws(TSDBError) { try RecordDecoder.validateSamples(raw, file: reader.path, offset: offset) } catch { failure = error }
-                    }
-                    if let failure { throw failure }
-                }
+                // `body` must refuse a damaged record whole (the replay does), so that cutting
+                // the log at it leaves nothing of it applied.
                 try body(record, reader.path, offset)
             } catch where error.code == .corruption {
                 // A payload that does not decode is damage at its record, as in Prometheus:
