@@ -2,8 +2,10 @@
 /// open: leftovers of interrupted writes are removed, every subdirectory named by a ULID is
 /// opened, and blocks overlapping in time are reported (and still queried).
 enum BlockLoader {
-    static func load(directory: String, sys: Syscalls) throws(TSDBError) -> (blocks: [Block], warnings: [String]) {
-        _ = try BlockWriter.removeLeftovers(in: directory, sys: sys)
+    /// With `readOnly`, leftovers are left alone (they are not named by a ULID, so they are
+    /// not loaded either).
+    static func load(directory: String, sys: Syscalls, readOnly: Bool = false) throws(TSDBError) -> (blocks: [Block], warnings: [String]) {
+        if !readOnly { _ = try BlockWriter.removeLeftovers(in: directory, sys: sys) }
         var blocks: [Block] = []
         for name in (try FileSystem.list(directory) ?? []).sorted() where ULID(name) != nil {
             blocks.append(try Block.open(directory: directory + "/" + name, sys: sys))

@@ -28,7 +28,12 @@ public final class DB: Sendable {
     public let directory: String
     public let options: Options
     let head: Head
-    let wal: WAL
+    /// nil when opened read-only.
+    let wal: WAL?
+    /// The directory's `lock`, held while open; nil when opened read-only.
+    private let lock: DirectoryLock?
+    /// Whether this database was opened with ``openReadOnly(directory:options:)``.
+    public var isReadOnly: Bool { wal == nil }
     /// What opening replayed from the WAL, and any repair it made.
     public let replayStats: ReplayStats
     /// Problems found with the blocks on open, such as blocks overlapping in time (their
@@ -41,11 +46,12 @@ public final class DB: Sendable {
     private let compactionLock = Lock()
     private let compactor = Mutex<CompactionThread?>(nil)
 
-    private init(directory: String, options: Options, head: Head, wal: WAL, replayStats: ReplayStats, blocks: [Block], blockWarnings: [String]) {
+    private init(directory: String, options: Options, head: Head, wal: WAL?, lock: DirectoryLock?, replayStats: ReplayStats, blocks: [Block], blockWarnings: [String]) {
         self.directory = directory
         self.options = options
         self.head = head
         self.wal = wal
+        self.lock = lock
         self.replayStats = replayStats
         self.loadedBlocks = Mutex(blocks)
         self.blockWarnings = blockWarnings
@@ -54,36 +60,69 @@ public final class DB: Sendable {
     /// The metadata of the blocks on disk, by start time.
     public var blocks: [BlockMeta] { loadedBlocks.withLock { $0.map(\.meta) } }
 
-    /// Opens (creating it if needed) the database in `directory`, replaying its WAL.
+    /// Opens (creating it if needed) the database in `directory`, replaying its WAL, and
+    /// takes the directory's `lock` file until ``close()``.
     /// - Throws: ``TSDBError/Code/invalidArgument`` for bad options or a path that is not a
-    ///   directory, ``TSDBError/Code/io`` when files cannot be read or created, and
+    ///   directory, ``TSDBError/Code/locked`` when another process holds the directory,
+    ///   ``TSDBError/Code/io`` when files cannot be read or created, and
     ///   ``TSDBError/Code/corruption`` for a WAL damaged other than at its tail (see
     ///   ``Options/repairWAL``).
     public static func open(directory: String, options: Options = Options()) throws(TSDBError) -> DB {
         let options = try options.validated()
         try FileSystem.createDirectory(directory)
-        let (blocks, warnings) = try BlockLoader.load(directory: directory, sys: options.syscalls)
+        let lock = try DirectoryLock(directory: directory, sys: options.syscalls)
+        do throws(TSDBError) {
+            let (blocks, warnings) = try BlockLoader.load(directory: directory, sys: options.syscalls)
+            let head = makeHead(options: options, blocks: blocks)
+            let walDirectory = directory + "/wal"
+            // A checkpoint interrupted by a crash leaves a .tmp directory; replay ignores it.
+            try Checkpoint.deleteTemporaryCheckpoints(walDirectory: walDirectory, sys: options.syscalls)
+            let stats = try head.replay(walDirectory: walDirectory, sys: options.syscalls, repair: options.repairWAL)
+            let wal = try WAL(
+                directory: walDirectory,
+                options: WALOptions(segmentSize: options.walSegmentSize, compression: options.walCompression, syncMode: options.walSyncMode),
+                sys: options.syscalls)
+            let db = DB(directory: directory, options: options, head: head, wal: wal, lock: lock, replayStats: stats, blocks: blocks, blockWarnings: warnings)
+            if options.compactionEnabled {
+                db.compactor.withLock { $0 = CompactionThread(db: db) }
+            }
+            return db
+        } catch {
+            lock.release()
+            throw error
+        }
+    }
+
+    /// Opens an existing database for reading only, as Prometheus's `OpenDBReadOnly`: it
+    /// loads the blocks and replays the WAL into memory, takes no lock and writes nothing
+    /// (a torn WAL tail is skipped, not cut; leftovers of interrupted writes stay). Works on
+    /// a directory that a running process holds open. ``appender()`` and ``compact()``
+    /// throw ``TSDBError/Code/readOnly``.
+    /// - Throws: ``TSDBError/Code/notFound`` when `directory` does not exist,
+    ///   ``TSDBError/Code/corruption`` for damaged blocks or a WAL damaged before its tail.
+    public static func openReadOnly(directory: String, options: Options = Options()) throws(TSDBError) -> DB {
+        var options = try options.validated()
+        options.compactionEnabled = false
+        guard FileSystem.isDirectory(directory) else {
+            throw TSDBError(.notFound, "no data directory at \(directory)", location: .init(file: directory))
+        }
+        let (blocks, warnings) = try BlockLoader.load(directory: directory, sys: options.syscalls, readOnly: true)
+        let head = makeHead(options: options, blocks: blocks)
+        let stats = try head.replay(walDirectory: directory + "/wal", sys: options.syscalls, repair: false, readOnly: true)
+        return DB(directory: directory, options: options, head: head, wal: nil, lock: nil, replayStats: stats, blocks: blocks, blockWarnings: warnings)
+    }
+
+    private static func makeHead(options: Options, blocks: [Block]) -> Head {
         let head = Head(options: ChunkOptions(chunkRange: options.blockRange, samplesPerChunk: options.samplesPerChunk, maxBytesBeforeAppend: options.xorChunkByteCap))
         // Samples older than the newest block's end are in a block already: replay skips them.
         if let newest = blocks.map(\.meta.maxTime).max() { head.raiseMinValidTime(to: newest) }
-        let walDirectory = directory + "/wal"
-        // A checkpoint interrupted by a crash leaves a .tmp directory; replay ignores it.
-        try Checkpoint.deleteTemporaryCheckpoints(walDirectory: walDirectory, sys: options.syscalls)
-        let stats = try head.replay(walDirectory: walDirectory, sys: options.syscalls, repair: options.repairWAL)
-        let wal = try WAL(
-            directory: walDirectory,
-            options: WALOptions(segmentSize: options.walSegmentSize, compression: options.walCompression, syncMode: options.walSyncMode),
-            sys: options.syscalls)
-        let db = DB(directory: directory, options: options, head: head, wal: wal, replayStats: stats, blocks: blocks, blockWarnings: warnings)
-        if options.compactionEnabled {
-            db.compactor.withLock { $0 = CompactionThread(db: db) }
-        }
-        return db
+        return head
     }
 
     /// A new transaction. See ``Appender``.
     public func appender() throws(TSDBError) -> Appender {
         try checkOpen()
+        guard let wal else { throw readOnlyError("append to") }
         return Appender(head: head, wal: wal)
     }
 
@@ -121,7 +160,8 @@ public final class DB: Sendable {
         compactor.withLock { $0 }?.stop()
         // Blocks are unmapped when the last querier holding them goes away.
         loadedBlocks.withLock { $0.removeAll() }
-        try wal.close()
+        defer { lock?.release() }
+        try wal?.close()
     }
 
     /// Cuts the head into blocks while it spans more than 1.5 block ranges, truncates it and
@@ -130,6 +170,7 @@ public final class DB: Sendable {
     @discardableResult
     public func compact() throws(TSDBError) -> [BlockMeta] {
         try checkOpen()
+        guard let wal else { throw readOnlyError("compact") }
         return try compactionLock.withLock { () throws(TSDBError) -> [BlockMeta] in
             try HeadCompaction.run(head: head, wal: wal, directory: directory, options: options) { block in
                 loadedBlocks.withLock { all in
@@ -138,6 +179,10 @@ public final class DB: Sendable {
                 }
             }
         }
+    }
+
+    private func readOnlyError(_ what: String) -> TSDBError {
+        TSDBError(.readOnly, "cannot \(what) the database at \(directory): it was opened read-only")
     }
 
     private func checkOpen() throws(TSDBError) {

@@ -9,6 +9,7 @@ public struct TSDBError: Error, Sendable, CustomStringConvertible {
             case invalidArgument, invalidLabels, invalidMatcher, invalidSelector
             case outOfOrderSample, duplicateSampleForTimestamp, outOfBounds
             case unknownSeriesRef, closed, corruption, io, unsupported, notFound
+            case readOnly, locked
         }
         private let value: Value
         private init(_ value: Value) { self.value = value }
@@ -39,6 +40,10 @@ public struct TSDBError: Error, Sendable, CustomStringConvertible {
         public static let unsupported = Code(.unsupported)
         /// A file or directory does not exist.
         public static let notFound = Code(.notFound)
+        /// The database was opened read-only and the call would write.
+        public static let readOnly = Code(.readOnly)
+        /// Another process (or another `DB` in this one) holds the data directory's lock.
+        public static let locked = Code(.locked)
 
         public var description: String { String(describing: value) }
     }

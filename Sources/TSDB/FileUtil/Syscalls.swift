@@ -20,6 +20,7 @@ struct Syscalls: Sendable {
     var unlink: @Sendable (_ path: String) -> Int32
     var rmdir: @Sendable (_ path: String) -> Int32
     var mkdir: @Sendable (_ path: String, _ mode: mode_t) -> Int32
+    var flock: @Sendable (_ fd: Int32, _ operation: Int32) -> Int32
 
     static let system = Syscalls(
         open: { path, flags, mode in check(Glibc.open(path, flags | O_CLOEXEC, mode)) },
@@ -37,7 +38,8 @@ struct Syscalls: Sendable {
         rename: { from, to in check(Glibc.rename(from, to)) },
         unlink: { path in check(Glibc.unlink(path)) },
         rmdir: { path in check(Glibc.rmdir(path)) },
-        mkdir: { path, mode in check(Glibc.mkdir(path, mode)) })
+        mkdir: { path, mode in check(Glibc.mkdir(path, mode)) },
+        flock: { fd, operation in check(lockFile(fd, operation)) })
 
     @inline(__always)
     private static func check<T: BinaryInteger>(_ result: T) -> T {
@@ -193,6 +195,11 @@ extension FileSystem {
         }
     }
 }
+
+/// `flock(2)`. Glibc's module imports the function under the name of `struct flock`, which
+/// shadows it; two `Int32`s in and one out pass the same way in Swift's and C's conventions.
+@_silgen_name("flock")
+private func lockFile(_ fd: Int32, _ operation: Int32) -> Int32
 
 extension TSDBError {
     static func io(_ operation: String, path: String, errno code: Int32) -> TSDBError {

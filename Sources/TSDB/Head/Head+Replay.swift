@@ -28,11 +28,12 @@ extension Head {
     /// This thread reads, checks and decompresses records, creates series and decodes
     /// samples; one worker per core applies them, each owning the series whose reference
     /// falls in its shard, so a series' samples stay in log order without locks contending.
-    func replay(walDirectory directory: String, sys: Syscalls, repair: Bool) throws(TSDBError) -> ReplayStats {
+    /// With `readOnly` the WAL is left exactly as found (see ``WALRecovery/read``).
+    func replay(walDirectory directory: String, sys: Syscalls, repair: Bool, readOnly: Bool = false) throws(TSDBError) -> ReplayStats {
         let started = DispatchTime.now().uptimeNanoseconds
         var replayer = Replayer(head: self)
         defer { replayer.stopWorkers() }
-        let report = try WALRecovery.read(directory: directory, sys: sys, repair: repair) { record, file, offset throws(TSDBError) in
+        let report = try WALRecovery.read(directory: directory, sys: sys, repair: repair, readOnly: readOnly) { record, file, offset throws(TSDBError) in
             try replayer.handle(record, file: file, offset: offset)
         }
         var stats = replayer.finish()

@@ -34,8 +34,11 @@ enum WALRecovery {
     ///
     /// Every cut is reported in ``WALReadReport/notes``. Intact segments are never dropped
     /// except by `repair`.
+    ///
+    /// With `readOnly`, nothing is written: a torn tail is skipped instead of cut (and noted),
+    /// and damage elsewhere is an error whatever `repair` says.
     static func read(
-        directory: String, sys: Syscalls, repair: Bool,
+        directory: String, sys: Syscalls, repair: Bool, readOnly: Bool = false,
         _ body: (_ record: [UInt8], _ file: String, _ offset: Int) throws(TSDBError) -> Void
     ) throws(TSDBError) -> WALReadReport {
         var report = WALReadReport()
@@ -76,13 +79,13 @@ enum WALRecovery {
                 let tornTail = error.kind == .torn
                     || (!laterHoldData && !reader.hasValidRecord(after: error.offset))
                 if tornTail {
-                    try truncate(path, to: error.offset, sys: sys)
+                    if !readOnly { try truncate(path, to: error.offset, sys: sys) }
                     let dropped = reader.bytes.count - error.offset
                     report.droppedBytes += dropped
-                    report.notes.append("WAL segment \(path): cut \(dropped) bytes at offset \(error.offset) (\(error.kind == .torn ? "torn record" : "damaged tail"): \(error.reason))")
+                    report.notes.append("WAL segment \(path): \(readOnly ? "skipped (read-only, not cut)" : "cut") \(dropped) bytes at offset \(error.offset) (\(error.kind == .torn ? "torn record" : "damaged tail"): \(error.reason))")
                     continue
                 }
-                guard repair else {
+                guard repair, !readOnly else {
                     throw TSDBError(.corruption, "WAL segment \(path) is corrupt at offset \(error.offset): \(error.reason); open with repair enabled to drop the log from there on",
                                     location: .init(file: path, offset: error.offset))
                 }

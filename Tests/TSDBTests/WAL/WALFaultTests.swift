@@ -38,7 +38,7 @@ import TSDBTestSupport
             var log = try CommitLog(seriesCount: big ? 4000 : 3, rng: SeededRandom(seed: 21))
             let db = try DB.open(directory: dir, options: Self.options(faults, compression: big ? .none : .snappy))
             for k in 1...4 { #expect(log.commit(k, to: db) == nil) }
-            let before = db.wal.position
+            let before = db.wal!.position
             switch fault {
             case .noSpace: faults.failWrite(1, .noSpace)
             case .noSpaceAfterOnePage: faults.failWrite(2, .noSpace)
@@ -51,7 +51,7 @@ import TSDBTestSupport
             #expect((error.cause as? Errno)?.code == ENOSPC)
             faults.failTruncate(false)
             #expect(try log.committed(in: db) == [1, 2, 3, 4], "rolled back in memory")
-            #expect(db.wal.segmentIndex == before.segment + 1, "writing continues in a new segment")
+            #expect(db.wal!.segmentIndex == before.segment + 1, "writing continues in a new segment")
             for k in 6...9 { #expect(log.commit(k, to: db) == nil) }
             #expect(try log.committed(in: db) == [1, 2, 3, 4, 6, 7, 8, 9])
             try db.close()

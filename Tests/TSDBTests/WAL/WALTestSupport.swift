@@ -195,7 +195,7 @@ struct CommitLog {
     @discardableResult
     mutating func commit(_ k: Int, to db: DB) -> TSDBError? {
         let values = (0..<seriesCount).map { _ in InterestingValues.random(using: &rng) }
-        let start = db.wal.position
+        let start = db.wal!.position
         do {
             var app = try db.appender()
             for (i, l) in labels.enumerated() { try app.append(l, timestamp: Int64(k) * 1000, value: values[i]) }
@@ -204,7 +204,7 @@ struct CommitLog {
             return error
         }
         self.values[k] = values
-        spans[k] = (start, db.wal.position)
+        spans[k] = (start, db.wal!.position)
         return nil
     }
 
