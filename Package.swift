@@ -10,6 +10,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
     ],
     targets: [
         // System libraries from Debian (see README: apt-get install libsnappy-dev liblz4-dev libpcre2-dev).
@@ -27,7 +29,11 @@ let package = Package(
 
         .target(
             name: "TSDB",
-            dependencies: ["CCRC32C", "CSnappy", "CLZ4", "CPCRE2"],
+            dependencies: [
+                "CCRC32C", "CSnappy", "CLZ4", "CPCRE2",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
             path: "Sources/TSDB"),
 
         .executableTarget(
@@ -42,7 +48,12 @@ let package = Package(
         .target(name: "TSDBTestSupport", dependencies: ["TSDB"], path: "Tests/TSDBTestSupport"),
         .testTarget(
             name: "TSDBTests",
-            dependencies: ["TSDB", "TSDBTestSupport"],
+            dependencies: [
+                "TSDB", "TSDBTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+            ],
             path: "Tests/TSDBTests",
             resources: []),
     ]

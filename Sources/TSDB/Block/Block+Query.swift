@@ -75,12 +75,7 @@ extension Block {
         guard encoding == .xor else {
             throw TSDBError(.unsupported, "chunk \(ref) of block \(chunks.directory) has encoding \(encoding); only XOR is supported")
         }
-        let chunk = XORChunk(bytes: data)
-        let touched = deleted.contains { $0.minTime <= meta.maxTime && $0.maxTime >= meta.minTime }
-        guard touched else { return HeadChunk(chunk: chunk, minTime: meta.minTime, maxTime: meta.maxTime) }
-        let kept = try chunk.decodeAll().filter { !TombstoneInterval.isDeleted($0.timestamp, in: deleted) }
-        guard let first = kept.first, let last = kept.last else { return nil }
-        return HeadChunk(chunk: XORChunk(encoding: kept), minTime: first.timestamp, maxTime: last.timestamp)
+        return try HeadChunk(chunk: XORChunk(bytes: data), minTime: meta.minTime, maxTime: meta.maxTime).removing(deleted)
     }
 }
 

@@ -14,9 +14,13 @@ import Darwin
 /// mappings, so it stays valid after the block is closed.
 final class Block: @unchecked Sendable {
     let directory: String
-    let meta: BlockMeta
+    /// The block's `meta.json`; a deletion rewrites its tombstone count.
+    var meta: BlockMeta { condition.withLock { currentMeta } }
     /// Size in bytes of the tombstones file, as Prometheus reports it.
-    let tombstonesSize: Int
+    var tombstonesSize: Int { condition.withLock { currentTombstonesSize } }
+    /// Guarded by `condition`.
+    private var currentMeta: BlockMeta
+    private var currentTombstonesSize: Int
 
     /// The readers; nil once closed. Guarded by `condition`.
     private var readers: Readers?
@@ -33,9 +37,9 @@ final class Block: @unchecked Sendable {
 
     private init(directory: String, meta: BlockMeta, readers: Readers, tombstonesSize: Int) {
         self.directory = directory
-        self.meta = meta
+        self.currentMeta = meta
         self.readers = readers
-        self.tombstonesSize = tombstonesSize
+        self.currentTombstonesSize = tombstonesSize
     }
 
     /// Opens the block in `directory`: reads `meta.json`, the index, maps the chunk segments
@@ -62,6 +66,16 @@ final class Block: @unchecked Sendable {
         return Block(directory: directory, meta: meta,
                      readers: Readers(index: index, chunks: chunks, tombstones: tombstones),
                      tombstonesSize: tombstonesSize)
+    }
+
+    /// Installs tombstones already written to disk, with the meta written beside them.
+    /// Queries that start afterwards see them. Callers serialise deletions of a block.
+    func installTombstones(_ tombstones: TombstoneSet, size: Int, meta: BlockMeta) {
+        condition.withLock {
+            if let r = readers { readers = Readers(index: r.index, chunks: r.chunks, tombstones: tombstones) }
+            currentMeta = meta
+            currentTombstonesSize = size
+        }
     }
 
     // MARK: References

@@ -181,6 +181,37 @@ public final class DB: Sendable {
         }
     }
 
+    /// Deletes the samples in `[minTime, maxTime]` (inclusive, ms) of the series matching
+    /// every matcher, from the head and every block; later queries no longer see them.
+    ///
+    /// In the head the deletion is a WAL `tombstones` record plus tombstones in memory, so it
+    /// survives a restart; it covers the samples there now (samples appended later into the
+    /// range stay visible). In a block, its `tombstones` file and `meta.json` are replaced
+    /// crash-safely. The data stays on disk until it is compacted away or
+    /// ``cleanTombstones()`` rewrites the block. Waits for a running compaction.
+    /// - Throws: ``TSDBError/Code/invalidArgument`` for no matchers or `minTime > maxTime`,
+    ///   ``TSDBError/Code/readOnly``, ``TSDBError/Code/io`` when the WAL or a file cannot be
+    ///   written (what was deleted before the failure stays deleted).
+    public func delete(_ matchers: [Matcher], minTime: Int64, maxTime: Int64) throws(TSDBError) {
+        try checkOpen()
+        guard let wal else { throw readOnlyError("delete from") }
+        guard !matchers.isEmpty else { throw TSDBError(.invalidArgument, "delete needs at least one matcher") }
+        guard minTime <= maxTime else {
+            throw TSDBError(.invalidArgument, "delete needs minTime ≤ maxTime, got \(minTime) > \(maxTime)")
+        }
+        try compactionLock.withLock { () throws(TSDBError) in
+            try head.delete(head.deletionStones(matchers, minTime: minTime, maxTime: maxTime), wal: wal)
+            for b in loadedBlocks.withLock({ $0 }) {
+                try b.delete(matchers, minTime: minTime, maxTime: maxTime, sys: options.syscalls)
+            }
+        }
+    }
+
+    /// ``delete(_:minTime:maxTime:)`` with a PromQL selector such as `up{job="api"}`.
+    public func delete(_ selector: String, minTime: Int64, maxTime: Int64) throws(TSDBError) {
+        try delete(Selector.parse(selector), minTime: minTime, maxTime: maxTime)
+    }
+
     private func readOnlyError(_ what: String) -> TSDBError {
         TSDBError(.readOnly, "cannot \(what) the database at \(directory): it was opened read-only")
     }

@@ -14,7 +14,8 @@ extension Head {
             out.reserveCapacity(refs.count)
             for ref in refs {
                 guard let s = series.lookup(ref)?.takeUnretainedValue() else { continue }
-                let chunks = s.state.withLock { $0.chunks(minTime: minTime, maxTime: maxTime) }
+                var chunks = s.state.withLock { $0.chunks(minTime: minTime, maxTime: maxTime) }
+                chunks = chunks.applying(tombstones.get(ref))
                 if !chunks.isEmpty {
                     out.append(Series(labels: s.labels, chunks: chunks, minTime: minTime, maxTime: maxTime))
                 }

@@ -90,8 +90,10 @@ private struct Replayer {
             }
             if let failure { throw failure }
         case RecordType.tombstones.rawValue:
-            // Decoded so damage is caught; deleting from the head arrives with deletion.
-            stats.tombstones += try RecordDecoder.tombstones(record, file: file, offset: offset).count
+            var stones = try RecordDecoder.tombstones(record, file: file, offset: offset)
+            for i in stones.indices { if let real = aliases[stones[i].ref] { stones[i].ref = real } }
+            head.tombstones.add(stones)
+            stats.tombstones += stones.count
         default:
             stats.unknownRecords += 1
         }

@@ -9,7 +9,9 @@ extension Head {
             guard last > 0 else { return out }
             for ref in 1...last {
                 guard let s = series.lookup(ref)?.takeUnretainedValue() else { continue }
-                let chunks = s.state.withLock { $0.chunks(minTime: minTime, maxTime: maxTime) }
+                var chunks = s.state.withLock { $0.chunks(minTime: minTime, maxTime: maxTime) }
+                // Deleted samples never reach the block, as in Prometheus's compactor.
+                chunks = chunks.applying(tombstones.get(ref))
                 if !chunks.isEmpty { out.append((s.labels, chunks)) }
             }
             return out
@@ -42,6 +44,7 @@ extension Head {
                 }
             }
             postings.remove(removed)
+            tombstones.truncate(before: minTime, removed: removed.map(\.ref))
             series.remove(removed)
             resetMinTime(to: oldest)
             return removed.count

@@ -9,6 +9,8 @@ final class Head: Sendable {
     let options: ChunkOptions
     let series = SeriesTable()
     let postings = MemPostings()
+    /// Deletions not yet cut into a block; see ``HeadTombstones``.
+    let tombstones = HeadTombstones()
     /// Shared by commits, exclusive for query snapshots. See the type's documentation.
     let commitGate = RWLock()
 

@@ -1,0 +1,122 @@
+import Foundation
+import Testing
+import TSDBTestSupport
+
+@testable @_spi(Chunks) import TSDB
+
+/// `DB.delete`: tombstones in the head (WAL-logged) and in blocks, across restarts, and as
+/// promtool reads them.
+@Suite struct DBDeleteTests {
+    static let hour: Int64 = 3_600_000
+
+    static func options() -> Options {
+        var o = Options()
+        o.compactionEnabled = false
+        return o
+    }
+
+    /// 20 series `m{i, job}`, a sample every minute over `hours`.
+    static func ingest(_ db: DB, from: Int64 = 0, hours: Int64) throws -> [Labels: [Sample]] {
+        var model: [Labels: [Sample]] = [:]
+        let labels = try (0..<20).map { try Labels(["__name__": "m", "i": "\($0)", "job": $0 % 2 == 0 ? "a" : "b"]) }
+        var t = from
+        while t < from + hours * hour {
+            var app = try db.appender()
+            for (i, l) in labels.enumerated() {
+                let v = Double(t / 60_000 + Int64(i))
+                try app.append(l, timestamp: t, value: v)
+                model[l, default: []].append(Sample(timestamp: t, value: v))
+            }
+            try app.commit()
+            t += 60_000
+        }
+        return model
+    }
+
+    static func apply(_ model: inout [Labels: [Sample]], job: String, _ range: ClosedRange<Int64>) {
+        for (l, samples) in model where l["job"] == job {
+            model[l] = samples.filter { !range.contains($0.timestamp) }
+        }
+        model = model.filter { !$0.value.isEmpty }
+    }
+
+    static func expectModel(_ db: DB, _ model: [Labels: [Sample]], _ context: String) throws {
+        let got = try db.querier(minTime: .min, maxTime: .max).select("m")
+        #expect(got.count == model.count, "\(context): series")
+        for s in got where s.samples != model[s.labels] {
+            Issue.record("\(context): samples differ for \(s.labels): \(s.samples.count) vs \(model[s.labels]?.count ?? 0)")
+            return
+        }
+    }
+
+    @Test func deleteInTheHeadSurvivesRestart() throws {
+        try TemporaryDirectory.with { dir in
+            var db = try DB.open(directory: dir, options: Self.options())
+            var model = try Self.ingest(db, hours: 1)
+            try db.delete("m{job=\"a\"}", minTime: 600_000, maxTime: 1_200_000)
+            Self.apply(&model, job: "a", 600_000...1_200_000)
+            try Self.expectModel(db, model, "after delete")
+            // Samples appended later stay visible, even inside a range deleted up to the end.
+            try db.delete("m{job=\"b\"}", minTime: 3_000_000, maxTime: .max)
+            Self.apply(&model, job: "b", 3_000_000...Int64.max)
+            var app = try db.appender()
+            let late = try Labels(["__name__": "m", "i": "1", "job": "b"])
+            try app.append(late, timestamp: 4 * Self.hour, value: 42)
+            try app.commit()
+            model[late, default: []].append(Sample(timestamp: 4 * Self.hour, value: 42))
+            try Self.expectModel(db, model, "after a later append")
+            try db.close()
+
+            db = try DB.open(directory: dir, options: Self.options())
+            #expect(db.replayStats.tombstones == 20)
+            try Self.expectModel(db, model, "after restart")
+            try db.close()
+        }
+    }
+
+    @Test func deleteInBlocksAndHeadAcrossABlockBoundary() throws {
+        try TemporaryDirectory.with { dir in
+            var db = try DB.open(directory: dir, options: Self.options())
+            var model = try Self.ingest(db, hours: 7)
+            try db.compact()
+            #expect(db.blocks.count >= 2)
+            // From inside the first block, over a boundary, into the head.
+            let range: ClosedRange<Int64> = (1 * Self.hour + 7)...(5 * Self.hour + 30 * 60_000)
+            try db.delete("m{job=\"a\"}", minTime: range.lowerBound, maxTime: range.upperBound)
+            Self.apply(&model, job: "a", range)
+            try Self.expectModel(db, model, "after delete")
+            let withStones = db.blocks.filter { $0.stats.numTombstones > 0 }
+            #expect(withStones.count == 2, "the blocks [0, 2h) and [2h, 4h) hold deleted samples")
+            try db.close()
+
+            db = try DB.open(directory: dir, options: Self.options())
+            try Self.expectModel(db, model, "after restart")
+            // The head's deletion is cut into the next block with the data: the block holds
+            // no deleted sample and the head forgets the tombstones (Prometheus issue 9108).
+            model.merge(try Self.ingest(db, from: 7 * Self.hour, hours: 3)) { $0 + $1 }
+            try db.compact()
+            #expect(db.head.tombstones.isEmpty)
+            try Self.expectModel(db, model, "after cutting the deletion into a block")
+            try db.close()
+
+            if Promtool.isAvailable {
+                let dumped = try PromtoolDump.run(dir)
+                var expected: DumpedSamples = [:]
+                for (l, s) in model { expected[Array("\(l)".utf8)] = s.map { ($0.timestamp, $0.value) } }
+                PromtoolDump.expectEqual(dumped, expected, "promtool dump after deletes")
+            }
+        }
+    }
+
+    @Test func deleteRejectsBadArgumentsAndReadOnly() throws {
+        try TemporaryDirectory.with { dir in
+            let db = try DB.open(directory: dir, options: Self.options())
+            #expect(throws: TSDBError.self) { try db.delete([], minTime: 0, maxTime: 1) }
+            #expect(throws: TSDBError.self) { try db.delete("m", minTime: 2, maxTime: 1) }
+            try db.close()
+            let ro = try DB.openReadOnly(directory: dir)
+            #expect(throws: TSDBError.self) { try ro.delete("m", minTime: 0, maxTime: 1) }
+            try ro.close()
+        }
+    }
+}
