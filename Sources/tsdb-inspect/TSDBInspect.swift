@@ -3,21 +3,21 @@ import ArgumentParser
 
 import Foundation
 
-/// Inspects data the engine reads and writes. Block commands (list, dump, analyze, verify,
-/// import) arrive with the block format; until then it decodes chunks and parses selectors.
+/// Looks inside a data directory, whether this engine or Prometheus wrote it: lists, dumps,
+/// analyzes and verifies blocks and the WAL, and imports OpenMetrics text into blocks.
+/// Reading commands open the directory read-only and never change it.
 @main
 struct TSDBInspect: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tsdb-inspect",
-        abstract: "Inspect TSDB chunks and selectors.",
-        subcommands: [DecodeChunk.self, ParseSelector.self])
-}
-
-/// Prints a message to standard error.
-func printError(_ message: String) {
-    var line = message
-    if !line.hasSuffix("\n") { line += "\n" }
-    FileHandle.standardError.write(Data(line.utf8))
+        abstract: "Inspect and import TSDB data directories (Prometheus-compatible).",
+        discussion: """
+            Example:
+              tsdb-inspect list data/
+              tsdb-inspect dump data/ --match 'up{job="api"}' | diff - <(promtool tsdb dump data/ --match 'up{job="api"}')
+            """,
+        subcommands: [List.self, Dump.self,
+                      DecodeChunk.self, ParseSelector.self])
 }
 
 struct DecodeChunk: ParsableCommand {
