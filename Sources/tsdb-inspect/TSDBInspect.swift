@@ -16,7 +16,7 @@ struct TSDBInspect: ParsableCommand {
               tsdb-inspect list data/
               tsdb-inspect dump data/ --match 'up{job="api"}' | diff - <(promtool tsdb dump data/ --match 'up{job="api"}')
             """,
-        subcommands: [List.self, Dump.self, Import.self,
+        subcommands: [List.self, Dump.self, Analyze.self, Verify.self, Import.self, DumpWAL.self,
                       DecodeChunk.self, ParseSelector.self])
 }
 

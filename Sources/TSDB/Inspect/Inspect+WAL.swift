@@ -1,0 +1,95 @@
+/// A problem `verify` or `dump-wal` found, where it is and what is wrong.
+@_spi(Inspect) public struct InspectProblem: Sendable, CustomStringConvertible {
+    public var file: String
+    public var offset: Int?
+    public var message: String
+
+    public var description: String {
+        offset.map { "\(file) at offset \($0): \(message)" } ?? "\(file): \(message)"
+    }
+
+    init(_ error: TSDBError, file fallback: String) {
+        file = error.location?.file ?? fallback
+        offset = error.location?.offset
+        message = error.message
+    }
+
+    init(file: String, offset: Int?, message: String) {
+        self.file = file
+        self.offset = offset
+        self.message = message
+    }
+}
+
+/// One WAL record, decoded, with the segment file and offset it starts at.
+@_spi(Inspect) public struct WALRecordInfo: Sendable {
+    public enum Content: Sendable {
+        case series([(ref: UInt64, labels: Labels)])
+        case samples([(ref: UInt64, timestamp: Int64, value: Double)])
+        case tombstones([(ref: UInt64, minTime: Int64, maxTime: Int64)])
+        /// A record type this engine does not read (exemplars, metadata, histograms…).
+        case unknown(type: UInt8, length: Int)
+    }
+
+    public var file: String
+    public var offset: Int
+    public var content: Content
+}
+
+extension Inspect {
+    /// Calls `body` with every record of the WAL in `directory`/wal, the latest checkpoint
+    /// first, in log order, without changing anything. Damage (a bad checksum, a torn
+    /// tail, a payload that does not decode) ends the segment it is in and is returned with
+    /// its file and offset; reading goes on with the next segment.
+    /// - Throws: `.io` when a segment cannot be read.
+    public static func walkWAL(directory: String, _ body: (WALRecordInfo) -> Void) throws(TSDBError) -> [InspectProblem] {
+        let wal = directory + "/wal"
+        guard FileSystem.isDirectory(wal) else { return [] }
+        var files: [String] = []
+        if let checkpoint = try WALFormat.latestCheckpoint(in: wal) {
+            let dir = wal + "/" + checkpoint.name
+            for i in try WALFormat.segments(in: dir) { files.append(dir + "/" + WALFormat.segmentName(i)) }
+        }
+        var problems: [InspectProblem] = []
+        let indexes: [Int]
+        do { indexes = try WALFormat.segments(in: wal) } catch {
+            problems.append(InspectProblem(error, file: wal))
+            indexes = ((try? FileSystem.list(wal)) ?? []).compactMap { Int($0) }.sorted()
+        }
+        for i in indexes { files.append(wal + "/" + WALFormat.segmentName(i)) }
+        for path in files {
+            var reader = SegmentReader(bytes: try WALRecovery.readFile(path, sys: .system), path: path)
+            while true {
+                let next: (record: [UInt8], offset: Int)?
+                do throws(SegmentDamage) { next = try reader.next() } catch {
+                    let kind = error.kind == .torn ? "torn record (a write cut short)" : (error.kind == .corrupt ? "corrupt record" : "unsupported record")
+                    problems.append(InspectProblem(file: path, offset: error.offset, message: "\(kind): \(error.reason)"))
+                    break
+                }
+                guard let (record, offset) = next else { break }
+                do throws(TSDBError) {
+                    body(WALRecordInfo(file: path, offset: offset, content: try decode(record, file: path, offset: offset)))
+                } catch {
+                    problems.append(InspectProblem(error, file: path))
+                    break
+                }
+            }
+        }
+        return problems
+    }
+
+    private static func decode(_ record: [UInt8], file: String, offset: Int) throws(TSDBError) -> WALRecordInfo.Content {
+        switch record.first {
+        case RecordType.series.rawValue:
+            return .series(try RecordDecoder.series(record, file: file, offset: offset).map { ($0.ref, $0.labels) })
+        case RecordType.samples.rawValue:
+            var samples: [RefSample] = []
+            try RecordDecoder.samples(record, into: &samples, file: file, offset: offset)
+            return .samples(samples.map { ($0.ref, $0.timestamp, $0.value) })
+        case RecordType.tombstones.rawValue:
+            return .tombstones(try RecordDecoder.tombstones(record, file: file, offset: offset).map { ($0.ref, $0.minTime, $0.maxTime) })
+        default:
+            return .unknown(type: record.first ?? 0, length: record.count)
+        }
+    }
+}
