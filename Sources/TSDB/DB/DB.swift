@@ -77,7 +77,8 @@ public final class DB: Sendable {
             let walDirectory = directory + "/wal"
             // A checkpoint interrupted by a crash leaves a .tmp directory; replay ignores it.
             try Checkpoint.deleteTemporaryCheckpoints(walDirectory: walDirectory, sys: options.syscalls)
-            let stats = try head.replay(walDirectory: walDirectory, sys: options.syscalls, repair: options.repairWAL)
+            let stats = try head.replay(walDirectory: walDirectory, sys: options.syscalls, repair: options.repairWAL,
+                                        chunksDirectory: directory + "/chunks_head")
             let wal = try WAL(
                 directory: walDirectory,
                 options: WALOptions(segmentSize: options.walSegmentSize, compression: options.walCompression, syncMode: options.walSyncMode),
@@ -162,6 +163,7 @@ public final class DB: Sendable {
         loadedBlocks.withLock { $0.removeAll() }
         defer { lock?.release() }
         try wal?.close()
+        try head.headChunks.close()
     }
 
     /// Cuts the head into blocks while it spans more than 1.5 block ranges, truncates it and

@@ -16,7 +16,7 @@ extension MemSeries {
             let newest = own ? st.pendingTime : st.maxTime
             if t < newest { return .outOfOrder(newest: newest) }
             if t == newest {
-                let bits = own ? st.pendingValueBits : st.lastValueBits
+                let bits = own ? st.pendingValueBits : st.resolvedLastValueBits()
                 return bits == valueBits ? .duplicateSameValue : .duplicateDifferentValue
             }
             st.pendingOwner = id
@@ -64,6 +64,7 @@ extension Head {
     func apply(_ pending: ContiguousArray<PendingSample>, appender id: UInt64) -> Int {
         guard !pending.isEmpty else { return 0 }
         let options = self.options
+        let headChunks = self.headChunks
         do {
             var newSeries: [MemSeries] = []
             var minT = Int64.max
@@ -73,7 +74,7 @@ extension Head {
             for p in pending {
                 let (outcome, firstCommit) = p.series._withUnsafeGuaranteedRef { s in
                     s.state.withLock { st -> (CommitOutcome, Bool) in
-                        let outcome = st.commit(timestamp: p.timestamp, value: p.value, options: options)
+                        let outcome = st.commit(timestamp: p.timestamp, value: p.value, options: options, headChunks: headChunks, ref: s.ref)
                         if st.pendingOwner == id { st.pendingOwner = 0 }
                         if outcome == .appended && !st.indexed {
                             st.indexed = true

@@ -15,6 +15,10 @@ public struct ReplayStats: Sendable {
     public var tombstones = 0
     /// Records of types this engine does not know (exemplars, metadata, histograms…).
     public var unknownRecords = 0
+    /// Chunks loaded from `chunks_head/` and attached to their series, and the samples in
+    /// them (counted in ``samples`` too); WAL samples they already held are skipped.
+    public var headChunks = 0
+    public var headChunkSamples = 0
     public var seconds = 0.0
     /// Repairs made on the way, one line each, naming segment and offset.
     public var notes: [String] = []
@@ -25,19 +29,31 @@ extension Head {
     /// Rebuilds the head from the WAL in `directory`, keeping series references. Runs
     /// before the database accepts appends; not safe to call concurrently with anything.
     ///
+    /// With `chunksDirectory` (and not `readOnly`), the head chunks there are loaded first
+    /// (FORMAT.md §13.4): each series takes its chunks as the WAL creates it, and the WAL
+    /// samples at or before its last loaded chunk's end are skipped. Then chunks the head
+    /// closes from here on are written there.
+    ///
     /// This thread reads, checks and decompresses records, creates series and decodes
     /// samples; one worker per core applies them, each owning the series whose reference
     /// falls in its shard, so a series' samples stay in log order without locks contending.
     /// With `readOnly` the WAL is left exactly as found (see ``WALRecovery/read``).
-    func replay(walDirectory directory: String, sys: Syscalls, repair: Bool, readOnly: Bool = false) throws(TSDBError) -> ReplayStats {
+    func replay(walDirectory directory: String, sys: Syscalls, repair: Bool, readOnly: Bool = false,
+                chunksDirectory: String? = nil) throws(TSDBError) -> ReplayStats {
         let started = DispatchTime.now().uptimeNanoseconds
-        var replayer = Replayer(head: self)
+        var loaded = LoadedHeadChunks()
+        if let chunksDirectory, !readOnly {
+            loaded = try HeadChunkLoader.load(directory: chunksDirectory, minValidTime: minValidTime, sys: sys)
+            try headChunks.enable(directory: chunksDirectory, sys: sys, files: loaded.files)
+        }
+        var replayer = Replayer(head: self, chunks: loaded.bySeries)
+        loaded.bySeries = [:]
         defer { replayer.stopWorkers() }
         let report = try WALRecovery.read(directory: directory, sys: sys, repair: repair, readOnly: readOnly) { record, file, offset throws(TSDBError) in
             try replayer.handle(record, file: file, offset: offset)
         }
         var stats = replayer.finish()
-        stats.notes = report.notes
+        stats.notes = loaded.notes + report.notes
         if stats.unknownRecords > 0 {
             stats.notes.append("WAL replay skipped \(stats.unknownRecords) record(s) of types this engine does not read (exemplars, metadata, histograms or m-map markers)")
         }
@@ -56,9 +72,20 @@ private struct Replayer {
     var aliases: [UInt64: UInt64] = [:]
     var created: [MemSeries] = []
     var stats = ReplayStats()
+    /// Chunks from `chunks_head/` not yet claimed by a series record.
+    var chunks: [UInt64: [HeadChunk]]
+    /// Per series reference, the end of its last loaded chunk: WAL samples at or before it
+    /// are in that chunk already. An array for the references Prometheus and this engine
+    /// hand out (dense from 1), a dictionary above `denseLimit`.
+    var loadedUpTo: [Int64] = []
+    var loadedUpToSparse: [UInt64: Int64] = [:]
+    static let denseLimit: UInt64 = 1 << 24
+    var chunkMinTime = Int64.max
+    var chunkMaxTime = Int64.min
 
-    init(head: Head) {
+    init(head: Head, chunks: [UInt64: [HeadChunk]]) {
         self.head = head
+        self.chunks = chunks
         workers = (0..<ReplayWorker.count).map { _ in ReplayWorker(head: head) }
         batches = workers.map { _ in
             var b: [RefSample] = []
@@ -75,7 +102,12 @@ private struct Replayer {
                 let (found, isNew) = try head.series.getOrCreate(s.labels, ref: s.ref)
                 let m = found.takeUnretainedValue()
                 if isNew {
-                    m.state.withLock { $0.indexed = true }
+                    let attached = chunks.isEmpty ? nil : chunks.removeValue(forKey: s.ref)
+                    m.state.withLock {
+                        $0.indexed = true
+                        if let attached { $0.attach(attached) }
+                    }
+                    if let attached { noteAttached(attached, ref: s.ref) }
                     created.append(m)
                     stats.series += 1
                 } else if m.ref != s.ref {
@@ -99,6 +131,22 @@ private struct Replayer {
         }
     }
 
+    private mutating func noteAttached(_ attached: [HeadChunk], ref: UInt64) {
+        guard let first = attached.first, let last = attached.last else { return }
+        stats.headChunks += attached.count
+        for c in attached { stats.headChunkSamples += c.chunk.count ?? 0 }
+        chunkMinTime = Swift.min(chunkMinTime, first.minTime)
+        chunkMaxTime = Swift.max(chunkMaxTime, last.maxTime)
+        if ref < Self.denseLimit {
+            if loadedUpTo.count <= Int(ref) {
+                loadedUpTo.append(contentsOf: repeatElement(.min, count: Swift.max(Int(ref) + 1, loadedUpTo.count * 2) - loadedUpTo.count))
+            }
+            loadedUpTo[Int(ref)] = last.maxTime
+        } else {
+            loadedUpToSparse[ref] = last.maxTime
+        }
+    }
+
     /// Deals a samples record out to the workers' batches. A record is refused whole: its
     /// samples are handed over only once all of them decoded, and a damaged one leaves the
     /// batches as they were before it.
@@ -108,9 +156,24 @@ private struct Replayer {
         let before = batches.map(\.count)
         do throws(TSDBError) {
             var cursor = try SampleCursor(raw, file: file, offset: offset)
-            while var s = try cursor.next() {
-                if hasAliases, let real = aliases[s.ref] { s.ref = real }
-                batches[Int(s.ref % n)].append(s)
+            if loadedUpTo.isEmpty && loadedUpToSparse.isEmpty {
+                while var s = try cursor.next() {
+                    if hasAliases, let real = aliases[s.ref] { s.ref = real }
+                    batches[Int(s.ref % n)].append(s)
+                }
+            } else {
+                let hasSparse = !loadedUpToSparse.isEmpty
+                let upTo = loadedUpTo
+                while var s = try cursor.next() {
+                    if hasAliases, let real = aliases[s.ref] { s.ref = real }
+                    // Already in a chunk loaded from chunks_head/.
+                    if s.ref < UInt64(upTo.count) {
+                        if s.timestamp <= upTo[Int(s.ref)] { continue }
+                    } else if hasSparse, let t = loadedUpToSparse[s.ref], s.timestamp <= t {
+                        continue
+                    }
+                    batches[Int(s.ref % n)].append(s)
+                }
             }
         } catch {
             for i in batches.indices { batches[i].removeLast(batches[i].count - before[i]) }
@@ -142,6 +205,8 @@ private struct Replayer {
         }
         head.postings.add(created)
         if minT <= maxT { head.extendTimeRange(minT: minT, maxT: maxT) }
+        if chunkMinTime <= chunkMaxTime { head.extendTimeRange(minT: chunkMinTime, maxT: chunkMaxTime) }
+        stats.samples += stats.headChunkSamples
         return stats
     }
 
@@ -195,6 +260,7 @@ private final class ReplayWorker: @unchecked Sendable {
     private func run() {
         let options = head.options
         let directory = head.series.directoryHandle
+        let headChunks = head.headChunks
         while true {
             var batch = queue.pop()
             if batch.isEmpty { return }
@@ -211,7 +277,7 @@ private final class ReplayWorker: @unchecked Sendable {
                     continue
                 }
                 let outcome = m._withUnsafeGuaranteedRef { series in
-                    series.state.withLock { $0.commit(timestamp: s.timestamp, value: s.value, options: options) }
+                    series.state.withLock { $0.commit(timestamp: s.timestamp, value: s.value, options: options, headChunks: headChunks, ref: s.ref) }
                 }
                 switch outcome {
                 case .appended:

@@ -21,10 +21,13 @@ extension Head {
     /// Drops everything older than `minTime`, which is in a block now: chunks that end
     /// before it, and series left with no samples and no open transaction. Raises the
     /// minimum valid time to `minTime`. Holds the commit gate exclusively, so queries see
-    /// the head before or after, never in between. Returns how many series were removed.
+    /// the head before or after, never in between. Then finishes the open head chunk file
+    /// and deletes the files whose chunks all end before `minTime` (FORMAT.md §13.5).
+    /// Returns how many series were removed.
     @discardableResult
     func truncate(before minTime: Int64) -> Int {
         raiseMinValidTime(to: minTime)
+        defer { headChunks.truncate(before: minTime) }
         return commitGate.withWriteLock {
             var removed: [MemSeries] = []
             var oldest = Int64.max

@@ -13,6 +13,9 @@ final class Head: Sendable {
     let tombstones = HeadTombstones()
     /// Shared by commits, exclusive for query snapshots. See the type's documentation.
     let commitGate = RWLock()
+    /// Where closed chunks are written for a faster restart (`chunks_head/`, FORMAT.md §13);
+    /// disabled until the replay enables it.
+    let headChunks = HeadChunkDiskMapper()
 
     /// Lowest and highest committed timestamps; `.max`/`.min` while the head is empty.
     private let minTimeStorage = Atomic<Int64>(.max)

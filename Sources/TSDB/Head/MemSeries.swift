@@ -41,6 +41,9 @@ struct SeriesState {
     /// Newest committed timestamp and value bits; `.min` when the series has no sample.
     var maxTime: Int64 = .min
     var lastValueBits: UInt64 = 0
+    /// Set when the newest sample is the last of `closed.last`, loaded from `chunks_head/`
+    /// at replay: `lastValueBits` is then decoded from that chunk on first need.
+    var lastValueInChunk = false
 
     /// The newest uncommitted sample of the appender `pendingOwner` (0 = none), so that one
     /// transaction's own appends are checked against each other.
@@ -53,37 +56,64 @@ struct SeriesState {
 
     /// Stores a committed sample, cutting chunks as Prometheus's `appendPreprocessor` does:
     /// at the chunk-range boundary (predicted at a quarter full so chunks come out even), at
-    /// twice the target sample count, or when the chunk nears 1 KiB.
-    mutating func commit(timestamp t: Int64, value: Double, options: ChunkOptions) -> CommitOutcome {
+    /// twice the target sample count, or when the chunk nears 1 KiB. A chunk that closes is
+    /// also written to `headChunks` as a chunk of series `ref` (FORMAT.md §13).
+    mutating func commit(timestamp t: Int64, value: Double, options: ChunkOptions,
+                         headChunks: HeadChunkDiskMapper? = nil, ref: UInt64 = 0) -> CommitOutcome {
         let bits = value.bitPattern
         if t <= maxTime {
-            return t == maxTime && bits == lastValueBits ? .duplicate : .outOfOrder
+            return t == maxTime && bits == resolvedLastValueBits() ? .duplicate : .outOfOrder
         }
         var created = false
         if !hasOpenChunk {
-            cutChunk(at: t, options: options)
+            cutChunk(at: t, options: options, headChunks: headChunks, ref: ref)
             created = true
         }
         if !created, let cap = options.maxBytesBeforeAppend, encoder.byteCount > cap {
-            cutChunk(at: t, options: options)
+            cutChunk(at: t, options: options, headChunks: headChunks, ref: ref)
         }
         let n = encoder.count
         if n == options.samplesPerChunk / 4 {
             nextAt = computeChunkEndTime(start: openMinTime, current: openMaxTime, max: nextAt)
         }
         if t >= nextAt || n >= options.samplesPerChunk * 2 {
-            cutChunk(at: t, options: options)
+            cutChunk(at: t, options: options, headChunks: headChunks, ref: ref)
         }
         encoder.append(timestamp: t, value: value)
         openMaxTime = t
         maxTime = t
         lastValueBits = bits
+        lastValueInChunk = false
         return .appended
     }
 
-    private mutating func cutChunk(at t: Int64, options: ChunkOptions) {
+    /// The newest sample's value bits, decoding the last closed chunk if they came from
+    /// `chunks_head/` and are not known yet.
+    mutating func resolvedLastValueBits() -> UInt64 {
+        if lastValueInChunk {
+            lastValueInChunk = false
+            if let last = closed.last {
+                var it = last.chunk.makeIterator()
+                while let s = it.next() { lastValueBits = s.value.bitPattern }
+            }
+        }
+        return lastValueBits
+    }
+
+    /// Takes over chunks loaded from `chunks_head/` at replay (FORMAT.md §13.4): the series
+    /// must hold nothing yet. Its newest sample becomes the last chunk's end.
+    mutating func attach(_ chunks: [HeadChunk]) {
+        guard let last = chunks.last else { return }
+        closed = chunks
+        maxTime = last.maxTime
+        lastValueInChunk = true
+    }
+
+    private mutating func cutChunk(at t: Int64, options: ChunkOptions, headChunks: HeadChunkDiskMapper?, ref: UInt64) {
         if hasOpenChunk && encoder.count > 0 {
-            closed.append(HeadChunk(chunk: XORChunk(bytes: encoder.encoded()), minTime: openMinTime, maxTime: openMaxTime))
+            let bytes = encoder.encoded()
+            closed.append(HeadChunk(chunk: XORChunk(bytes: bytes), minTime: openMinTime, maxTime: openMaxTime))
+            headChunks?.write(seriesRef: ref, minTime: openMinTime, maxTime: openMaxTime, data: bytes)
         }
         encoder = XOREncoder()
         hasOpenChunk = true

@@ -1,0 +1,104 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// What `chunks_head/` held at open, ready to attach to series as the WAL creates them.
+struct LoadedHeadChunks {
+    /// In-order XOR chunks ending at or after the minimum valid time, by series reference,
+    /// each series' chunks in time order.
+    var bySeries: [UInt64: [HeadChunk]] = [:]
+    /// The files kept, oldest first, with the newest sample time of any chunk in each.
+    var files: [HeadChunkDiskMapper.FileInfo] = []
+    var chunks = 0
+    /// Chunks of other encodings (histograms, out-of-order) and chunks below the minimum
+    /// valid time: read past, not loaded.
+    var skipped = 0
+    /// Repairs made, one line each, naming file and offset.
+    var notes: [String] = []
+}
+
+/// Reads `chunks_head/` at open (FORMAT.md §13.4), checking every chunk's CRC, and repairs
+/// it as Prometheus does: a torn or damaged tail of the last file is cut; any other damage
+/// (a bad header, a gap in the file numbers, damage in an earlier file, chunks of a series out
+/// of time order) deletes every file, and the WAL is then replayed in full. Runs before the
+/// head accepts appends; not thread-safe.
+enum HeadChunkLoader {
+    static func load(directory: String, minValidTime: Int64, sys: Syscalls, mapping: MappingCalls = .system) throws(TSDBError) -> LoadedHeadChunks {
+        var result = LoadedHeadChunks()
+        var seqs = try HeadChunkFormat.fileSequences(in: directory)
+        guard let last = seqs.last else { return result }
+
+        // A last file that lost even its header (a crash right after creating it) is
+        // deleted, as Prometheus's repairLastChunkFile does.
+        let lastPath = directory + "/" + HeadChunkFormat.fileName(last)
+        if (FileSystem.size(lastPath) ?? 0) < Int64(HeadChunkFormat.headerSize) {
+            try FileSystem.removeAll(lastPath, sys: sys)
+            result.notes.append("head chunk file \(lastPath): deleted, it ends inside its header")
+            seqs.removeLast()
+        }
+        if let gap = zip(seqs, seqs.dropFirst()).first(where: { $0.1 != $0.0 + 1 }) {
+            return try discardAll(directory, seqs, because: "head chunk files \(HeadChunkFormat.fileName(gap.0)) and \(HeadChunkFormat.fileName(gap.1)) are not consecutive", sys: sys)
+        }
+        for (i, seq) in seqs.enumerated() {
+            let path = directory + "/" + HeadChunkFormat.fileName(seq)
+            let file = try MappedFile.open(path, sys: sys, mapping: mapping)
+            var maxTime = Int64.min
+            var problem: String?
+            let end = try file.withUnsafeBytes { bytes throws(TSDBError) -> HeadChunkScanEnd in
+                if let p = HeadChunkFormat.headerProblem(bytes) {
+                    return .damaged(offset: 0, torn: false, reason: p)
+                }
+                return try HeadChunkFormat.scan(bytes, file: seq) { c throws(TSDBError) in
+                    if c.maxTime > maxTime { maxTime = c.maxTime }
+                    guard problem == nil else { return }
+                    guard c.encoding == ChunkEncoding.xor.rawValue, c.maxTime >= minValidTime else {
+                        result.skipped += 1
+                        return
+                    }
+                    guard c.data.count >= 2, c.minTime <= c.maxTime else {
+                        problem = "the chunk at offset \(c.ref.offset) is not a valid XOR chunk (\(c.data.count) bytes, [\(c.minTime), \(c.maxTime)])"
+                        return
+                    }
+                    if let previous = result.bySeries[c.seriesRef]?.last, previous.maxTime >= c.minTime {
+                        problem = "the chunk at offset \(c.ref.offset) of series \(c.seriesRef) starts at \(c.minTime), not after its previous chunk's end \(previous.maxTime)"
+                        return
+                    }
+                    result.bySeries[c.seriesRef, default: []].append(
+                        HeadChunk(chunk: XORChunk(bytes: Array(c.data)), minTime: c.minTime, maxTime: c.maxTime))
+                    result.chunks += 1
+                }
+            }
+            if let problem {
+                return try discardAll(directory, seqs, because: "head chunk file \(path): \(problem)", sys: sys)
+            }
+            if case .damaged(let offset, let torn, let reason) = end {
+                guard i == seqs.count - 1, offset >= HeadChunkFormat.headerSize else {
+                    return try discardAll(directory, seqs, because: "head chunk file \(path) is corrupt at offset \(offset): \(reason)", sys: sys)
+                }
+                // The last file's tail: a write cut short. The chunks before it are good.
+                try truncate(path, to: offset, sys: sys)
+                result.notes.append("head chunk file \(path): cut \(file.count - offset) bytes at offset \(offset) (\(torn ? "torn chunk" : "damaged tail"): \(reason))")
+            }
+            result.files.append(.init(seq: seq, maxTime: maxTime))
+        }
+        return result
+    }
+
+    /// Deletes every head chunk file, as Prometheus does when it cannot use them; the WAL
+    /// then supplies every sample.
+    private static func discardAll(_ directory: String, _ seqs: [Int], because reason: String, sys: Syscalls) throws(TSDBError) -> LoadedHeadChunks {
+        for seq in seqs { try FileSystem.removeAll(directory + "/" + HeadChunkFormat.fileName(seq), sys: sys) }
+        var result = LoadedHeadChunks()
+        result.notes.append("\(reason); deleted all \(seqs.count) head chunk file(s) and replayed the WAL in full")
+        return result
+    }
+
+    private static func truncate(_ path: String, to offset: Int, sys: Syscalls) throws(TSDBError) {
+        let file = try OpenFile.open(path, flags: O_WRONLY, sys: sys)
+        try file.truncate(to: Int64(offset))
+        try file.sync()
+        try file.close()
+    }
+}
