@@ -46,10 +46,8 @@ enum BlockWriter {
             throw TSDBError(.invalidArgument, "block range [\(minTime), \(maxTime)) is empty")
         }
         let ulid = ulid ?? Self.newULID()
-        let final = parent + "/" + ulid.description
-        let tmp = final + creationSuffix
-        if FileSystem.size(final) != nil {
-            throw TSDBError(.invalidArgument, "block directory \(final) already exists")
+        if FileSystem.size(parent + "/" + ulid.description) != nil {
+            throw TSDBError(.invalidArgument, "block directory \(parent)/\(ulid) already exists")
         }
 
         var sorted = series.filter { !$0.chunks.isEmpty }
@@ -77,18 +75,59 @@ enum BlockWriter {
             ulid: ulid, minTime: minTime, maxTime: maxTime, stats: stats,
             compaction: BlockMeta.Compaction(level: 1, sources: [ulid]))
 
+        let written = try build(directory: parent, ulid: ulid, sys: sys) { (tmp: String) throws(TSDBError) -> BlockMeta? in
+            try writeContents(of: sorted, into: tmp, sys: sys)
+            return meta
+        }
+        // `build` returns nil only when `populate` does.
+        return written ?? meta
+    }
+
+    /// Builds a block crash-safely, as Prometheus's `LeveledCompactor.write` does:
+    /// `<parent>/<ulid>.tmp-for-creation/` is created (a leftover of that name removed
+    /// first), `populate` writes `chunks/` and `index` into it (each fsynced) and returns the
+    /// block's meta; then `meta.json` and an empty `tombstones` are written, the directory is
+    /// fsynced, renamed to `<parent>/<ulid>` and `parent` is fsynced.
+    ///
+    /// When `populate` returns nil (nothing to write, e.g. a compaction whose samples are all
+    /// deleted) the temporary directory is removed and nil is returned: no block.
+    ///
+    /// - Returns: the meta written; the block is durable when this returns.
+    /// - Throws: `.invalidArgument` if `<parent>/<ulid>` exists, `.io` when a syscall fails,
+    ///   or what `populate` throws. On any error neither the temporary directory nor the
+    ///   block directory is left behind (removal is best effort: a crash or a failing
+    ///   `unlink` can leave a `.tmp-for-creation` directory, which ``removeLeftovers(in:sys:)``
+    ///   clears on the next open).
+    static func build(
+        directory parent: String, ulid: ULID, sys: Syscalls,
+        populate: (_ temporaryDirectory: String) throws(TSDBError) -> BlockMeta?
+    ) throws(TSDBError) -> BlockMeta? {
+        let final = parent + "/" + ulid.description
+        let tmp = final + creationSuffix
+        if FileSystem.size(final) != nil {
+            throw TSDBError(.invalidArgument, "block directory \(final) already exists")
+        }
         var renamed = false
         do throws(TSDBError) {
             try FileSystem.removeAll(tmp, sys: sys)
-            try FileSystem.createDirectory(tmp)
-            try writeContents(of: sorted, into: tmp, sys: sys)
+            let r = sys.mkdir(tmp, 0o777)
+            if r == -ENOENT {
+                try FileSystem.createDirectory(tmp)  // `parent` is missing: mkdir -p
+            } else if r != 0 {
+                throw TSDBError.io("create directory", path: tmp, errno: -r)
+            }
+            guard let meta = try populate(tmp) else {
+                try FileSystem.removeAll(tmp, sys: sys)
+                return nil
+            }
             try meta.write(blockDirectory: tmp, sys: sys)
             _ = try TombstonesFile.write(TombstoneSet(), blockDirectory: tmp, sys: sys)
             try FileSystem.syncDirectory(tmp, sys: sys)
-            let r = sys.rename(tmp, final)
-            guard r == 0 else { throw TSDBError.io("rename \(tmp) to", path: final, errno: -r) }
+            let m = sys.rename(tmp, final)
+            guard m == 0 else { throw TSDBError.io("rename \(tmp) to", path: final, errno: -m) }
             renamed = true
             try FileSystem.syncDirectory(parent, sys: sys)
+            return meta
         } catch {
             // Best effort: the original error is the one worth reporting. A block renamed
             // into place whose parent fsync failed goes too: the caller sees a failure and
@@ -96,7 +135,6 @@ enum BlockWriter {
             try? FileSystem.removeAll(renamed ? final : tmp, sys: sys)
             throw error
         }
-        return meta
     }
 
     /// `chunks/` then `index`, both fsynced by their writers.
@@ -132,6 +170,27 @@ enum BlockWriter {
             removed.append(name)
         }
         return removed.sorted()
+    }
+
+    /// Deletes the block `<parent>/<ulid>` crash-safely, as Prometheus's `deleteBlocks`:
+    /// renames it to `<ulid>.tmp-for-deletion` (replacing a leftover of that name), fsyncs
+    /// `parent`, then removes it. A crash leaves either the whole block or a
+    /// `.tmp-for-deletion` directory, which ``removeLeftovers(in:sys:)`` clears on the next
+    /// open; never half a block under its ULID. Returns false if the block did not exist.
+    ///
+    /// The caller closes the ``Block`` first (or never opened it); open mappings would keep
+    /// the files' space until they are unmapped.
+    @discardableResult
+    static func delete(directory parent: String, ulid: ULID, sys: Syscalls = .system) throws(TSDBError) -> Bool {
+        let path = parent + "/" + ulid.description
+        guard FileSystem.size(path) != nil else { return false }
+        let doomed = path + deletionSuffix
+        try FileSystem.removeAll(doomed, sys: sys)
+        let r = sys.rename(path, doomed)
+        guard r == 0 else { throw TSDBError.io("rename \(path) to", path: doomed, errno: -r) }
+        try FileSystem.syncDirectory(parent, sys: sys)
+        try FileSystem.removeAll(doomed, sys: sys)
+        return true
     }
 
     /// A ULID for now, with random bits from the system generator.

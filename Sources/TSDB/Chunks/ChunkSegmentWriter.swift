@@ -41,7 +41,13 @@ struct ChunkSegmentWriter: ~Copyable {
         guard segmentSize > 0, segmentSize <= Int(UInt32.max) else {
             throw TSDBError(.invalidArgument, "chunk segment size \(segmentSize) is not in 1...\(UInt32.max)")
         }
-        try FileSystem.createDirectory(directory)
+        // Through `sys`, so that tests can fail it; mkdir -p only when a parent is missing.
+        let made = sys.mkdir(directory, 0o777)
+        if made == -ENOENT {
+            try FileSystem.createDirectory(directory)
+        } else if made != 0 && made != -EEXIST {
+            throw TSDBError.io("create directory", path: directory, errno: -made)
+        }
         let existing = try ChunkSegmentFormat.segmentNames(in: directory)
         guard existing.isEmpty else {
             throw TSDBError(.invalidArgument, "\(directory) already holds chunk segments (\(existing[0]))")

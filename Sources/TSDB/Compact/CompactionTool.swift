@@ -1,0 +1,95 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Block compaction of a data directory without a ``DB``: what `tsdb-bench compact-blocks`
+/// runs, and the crash tests kill. Opens the blocks as ``DB/open(directory:options:)``
+/// does (``BlockLoader``, so leftovers and covered blocks go first), then runs
+/// ``LeveledCompaction`` until no plan is left. Leaves the head and WAL alone.
+///
+/// Not for use while a ``DB`` has the directory open.
+@_spi(Compaction) public enum CompactionTool {
+    /// One compaction step, as reported to the caller.
+    public struct Step: Sendable, CustomStringConvertible {
+        /// The blocks merged, with their `[minTime, maxTime)`.
+        public var parents: [BlockMeta]
+        /// The block written, or nil when nothing was left after deletions.
+        public var written: BlockMeta?
+        public var vertical: Bool
+        /// Wall-clock seconds the merge took (planning and writing the block, not the
+        /// parents' deletion).
+        public var seconds: Double
+
+        public var description: String {
+            let what = written.map { "block \($0.ulid) [\($0.minTime), \($0.maxTime)) level \($0.compaction.level): \($0.stats.numSeries) series, \($0.stats.numSamples) samples, \($0.stats.numChunks) chunks" }
+                ?? "no block (every sample deleted)"
+            let from = parents.map { "\($0.ulid) [\($0.minTime), \($0.maxTime))" }.joined(separator: ", ")
+            return "\(vertical ? "vertical " : "")compaction of \(parents.count) blocks (\(from)) -> \(what) in \(formatSeconds(seconds)) s"
+        }
+    }
+
+    /// What opening found, then each step as it completes (after its parents are deleted).
+    ///
+    /// - Parameters:
+    ///   - retention: time retention in milliseconds for the block ranges, as Prometheus's
+    ///     server chooses them (nil: none, so ranges up to 31 days).
+    ///   - maxSteps: stop after this many steps.
+    ///   - onOpen: the notes of the open (blocks deleted as covered, overlaps).
+    public static func compactDirectory(
+        _ directory: String, retention: Int64? = nil, maxSteps: Int = .max,
+        onOpen: (_ blocks: [BlockMeta], _ notes: [String]) -> Void = { _, _ in },
+        onStep: (Step) -> Void = { _ in }
+    ) throws(TSDBError) {
+        let loaded = try BlockLoader.loadRemovingCovered(directory: directory, sys: .system)
+        onOpen(loaded.blocks.map(\.meta), loaded.notes)
+        var blocks = loaded.blocks
+        defer { for b in blocks { b.close() } }
+        try run(directory: directory, blocks: &blocks, ranges: CompactionPlanner.blockRanges(retention: retention),
+                sys: .system, maxSteps: maxSteps, onStep: onStep)
+    }
+
+    /// Runs ``LeveledCompaction/runOnce(directory:blocks:ranges:sys:segmentSize:)`` until no
+    /// plan is left (or `maxSteps`), publishing each child in `blocks` before closing and
+    /// deleting its parents, the order ``LeveledCompaction`` prescribes. Blocks removed
+    /// from `blocks` are closed.
+    static func run(
+        directory: String, blocks: inout [Block], ranges: [Int64], sys: Syscalls, maxSteps: Int = .max,
+        onStep: (Step) -> Void = { _ in }
+    ) throws(TSDBError) {
+        var steps = 0
+        while steps < maxSteps {
+            let start = monotonicSeconds()
+            guard let step = try LeveledCompaction.runOnce(directory: directory, blocks: blocks, ranges: ranges, sys: sys)
+            else { break }
+            let seconds = monotonicSeconds() - start
+            let doomed = Set(step.compacted)
+            let parents = blocks.filter { doomed.contains($0.meta.ulid) }
+            var next = blocks.filter { !doomed.contains($0.meta.ulid) }
+            if let meta = step.written {
+                next.append(try Block.open(directory: directory + "/" + meta.ulid.description, sys: sys))
+            }
+            next.sort { ($0.meta.minTime, $0.meta.ulid) < ($1.meta.minTime, $1.meta.ulid) }
+            blocks = next
+            for p in parents {
+                p.close()
+                try LeveledCompaction.deleteBlock(directory: directory, ulid: p.meta.ulid, sys: sys)
+            }
+            steps += 1
+            onStep(Step(parents: parents.map(\.meta), written: step.written, vertical: step.vertical, seconds: seconds))
+        }
+    }
+
+    static func monotonicSeconds() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+
+    static func formatSeconds(_ s: Double) -> String {
+        let ms = Int((s * 1000).rounded())
+        let frac = String(ms % 1000)
+        return "\(ms / 1000)." + String(repeating: "0", count: 3 - frac.count) + frac
+    }
+}
