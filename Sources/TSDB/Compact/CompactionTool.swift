@@ -30,7 +30,9 @@ import Darwin
         }
     }
 
-    /// What opening found, then each step as it completes (after its parents are deleted).
+    /// Compacts the blocks of `directory` until no plan is left. Reports what opening found,
+    /// then for each step the new block once it is in place (before its parents are
+    /// deleted) and the step once its parents are gone.
     ///
     /// - Parameters:
     ///   - retention: time retention in milliseconds for the block ranges, as Prometheus's
@@ -40,6 +42,7 @@ import Darwin
     public static func compactDirectory(
         _ directory: String, retention: Int64? = nil, maxSteps: Int = .max,
         onOpen: (_ blocks: [BlockMeta], _ notes: [String]) -> Void = { _, _ in },
+        onPublished: (_ written: BlockMeta?) -> Void = { _ in },
         onStep: (Step) -> Void = { _ in }
     ) throws(TSDBError) {
         let loaded = try BlockLoader.loadRemovingCovered(directory: directory, sys: .system)
@@ -47,15 +50,16 @@ import Darwin
         var blocks = loaded.blocks
         defer { for b in blocks { b.close() } }
         try run(directory: directory, blocks: &blocks, ranges: CompactionPlanner.blockRanges(retention: retention),
-                sys: .system, maxSteps: maxSteps, onStep: onStep)
+                sys: .system, maxSteps: maxSteps, onPublished: onPublished, onStep: onStep)
     }
 
     /// Runs ``LeveledCompaction/runOnce(directory:blocks:ranges:sys:segmentSize:)`` until no
     /// plan is left (or `maxSteps`), publishing each child in `blocks` before closing and
     /// deleting its parents, the order ``LeveledCompaction`` prescribes. Blocks removed
-    /// from `blocks` are closed.
+    /// from `blocks` are closed. `onPublished` is called between the two, `onStep` after.
     static func run(
         directory: String, blocks: inout [Block], ranges: [Int64], sys: Syscalls, maxSteps: Int = .max,
+        onPublished: (_ written: BlockMeta?) -> Void = { _ in },
         onStep: (Step) -> Void = { _ in }
     ) throws(TSDBError) {
         var steps = 0
@@ -72,6 +76,7 @@ import Darwin
             }
             next.sort { ($0.meta.minTime, $0.meta.ulid) < ($1.meta.minTime, $1.meta.ulid) }
             blocks = next
+            onPublished(step.written)
             for p in parents {
                 p.close()
                 try LeveledCompaction.deleteBlock(directory: directory, ulid: p.meta.ulid, sys: sys)

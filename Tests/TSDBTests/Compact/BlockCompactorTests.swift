@@ -248,7 +248,7 @@ struct CompactionFixture {
             var blocks = try BlockLoader.loadRemovingCovered(directory: dir, sys: .system).blocks
             defer { for b in blocks { b.close() } }
             var steps: [CompactionTool.Step] = []
-            try CompactionTool.run(directory: dir, blocks: &blocks, ranges: [1000, 3000, 9000], sys: .system) { steps.append($0) }
+            try CompactionTool.run(directory: dir, blocks: &blocks, ranges: [1000, 3000, 9000], sys: .system, onStep: { steps.append($0) })
             // [0,3) [3,6) [6,9) at level 2, then [0,9) at level 3; [9,10) stays (the newest).
             #expect(steps.map { $0.written.map { [$0.minTime, $0.maxTime, Int64($0.compaction.level)] } ?? [] }
                 == [[0, 3000, 2], [3000, 6000, 2], [6000, 9000, 2], [0, 9000, 3]])
