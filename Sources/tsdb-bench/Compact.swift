@@ -3,12 +3,13 @@ import Dispatch
 import Foundation
 import TSDB
 
-/// Opens a data directory and cuts its head into blocks, as the background compaction
-/// would, reporting the time it took: the figure to compare with Prometheus's
-/// "write block" log lines on a copy of the same directory.
+/// Opens a data directory and runs one maintenance round, as the background thread would:
+/// cuts its head into blocks, merges blocks, applies retention; reports the time it took
+/// (the figure to compare with Prometheus's "write block" log lines on a copy of the same
+/// directory). The crash tests kill it part-way.
 struct Compact: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Cut a data directory's head into 2 h blocks and report the time taken.",
+        abstract: "Run a maintenance round (head cut, block merges, retention) and report the time taken.",
         discussion: """
             Example:
               tsdb-bench write --out /tmp/bench && tsdb-bench compact /tmp/bench/storage
@@ -17,9 +18,21 @@ struct Compact: ParsableCommand {
     @Argument(help: "The data directory.")
     var directory: String
 
+    @Option(help: "Time retention in milliseconds.")
+    var retentionDuration: Int64?
+
+    @Option(help: "Size retention in bytes.")
+    var retentionSize: Int64?
+
+    @Option(help: "Largest block compaction builds, in milliseconds.")
+    var maxBlockDuration: Int64?
+
     func run() throws {
         var options = Options()
         options.compactionEnabled = false
+        options.retentionDuration = retentionDuration
+        options.retentionSize = retentionSize
+        options.maxBlockDuration = maxBlockDuration
         let db = try DB.open(directory: directory, options: options)
         print(">> replayed \(db.replayStats.samples) samples in \(String(format: "%.3f", db.replayStats.seconds)) s")
         let start = DispatchTime.now()

@@ -44,6 +44,9 @@ struct Write: ParsableCommand {
     @Flag(help: "Cut the head into blocks in the background, as a server does. Off by default, as in promtool's benchmark.")
     var compaction = false
 
+    @Flag(help: "Time every transaction (one shard's scrape: its appends and commit) and print percentiles.")
+    var latency = false
+
     @Option(help: "WAL record compression: none, snappy or lz4.")
     var walCompression: WALCompressionArgument = .snappy
 
@@ -82,8 +85,9 @@ struct Write: ParsableCommand {
         if reportCommits { fflush(nil) }
         let rssBefore = Memory.residentBytes()
         let start = DispatchTime.now()
+        let latencies = latency ? LatencyRecorder() : nil
         let total = try Ingest.run(db: db, labels: labels, scrapes: scrapes,
-                                   onCommit: reportCommits ? Ingest.reportCommit : nil)
+                                   onCommit: reportCommits ? Ingest.reportCommit : nil, latencies: latencies)
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
         let rssAfter = Memory.residentBytes()
 
@@ -95,6 +99,7 @@ struct Write: ParsableCommand {
             + "\(String(format: "%.0f", growth / Double(labels.count))) bytes per series, "
             + "\(String(format: "%.2f", growth / Double(max(total, 1)))) bytes per sample")
 
+        if let latencies { print(latencies.summary(blocksWritten: db.blocks.count)) }
         if let query { try Demo.printQuery(db: db, selector: query) }
         try db.close()
     }
@@ -111,7 +116,7 @@ enum Ingest {
 
     /// Scrape k (from 0) has timestamp 30000·(k+1); series values restart at 123456789 with
     /// every round of 100 scrapes and grow by 1000 per scrape, as promtool's do.
-    static func run(db: DB, labels: [Labels], scrapes: Int, onCommit: CommitObserver? = nil) throws -> Int {
+    static func run(db: DB, labels: [Labels], scrapes: Int, onCommit: CommitObserver? = nil, latencies: LatencyRecorder? = nil) throws -> Int {
         let shards = stride(from: 0, to: labels.count, by: shardSize).map {
             Array(labels[$0..<min($0 + shardSize, labels.count)])
         }
@@ -122,7 +127,7 @@ enum Ingest {
             let base = Int64(round * scrapesPerRound) * interval
             DispatchQueue.concurrentPerform(iterations: shards.count) { i in
                 do {
-                    total.add(try ingestShard(db: db, shard: i, labels: shards[i], baseTime: base, onCommit: onCommit))
+                    total.add(try ingestShard(db: db, shard: i, labels: shards[i], baseTime: base, onCommit: onCommit, latencies: latencies))
                 } catch {
                     failure.set(error)
                 }
@@ -134,8 +139,11 @@ enum Ingest {
     }
 
     private static func ingestShard(
-        db: DB, shard: Int, labels: [Labels], baseTime: Int64, onCommit: CommitObserver?
+        db: DB, shard: Int, labels: [Labels], baseTime: Int64, onCommit: CommitObserver?, latencies: LatencyRecorder?
     ) throws -> Int {
+        var timings: [UInt64] = []
+        if latencies != nil { timings.reserveCapacity(scrapesPerRound) }
+        defer { latencies?.add(timings) }
         var refs = [SeriesRef?](repeating: nil, count: labels.count)
         var value = 123_456_789.0
         var timestamp = baseTime
@@ -143,6 +151,7 @@ enum Ingest {
         for _ in 0..<scrapesPerRound {
             timestamp += interval
             value += 1000
+            let started = latencies == nil ? 0 : DispatchTime.now().uptimeNanoseconds
             var app = try db.appender()
             for i in labels.indices {
                 if let ref = refs[i] {
@@ -153,6 +162,7 @@ enum Ingest {
             }
             n += labels.count
             try app.commit()
+            if latencies != nil { timings.append(DispatchTime.now().uptimeNanoseconds - started) }
             onCommit?(shard, timestamp)
         }
         return n
@@ -212,5 +222,26 @@ enum Memory {
         let fields = text.split(separator: " ")
         guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }
         return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
+    }
+}
+
+/// Transaction latencies gathered from every shard, for `--latency`.
+final class LatencyRecorder: @unchecked Sendable {
+    private let lock = NSLock()
+    private var nanoseconds: [UInt64] = []
+
+    func add(_ values: [UInt64]) { lock.lock(); nanoseconds += values; lock.unlock() }
+
+    func summary(blocksWritten: Int) -> String {
+        lock.lock()
+        let sorted = nanoseconds.sorted()
+        lock.unlock()
+        guard !sorted.isEmpty else { return " > latency: no transactions" }
+        func at(_ q: Double) -> String {
+            let v = sorted[min(sorted.count - 1, Int(Double(sorted.count) * q))]
+            return String(format: "%.3f ms", Double(v) / 1e6)
+        }
+        return " > transaction latency (1000 appends + commit) over \(sorted.count) transactions, \(blocksWritten) blocks on disk at the end: "
+            + "p50 \(at(0.5)), p99 \(at(0.99)), p99.9 \(at(0.999)), max \(at(1.0))"
     }
 }

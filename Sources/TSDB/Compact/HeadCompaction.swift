@@ -7,13 +7,14 @@ enum HeadCompaction {
     /// head lets go of its data, so a query always finds every sample in one or the other
     /// (or both, where it reads each timestamp once). Runs on one thread at a time.
     static func run(
-        head: Head, wal: WAL, directory: String, options: Options, publish: (Block) -> Void
+        head: Head, wal: WAL, directory: String, options: Options,
+        shouldStop: () -> Bool = { false }, publish: (Block) -> Void
     ) throws(TSDBError) -> [BlockMeta] {
         let range = options.blockRange
         var written: [BlockMeta] = []
         var truncatedBefore: Int64?
         var failure: TSDBError?
-        while true {
+        while !shouldStop() {
             let lo = head.minTime
             let hi = head.maxTime
             guard lo <= hi, hi - lo > range / 2 * 3 else { break }

@@ -1,3 +1,4 @@
+import Logging
 import Synchronization
 
 #if canImport(Glibc)
@@ -23,7 +24,11 @@ import Darwin
 /// ```
 ///
 /// Committed samples are in the write-ahead log in `directory/wal` before ``Appender/commit()``
-/// returns, and `open` replays them. Blocks on disk arrive behind the same API.
+/// returns, and `open` replays them. A background thread cuts the head into 2-hour blocks,
+/// merges blocks and applies retention (see ``Options``); ``close()`` stops it.
+///
+/// `DB` is the lifecycle: it opens, locks, schedules and closes. The work is done by the
+/// head (`Head/`), the blocks (`Block/`) and the maintenance round (`Compact/`).
 public final class DB: Sendable {
     public let directory: String
     public let options: Options
@@ -36,29 +41,35 @@ public final class DB: Sendable {
     public var isReadOnly: Bool { wal == nil }
     /// What opening replayed from the WAL, and any repair it made.
     public let replayStats: ReplayStats
-    /// Problems found with the blocks on open, such as blocks overlapping in time (their
-    /// data is still queried, identical samples once).
+    /// Problems found with the blocks on open: blocks overlapping in time (their data is
+    /// still queried, identical samples once) and blocks deleted because another block holds
+    /// their data (the remains of a compaction a crash interrupted).
     public let blockWarnings: [String]
-    /// The persisted blocks, by start time. Queriers hold their own references.
-    private let loadedBlocks: Mutex<[Block]>
+    /// The persisted blocks. Queriers hold their own references.
+    let blockSet: BlockSet
+    let metrics: DBMetrics
     private let closed = Atomic<Bool>(false)
-    /// One compaction at a time, whether background or ``compact()``.
+    /// Set when closing starts, so a background round stops between steps.
+    private let closedFlag = StopFlag()
+    /// One maintenance round, deletion or snapshot at a time.
     private let compactionLock = Lock()
-    private let compactor = Mutex<CompactionThread?>(nil)
+    private let background = Mutex<BackgroundThread?>(nil)
 
-    private init(directory: String, options: Options, head: Head, wal: WAL?, lock: DirectoryLock?, replayStats: ReplayStats, blocks: [Block], blockWarnings: [String]) {
+    private init(directory: String, options: Options, head: Head, wal: WAL?, lock: DirectoryLock?, replayStats: ReplayStats,
+                 blocks: [Block], blockWarnings: [String], metrics: DBMetrics? = nil) {
         self.directory = directory
         self.options = options
         self.head = head
         self.wal = wal
         self.lock = lock
         self.replayStats = replayStats
-        self.loadedBlocks = Mutex(blocks)
+        self.blockSet = BlockSet(blocks)
         self.blockWarnings = blockWarnings
+        self.metrics = metrics ?? DBMetrics(factory: options.metricsFactory)
     }
 
     /// The metadata of the blocks on disk, by start time.
-    public var blocks: [BlockMeta] { loadedBlocks.withLock { $0.map(\.meta) } }
+    public var blocks: [BlockMeta] { blockSet.all.map(\.meta) }
 
     /// Opens (creating it if needed) the database in `directory`, replaying its WAL, and
     /// takes the directory's `lock` file until ``close()``.
@@ -79,14 +90,14 @@ public final class DB: Sendable {
             try Checkpoint.deleteTemporaryCheckpoints(walDirectory: walDirectory, sys: options.syscalls)
             let stats = try head.replay(walDirectory: walDirectory, sys: options.syscalls, repair: options.repairWAL,
                                         chunksDirectory: directory + "/chunks_head")
-            let wal = try WAL(
-                directory: walDirectory,
-                options: WALOptions(segmentSize: options.walSegmentSize, compression: options.walCompression, syncMode: options.walSyncMode),
-                sys: options.syscalls)
-            let db = DB(directory: directory, options: options, head: head, wal: wal, lock: lock, replayStats: stats, blocks: blocks, blockWarnings: warnings)
-            if options.compactionEnabled {
-                db.compactor.withLock { $0 = CompactionThread(db: db) }
-            }
+            let metrics = DBMetrics(factory: options.metricsFactory)
+            var walOptions = WALOptions(segmentSize: options.walSegmentSize, compression: options.walCompression, syncMode: options.walSyncMode)
+            walOptions.fsyncObserver = { metrics.walFsyncDuration.recordNanoseconds(Int64($0)) }
+            let wal = try WAL(directory: walDirectory, options: walOptions, sys: options.syscalls)
+            let db = DB(directory: directory, options: options, head: head, wal: wal, lock: lock, replayStats: stats,
+                        blocks: blocks, blockWarnings: warnings, metrics: metrics)
+            db.logOpen()
+            db.background.withLock { $0 = BackgroundThread(db: db) }
             return db
         } catch {
             lock.release()
@@ -97,8 +108,8 @@ public final class DB: Sendable {
     /// Opens an existing database for reading only, as Prometheus's `OpenDBReadOnly`: it
     /// loads the blocks and replays the WAL into memory, takes no lock and writes nothing
     /// (a torn WAL tail is skipped, not cut; leftovers of interrupted writes stay). Works on
-    /// a directory that a running process holds open. ``appender()`` and ``compact()``
-    /// throw ``TSDBError/Code/readOnly``.
+    /// a directory that a running process holds open. ``appender()``, ``delete(_:minTime:maxTime:)``,
+    /// ``compact()`` and ``cleanTombstones()`` throw ``TSDBError/Code/readOnly``.
     /// - Throws: ``TSDBError/Code/notFound`` when `directory` does not exist,
     ///   ``TSDBError/Code/corruption`` for damaged blocks or a WAL damaged before its tail.
     public static func openReadOnly(directory: String, options: Options = Options()) throws(TSDBError) -> DB {
@@ -120,6 +131,17 @@ public final class DB: Sendable {
         return head
     }
 
+    private func logOpen() {
+        let logger = options.logger
+        for note in replayStats.notes { logger.warning("\(note)") }
+        for warning in blockWarnings { logger.warning("\(warning)") }
+        if replayStats.droppedBytes > 0 { metrics.walCorruptions.increment() }
+        logger.info("opened", metadata: [
+            "directory": "\(directory)", "blocks": "\(blockSet.all.count)", "series": "\(replayStats.series)",
+            "samples_replayed": "\(replayStats.samples)", "replay_seconds": "\(replayStats.seconds)"])
+        metrics.refresh(head: head, blocks: blockSet.all, walDirectory: directory + "/wal")
+    }
+
     /// A new transaction. See ``Appender``.
     public func appender() throws(TSDBError) -> Appender {
         try checkOpen()
@@ -133,13 +155,11 @@ public final class DB: Sendable {
         guard minTime <= maxTime else {
             throw TSDBError(.invalidArgument, "querier needs minTime ≤ maxTime, got \(minTime) > \(maxTime)")
         }
-        let blocks = loadedBlocks.withLock { all in
-            all.filter { $0.meta.minTime <= maxTime && $0.meta.maxTime > minTime }
-        }
+        let blocks = blockSet.all.filter { $0.meta.minTime <= maxTime && $0.meta.maxTime > minTime }
         // Blocks cut after the querier was made are picked up at each select, so a query
         // across a cut finds every sample.
         return Querier(head: head, blocks: blocks, minTime: minTime, maxTime: maxTime) { [weak self] in
-            self?.loadedBlocks.withLock { $0 } ?? []
+            self?.blockSet.all ?? []
         }
     }
 
@@ -153,34 +173,41 @@ public final class DB: Sendable {
         return lo <= hi ? lo...hi : nil
     }
 
-    /// Closes the database: fsyncs and closes the WAL. Queriers taken before keep working
-    /// on memory they hold; appenders taken before fail to commit; new ones cannot be taken.
-    /// Closing twice is harmless.
+    /// Closes the database: stops the background thread (waiting for a compaction in
+    /// progress to finish its current block), fsyncs and closes the WAL, and releases the
+    /// lock. Queriers taken before keep working on blocks they hold; appenders taken before
+    /// fail to commit; new ones cannot be taken. Closing twice is harmless.
     public func close() throws(TSDBError) {
         guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        compactor.withLock { $0 }?.stop()
+        closedFlag.set()
+        background.withLock { $0 }?.stop()
+        metrics.refresh(head: head, blocks: blockSet.all, walDirectory: directory + "/wal")
         // Blocks are unmapped when the last querier holding them goes away.
-        loadedBlocks.withLock { $0.removeAll() }
+        _ = blockSet.removeAll()
         defer { lock?.release() }
         try wal?.close()
         try head.headChunks.close()
     }
 
-    /// Cuts the head into blocks while it spans more than 1.5 block ranges, truncates it and
-    /// checkpoints the WAL (see ``Options/blockRange``). With ``Options/compactionEnabled``
-    /// this also runs by itself in the background, every second. Returns the new blocks.
+    /// Runs a maintenance round now: cuts the head into blocks while it spans more than 1.5
+    /// block ranges (truncating it and checkpointing the WAL), merges blocks as the planner
+    /// says, and applies retention (see ``Options``). With ``Options/compactionEnabled`` the
+    /// same round runs in the background about once a second. Returns the new blocks.
     @discardableResult
     public func compact() throws(TSDBError) -> [BlockMeta] {
         try checkOpen()
-        guard let wal else { throw readOnlyError("compact") }
-        return try compactionLock.withLock { () throws(TSDBError) -> [BlockMeta] in
-            try HeadCompaction.run(head: head, wal: wal, directory: directory, options: options) { block in
-                loadedBlocks.withLock { all in
-                    all.append(block)
-                    all.sort { ($0.meta.minTime, $0.meta.ulid) < ($1.meta.minTime, $1.meta.ulid) }
-                }
-            }
-        }
+        guard let maintenance else { throw readOnlyError("compact") }
+        return try compactionLock.withLock { () throws(TSDBError) -> [BlockMeta] in try maintenance.run() }
+    }
+
+    /// Rewrites every block that has tombstones without the deleted data, as Prometheus's
+    /// `CleanTombstones`. A failure part-way (a full disk) leaves the blocks not yet rewritten
+    /// as they were, with no overlapping leftovers. Returns the new blocks.
+    @discardableResult
+    public func cleanTombstones() throws(TSDBError) -> [BlockMeta] {
+        try checkOpen()
+        guard let maintenance else { throw readOnlyError("clean tombstones of") }
+        return try compactionLock.withLock { () throws(TSDBError) -> [BlockMeta] in try maintenance.cleanTombstones() }
     }
 
     /// Deletes the samples in `[minTime, maxTime]` (inclusive, ms) of the series matching
@@ -203,7 +230,7 @@ public final class DB: Sendable {
         }
         try compactionLock.withLock { () throws(TSDBError) in
             try head.delete(head.deletionStones(matchers, minTime: minTime, maxTime: maxTime), wal: wal)
-            for b in loadedBlocks.withLock({ $0 }) {
+            for b in blockSet.all {
                 try b.delete(matchers, minTime: minTime, maxTime: maxTime, sys: options.syscalls)
             }
         }
@@ -214,6 +241,38 @@ public final class DB: Sendable {
         try delete(Selector.parse(selector), minTime: minTime, maxTime: maxTime)
     }
 
+    /// Writes a consistent copy of the database into `target`, which may not hold blocks
+    /// yet, while appends go on: every block is hard-linked (its files never change, except
+    /// `tombstones` and `meta.json`, which are copied), and with `includeHead` the head's
+    /// samples are written as one more block. The copy opens as a database of its own (its
+    /// head starts empty). Waits for a running compaction. Returns the metas of the copy.
+    /// - Throws: ``TSDBError/Code/invalidArgument`` when `target` is inside this directory
+    ///   or already holds a block, ``TSDBError/Code/io`` for file errors (a partial copy is
+    ///   removed block by block: each block lands whole or not at all).
+    @discardableResult
+    public func snapshot(to target: String, includeHead: Bool) throws(TSDBError) -> [BlockMeta] {
+        try checkOpen()
+        return try compactionLock.withLock { () throws(TSDBError) -> [BlockMeta] in
+            try Snapshot.write(blocks: blockSet.all, head: includeHead ? head : nil, from: directory, to: target, sys: options.syscalls)
+        }
+    }
+
+    /// The maintenance round over this database's parts; nil when read-only.
+    private var maintenance: Maintenance? {
+        guard let wal else { return nil }
+        return Maintenance(head: head, wal: wal, blocks: blockSet, directory: directory, options: options, metrics: metrics)
+    }
+
+    /// One background tick: a maintenance round if compaction is on, then the metrics.
+    func backgroundTick() {
+        if options.compactionEnabled, !closed.load(ordering: .acquiring), var maintenance {
+            maintenance.shouldStop = { [closed = self.closedFlag] in closed.isSet }
+            // A failure is logged and retried next tick; the data stays in head, WAL and blocks.
+            compactionLock.withLock { _ = try? maintenance.run() }
+        }
+        metrics.refresh(head: head, blocks: blockSet.all, walDirectory: directory + "/wal")
+    }
+
     private func readOnlyError(_ what: String) -> TSDBError {
         TSDBError(.readOnly, "cannot \(what) the database at \(directory): it was opened read-only")
     }
@@ -222,4 +281,3 @@ public final class DB: Sendable {
         if closed.load(ordering: .acquiring) { throw TSDBError(.closed, "the database at \(directory) is closed") }
     }
 }
-

@@ -1,3 +1,6 @@
+import CoreMetrics
+import Logging
+
 /// How a ``DB`` behaves. The defaults are Prometheus's.
 public struct Options: Sendable {
     /// Width of a block and of the head's chunk range, in milliseconds (2 h).
@@ -5,8 +8,27 @@ public struct Options: Sendable {
     /// Target samples per chunk; a chunk is cut at the chunk-range boundary, near 1 KiB,
     /// or at twice this many samples.
     public var samplesPerChunk: Int = 120
-    /// Whether background compaction runs. Kept for the lifecycle issue; nothing compacts yet.
+    /// Whether the background thread compacts: cuts the head into blocks, merges blocks
+    /// (leveled and vertical compaction) and applies retention, about once a second.
+    /// ``DB/compact()`` runs the same work on demand either way.
     public var compactionEnabled: Bool = true
+    /// The largest block compaction builds, in milliseconds. Blocks are merged into ranges
+    /// of ``blockRange`` × 3ⁿ up to this. nil chooses as Prometheus does: a tenth of
+    /// ``retentionDuration``, at most 31 days.
+    public var maxBlockDuration: Int64? = nil
+    /// Time retention in milliseconds: a block is deleted once all of it is older than the
+    /// newest sample (in blocks or head) minus this. nil keeps data forever. Prometheus's
+    /// default is 15 days.
+    public var retentionDuration: Int64? = nil
+    /// Size retention in bytes: the oldest blocks are deleted while blocks plus WAL take more
+    /// than this, keeping room for the block the next compaction writes (README, "How the
+    /// size is counted"). nil means no limit.
+    public var retentionSize: Int64? = nil
+    /// Where the engine logs: replay repairs, compactions, retention. By default a logger
+    /// from the process's `LoggingSystem`.
+    public var logger = Logger(label: "tsdb")
+    /// Where self-metrics go; nil uses the process's `MetricsSystem` (see ``DB``).
+    public var metricsFactory: (any MetricsFactory)? = nil
     /// Size cap for open XOR chunks; `nil` only to reproduce promtool 2.42's chunks in tests.
     var xorChunkByteCap: Int? = 1024 - 19
 
@@ -26,11 +48,22 @@ public struct Options: Sendable {
 
     public init() {}
 
+    /// The compaction ranges: ``blockRange`` × 3ⁿ up to the largest block duration.
+    var compactionRanges: [Int64] {
+        let maxDuration = maxBlockDuration ?? CompactionPlanner.maxBlockDuration(retention: retentionDuration)
+        return CompactionPlanner.blockRanges(minBlockDuration: blockRange, maxBlockDuration: maxDuration)
+    }
+
     func validated() throws(TSDBError) -> Options {
         guard blockRange > 0 else { throw TSDBError(.invalidArgument, "blockRange must be positive, got \(blockRange)") }
         guard samplesPerChunk >= 4, samplesPerChunk <= 30_000 else {
             throw TSDBError(.invalidArgument, "samplesPerChunk must be in 4...30000, got \(samplesPerChunk)")
         }
+        if let d = maxBlockDuration, d < blockRange {
+            throw TSDBError(.invalidArgument, "maxBlockDuration must be at least blockRange (\(blockRange)), got \(d)")
+        }
+        if let r = retentionDuration, r <= 0 { throw TSDBError(.invalidArgument, "retentionDuration must be positive, got \(r)") }
+        if let r = retentionSize, r <= 0 { throw TSDBError(.invalidArgument, "retentionSize must be positive, got \(r)") }
         guard walSegmentSize >= 32 * 1024, walSegmentSize % (32 * 1024) == 0 else {
             throw TSDBError(.invalidArgument, "walSegmentSize must be a positive multiple of 32768, got \(walSegmentSize)")
         }

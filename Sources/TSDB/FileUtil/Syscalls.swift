@@ -21,6 +21,7 @@ struct Syscalls: Sendable {
     var rmdir: @Sendable (_ path: String) -> Int32
     var mkdir: @Sendable (_ path: String, _ mode: mode_t) -> Int32
     var flock: @Sendable (_ fd: Int32, _ operation: Int32) -> Int32
+    var link: @Sendable (_ from: String, _ to: String) -> Int32
 
     static let system = Syscalls(
         open: { path, flags, mode in check(Glibc.open(path, flags | O_CLOEXEC, mode)) },
@@ -39,7 +40,8 @@ struct Syscalls: Sendable {
         unlink: { path in check(Glibc.unlink(path)) },
         rmdir: { path in check(Glibc.rmdir(path)) },
         mkdir: { path, mode in check(Glibc.mkdir(path, mode)) },
-        flock: { fd, operation in check(lockFile(fd, operation)) })
+        flock: { fd, operation in check(lockFile(fd, operation)) },
+        link: { from, to in check(Glibc.link(from, to)) })
 
     @inline(__always)
     private static func check<T: BinaryInteger>(_ result: T) -> T {

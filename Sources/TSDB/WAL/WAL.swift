@@ -11,6 +11,8 @@ struct WALOptions: Sendable {
     var segmentSize = WALFormat.defaultSegmentSize
     var compression = WALCompression.snappy
     var syncMode = WALSyncMode.onSegmentCut
+    /// Told the duration of every fsync of a segment, in nanoseconds (for self-metrics).
+    var fsyncObserver: (@Sendable (_ nanoseconds: UInt64) -> Void)? = nil
 }
 
 /// The write side of the write-ahead log: Prometheus's `wlog.WL`, byte for byte
@@ -245,12 +247,20 @@ final class WAL: @unchecked Sendable {
         let box = UncheckedBox(file)
         finisher.async { [self] in
             do throws(TSDBError) {
-                try box.value.sync()
+                try self.timedSync(box.value)
                 try box.value.close()
             } catch {
                 self.finishError.withLock { if $0 == nil { $0 = error } }
             }
         }
+    }
+
+    /// fsyncs `file`, telling ``WALOptions/fsyncObserver`` how long it took.
+    private func timedSync(_ file: OpenFile) throws(TSDBError) {
+        guard let observe = options.fsyncObserver else { return try file.sync() }
+        let start = DispatchTime.now().uptimeNanoseconds
+        try file.sync()
+        observe(DispatchTime.now().uptimeNanoseconds - start)
     }
 
     /// Continues in a fresh segment after damage was cut away; if that segment cannot be
@@ -317,7 +327,7 @@ final class WAL: @unchecked Sendable {
         }
         do throws(TSDBError) {
             guard !files.isEmpty else { throw TSDBError(.io, "no open WAL segment in \(directory) to sync") }
-            for file in files { try file.sync() }
+            for file in files { try timedSync(file) }
         } catch {
             lock.withLock { discardUnsynced() }
             throw error
@@ -391,7 +401,7 @@ final class WAL: @unchecked Sendable {
         finisher.sync {}
         for file in files {
             do throws(TSDBError) {
-                try file.sync()
+                try timedSync(file)
                 try file.close()
             } catch {
                 if failure == nil { failure = error }

@@ -6,9 +6,10 @@ import Glibc
 import Darwin
 #endif
 
-/// The background thread that runs ``DB/compact()`` about once a second until stopped.
+/// The database's background thread: about once a second it runs ``DB/backgroundTick()``
+/// (a maintenance round when compaction is enabled, then the self-metrics), until stopped.
 /// It holds the database weakly, so it never keeps a dropped database alive.
-final class CompactionThread: Sendable {
+final class BackgroundThread: Sendable {
     private let flag = StopFlag()
     private let thread: UncheckedBox<pthread_t>
 
@@ -17,15 +18,15 @@ final class CompactionThread: Sendable {
         let flag = self.flag
         thread = UncheckedBox(spawnThread {
             while !flag.isSet {
-                for _ in 0..<10 where !flag.isSet { usleep(100_000) }
+                // Sleeps in 10 ms steps, so that stop() returns quickly.
+                for _ in 0..<100 where !flag.isSet { usleep(10_000) }
                 guard !flag.isSet, let db = weakDB.value else { return }
-                // A failure is retried next round; the data stays in the head and WAL.
-                _ = try? db.compact()
+                db.backgroundTick()
             }
         })
     }
 
-    /// Stops the thread and waits for a compaction in progress to finish.
+    /// Stops the thread and waits for a round in progress to finish.
     func stop() {
         flag.set()
         pthread_join(thread.value, nil)

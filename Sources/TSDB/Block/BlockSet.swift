@@ -1,0 +1,48 @@
+import Synchronization
+
+/// The blocks a database serves, by start time then ULID. Queriers take a snapshot; the
+/// maintenance thread adds compacted blocks before it removes their parents, so a query
+/// always finds every sample in at least one block of its snapshot (or in the head).
+///
+/// Thread-safe; every call holds the lock only to copy or swap the array.
+final class BlockSet: Sendable {
+    private let blocks: Mutex<[Block]>
+
+    init(_ blocks: [Block]) {
+        self.blocks = Mutex(blocks.sorted(by: Self.order))
+    }
+
+    /// The blocks now.
+    var all: [Block] { blocks.withLock { $0 } }
+
+    /// Adds `block`.
+    func add(_ block: Block) {
+        blocks.withLock { all in
+            all.append(block)
+            all.sort(by: Self.order)
+        }
+    }
+
+    /// Removes the blocks named in `ulids` and returns them, so the caller can close them
+    /// (which waits for their queries) and delete their directories.
+    @discardableResult
+    func remove(_ ulids: Set<ULID>) -> [Block] {
+        blocks.withLock { all in
+            let gone = all.filter { ulids.contains($0.meta.ulid) }
+            all.removeAll { ulids.contains($0.meta.ulid) }
+            return gone
+        }
+    }
+
+    /// Removes and returns every block.
+    func removeAll() -> [Block] {
+        blocks.withLock { all in
+            defer { all.removeAll() }
+            return all
+        }
+    }
+
+    private static func order(_ a: Block, _ b: Block) -> Bool {
+        (a.meta.minTime, a.meta.ulid) < (b.meta.minTime, b.meta.ulid)
+    }
+}

@@ -1,0 +1,181 @@
+import Dispatch
+import Logging
+
+/// The database's housekeeping, one round at a time, as Prometheus's `DB.Compact` and
+/// `reloadBlocks`: cut the head into blocks, merge blocks (leveled and vertical
+/// compaction), apply time and size retention, and rewrite blocks without their deleted
+/// data on request.
+///
+/// The caller serialises rounds (the database's compaction lock). Appends and queries run
+/// meanwhile: blocks are published to the ``BlockSet`` before their parents leave it, and
+/// a parent is closed (which waits for the queries reading it) and deleted only after.
+struct Maintenance {
+    let head: Head
+    let wal: WAL
+    let blocks: BlockSet
+    let directory: String
+    let options: Options
+    let metrics: DBMetrics
+    /// Asked between steps; a round stops early once it says true (the database closing).
+    var shouldStop: @Sendable () -> Bool = { false }
+    var logger: Logger { options.logger }
+    var sys: Syscalls { options.syscalls }
+
+    /// One round. Returns the blocks written (from the head, then by merging).
+    /// - Throws: the first failure; what was finished before it stays (a failed step leaves
+    ///   its inputs as they were).
+    func run() throws(TSDBError) -> [BlockMeta] {
+        var written: [BlockMeta] = []
+        try applyRetention(reserve: headBlockEstimate())
+        written += try timed("head compaction", didWork: { !$0.isEmpty }) { () throws(TSDBError) -> [BlockMeta] in
+            try HeadCompaction.run(head: head, wal: wal, directory: directory, options: options, shouldStop: shouldStop) { blocks.add($0) }
+        }
+        try applyRetention(reserve: 0)
+        guard !shouldStop() else { return written }
+        written += try compactBlocks()
+        try applyRetention(reserve: 0)
+        return written
+    }
+
+    /// Prometheus's `compactBlocks`: plan, merge one group, publish, retire its parents,
+    /// until the planner has nothing left.
+    private func compactBlocks() throws(TSDBError) -> [BlockMeta] {
+        var written: [BlockMeta] = []
+        let ranges = options.compactionRanges
+        // A plan never repeats once its parents are gone; the bound only guards bugs.
+        for _ in 0..<1_000 where !shouldStop() {
+            let current = blocks.all
+            let plan = CompactionPlanner(ranges: ranges).plan(current.map(\.meta).sorted { $0.ulid < $1.ulid })
+            guard !plan.isEmpty else { break }
+            // The merged block needs about as much room as its parents until they go.
+            let planned = Set(plan.map(\.ulid))
+            let reserve = current.filter { planned.contains($0.meta.ulid) }.reduce(Int64(0)) { $0 + DiskUsage.bytes(under: $1.directory) }
+            try applyRetention(reserve: reserve)
+            if let limit = options.retentionSize, otherBytes() + reserve > limit {
+                logger.warning("skipping compaction: the merged block would take the data directory over its size limit", metadata: [
+                    "blocks": "\(plan.map(\.ulid))", "reserve": "\(reserve)", "limit": "\(limit)"])
+                break
+            }
+            let step = try timed("compaction", didWork: { $0 != nil }) { () throws(TSDBError) -> LeveledCompaction.Step? in
+                try LeveledCompaction.runOnce(directory: directory, blocks: blocks.all, ranges: ranges, sys: sys)
+            }
+            guard let step else { break }
+            if let meta = step.written {
+                try publish(meta)
+                written.append(meta)
+            }
+            logger.info("compacted blocks", metadata: [
+                "parents": "\(step.compacted)", "block": "\(step.written?.ulid.description ?? "none (all deleted)")",
+                "vertical": "\(step.vertical)"])
+            try retire(Set(step.compacted))
+        }
+        return written
+    }
+
+    /// Prometheus's `CleanTombstones`: every block with tombstones is rewritten without the
+    /// deleted data, then replaced. A failure (a full disk, say) leaves that block and every
+    /// later one as they were: the new block is removed before it is published, so no two
+    /// blocks overlap (Prometheus issues 4200 and 3782).
+    func cleanTombstones() throws(TSDBError) -> [BlockMeta] {
+        var written: [BlockMeta] = []
+        for block in blocks.all where block.hasTombstones {
+            let meta = try timed("tombstone cleanup") { () throws(TSDBError) -> BlockMeta? in
+                try BlockCompactor.compact(directory: directory, blocks: [block], sys: sys)
+            }
+            if let meta {
+                try publish(meta)
+                written.append(meta)
+            }
+            logger.info("rewrote block without its deleted data", metadata: [
+                "parent": "\(block.meta.ulid)", "block": "\(meta?.ulid.description ?? "none (all deleted)")"])
+            try retire([block.meta.ulid])
+        }
+        return written
+    }
+
+    /// Deletes the blocks beyond time retention, then the oldest blocks while blocks, WAL
+    /// and head chunks with `reserve` more bytes would exceed the size limit.
+    func applyRetention(reserve: Int64) throws(TSDBError) {
+        let current = blocks.all
+        var doomed = Set<ULID>()
+        if let retention = options.retentionDuration, !current.isEmpty {
+            let newestBlock = current.map(\.meta.maxTime).max().map { $0 - 1 } ?? .min
+            let newest = Swift.max(head.maxTime, newestBlock)
+            let old = Retention.beyondTime(current.map(\.meta), newest: newest, retention: retention)
+            if !old.isEmpty {
+                metrics.timeRetentions.increment()
+                logger.info("deleting blocks beyond time retention", metadata: ["blocks": "\(old.sorted())", "retention_ms": "\(retention)"])
+            }
+            doomed.formUnion(old)
+        }
+        if let limit = options.retentionSize {
+            let sized = current.filter { !doomed.contains($0.meta.ulid) }.map { ($0.meta, DiskUsage.bytes(under: $0.directory)) }
+            let big = Retention.beyondSize(sized, otherBytes: otherBytes(), reserve: reserve, limit: limit)
+            if !big.isEmpty {
+                metrics.sizeRetentions.increment()
+                logger.info("deleting blocks beyond size retention", metadata: ["blocks": "\(big.sorted())", "limit": "\(limit)", "reserve": "\(reserve)"])
+            }
+            doomed.formUnion(big)
+        }
+        try retire(doomed)
+    }
+
+    /// Bytes counted against the size limit besides blocks: the WAL (with checkpoints) and
+    /// the head chunk files.
+    func otherBytes() -> Int64 {
+        DiskUsage.bytes(under: directory + "/wal") + DiskUsage.bytes(under: directory + "/chunks_head")
+    }
+
+    /// Room the next head compaction's block needs: the largest level-1 block so far, or
+    /// half the WAL when none exists yet (blocks take about a third of the WAL's bytes for
+    /// the same samples).
+    private func headBlockEstimate() -> Int64 {
+        guard options.retentionSize != nil else { return 0 }
+        let firsts = blocks.all.filter { $0.meta.compaction.level == 1 }.map { DiskUsage.bytes(under: $0.directory) }
+        return firsts.max() ?? DiskUsage.bytes(under: directory + "/wal") / 2
+    }
+
+    /// Opens the block `meta` wrote and adds it to the set. If it cannot be opened, it is
+    /// deleted again, so the directory holds nothing the set does not.
+    private func publish(_ meta: BlockMeta) throws(TSDBError) {
+        do throws(TSDBError) {
+            blocks.add(try Block.open(directory: directory + "/" + meta.ulid.description, sys: sys))
+        } catch {
+            _ = try? BlockWriter.delete(directory: directory, ulid: meta.ulid, sys: sys)
+            throw error
+        }
+    }
+
+    /// Takes blocks out of the set, waits for their queries, and deletes them crash-safely.
+    private func retire(_ ulids: Set<ULID>) throws(TSDBError) {
+        guard !ulids.isEmpty else { return }
+        for block in blocks.remove(ulids) {
+            block.close()
+            try BlockWriter.delete(directory: directory, ulid: block.meta.ulid, sys: sys)
+            metrics.deletedBlocks.increment()
+        }
+    }
+
+    /// Runs one compaction step, counting it and its duration when it did something
+    /// (`didWork`), and logging a failure.
+    private func timed<T>(_ what: String, didWork: (T) -> Bool = { _ in true }, _ body: () throws(TSDBError) -> T) throws(TSDBError) -> T {
+        let start = DispatchTime.now().uptimeNanoseconds
+        do throws(TSDBError) {
+            let result = try body()
+            if didWork(result) {
+                metrics.compactionDuration.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - start))
+                metrics.compactionsTotal.increment()
+            }
+            return result
+        } catch {
+            metrics.compactionsFailed.increment()
+            logger.error("\(what) failed", metadata: ["error": "\(error)"])
+            throw error
+        }
+    }
+}
+
+extension Block {
+    /// Whether the block has tombstones (in memory, as its file says).
+    var hasTombstones: Bool { (try? withReaders { !$0.tombstones.isEmpty }) ?? false }
+}

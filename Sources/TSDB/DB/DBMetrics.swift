@@ -1,0 +1,75 @@
+import CoreMetrics
+import Synchronization
+
+/// The database's self-metrics, through swift-metrics, named as Prometheus names its own
+/// (`prometheus_tsdb_*`), so dashboards built for Prometheus read them.
+///
+/// Hot-path counts (samples appended, rejections) stay in the head's atomics and are
+/// published by ``refresh(head:blocks:walDirectory:)``, which the background thread calls
+/// about once a second and `close()` calls once more; events on cold paths (compactions,
+/// fsyncs, retention) are recorded when they happen.
+final class DBMetrics: Sendable {
+    let headSeries: Gauge
+    let samplesAppended: Counter
+    let outOfOrderSamples: Counter
+    let outOfBoundSamples: Counter
+    let compactionsTotal: Counter
+    let compactionsFailed: Counter
+    let compactionDuration: Timer
+    let walFsyncDuration: Timer
+    let walCorruptions: Counter
+    let blocksLoaded: Gauge
+    let blocksBytes: Gauge
+    let walBytes: Gauge
+    let timeRetentions: Counter
+    let sizeRetentions: Counter
+    let deletedBlocks: Counter
+
+    /// Head counts already published, so counters advance by the difference.
+    private let published = Mutex((appended: 0, outOfOrder: 0, outOfBounds: 0))
+
+    init(factory: (any MetricsFactory)?) {
+        func counter(_ label: String) -> Counter {
+            factory.map { Counter(label: label, dimensions: [], factory: $0) } ?? Counter(label: label)
+        }
+        func gauge(_ label: String) -> Gauge {
+            factory.map { Gauge(label: label, dimensions: [], factory: $0) } ?? Gauge(label: label)
+        }
+        func timer(_ label: String) -> Timer {
+            factory.map { Timer(label: label, dimensions: [], factory: $0) } ?? Timer(label: label)
+        }
+        headSeries = gauge("prometheus_tsdb_head_series")
+        samplesAppended = counter("prometheus_tsdb_head_samples_appended_total")
+        outOfOrderSamples = counter("prometheus_tsdb_out_of_order_samples_total")
+        outOfBoundSamples = counter("prometheus_tsdb_out_of_bound_samples_total")
+        compactionsTotal = counter("prometheus_tsdb_compactions_total")
+        compactionsFailed = counter("prometheus_tsdb_compactions_failed_total")
+        compactionDuration = timer("prometheus_tsdb_compaction_duration_seconds")
+        walFsyncDuration = timer("prometheus_tsdb_wal_fsync_duration_seconds")
+        walCorruptions = counter("prometheus_tsdb_wal_corruptions_total")
+        blocksLoaded = gauge("prometheus_tsdb_blocks_loaded")
+        blocksBytes = gauge("prometheus_tsdb_storage_blocks_bytes")
+        walBytes = gauge("prometheus_tsdb_wal_storage_size_bytes")
+        timeRetentions = counter("prometheus_tsdb_time_retentions_total")
+        sizeRetentions = counter("prometheus_tsdb_size_retentions_total")
+        deletedBlocks = counter("prometheus_tsdb_blocks_deleted_total")
+    }
+
+    /// Publishes the head's counts and the sizes on disk.
+    func refresh(head: Head, blocks: [Block], walDirectory: String) {
+        headSeries.record(head.series.seriesCount)
+        let appended = head.stats.samplesAppended.load(ordering: .relaxed)
+        let outOfOrder = head.stats.outOfOrder.load(ordering: .relaxed)
+        let outOfBounds = head.stats.outOfBounds.load(ordering: .relaxed)
+        let before = published.withLock { p in
+            defer { p = (appended, outOfOrder, outOfBounds) }
+            return p
+        }
+        if appended > before.appended { samplesAppended.increment(by: appended - before.appended) }
+        if outOfOrder > before.outOfOrder { outOfOrderSamples.increment(by: outOfOrder - before.outOfOrder) }
+        if outOfBounds > before.outOfBounds { outOfBoundSamples.increment(by: outOfBounds - before.outOfBounds) }
+        blocksLoaded.record(blocks.count)
+        blocksBytes.record(blocks.reduce(Int64(0)) { $0 + DiskUsage.bytes(under: $1.directory) })
+        walBytes.record(DiskUsage.bytes(under: walDirectory))
+    }
+}

@@ -1,0 +1,108 @@
+import Foundation
+import Testing
+import TSDBTestSupport
+
+@testable @_spi(Chunks) import TSDB
+
+/// Random appends, deletes, compactions (head cuts, leveled merges, tombstone cleanups) and
+/// restarts, queried against a plain model after every step that changes storage.
+@Suite struct LifecyclePropertyTests {
+    static let range: Int64 = 30 * 60_000
+
+    @Test(arguments: 0..<3)
+    func randomLifecycleAgreesWithAModel(round: Int) throws {
+        var rng = SeededRandom.fromEnvironment()
+        let seed = rng.seed &+ UInt64(round) &* 7_919
+        rng = SeededRandom(seed: seed)
+        try TemporaryDirectory.with { dir in
+            var options = Options()
+            options.compactionEnabled = false
+            // 30-minute blocks merged up to 4.5 h, so a few hours exercise every level.
+            options.blockRange = Self.range
+            options.maxBlockDuration = 9 * Self.range
+            var db = try DB.open(directory: dir, options: options)
+            var all = Set<Labels>()
+            while all.count < 40 { all.insert(QuerierPropertyTests.randomLabels(&rng)) }
+            let series = Array(all)
+            var model: [Labels: [Sample]] = [:]
+            var t: Int64 = Int64(rng.next() % 600_000)
+            let end = t + 8 * 3_600_000
+            var events: [String] = []
+
+            func check(_ context: String) throws {
+                for _ in 0..<25 {
+                    let matchers = (0..<(1 + Int(rng.next() % 2))).map { _ in QuerierPropertyTests.randomMatcher(&rng) }
+                    let lo = Int64(rng.next() % UInt64(end))
+                    let hi = rng.next() % 4 == 0 ? Int64.max : lo + Int64(rng.next() % UInt64(3 * 3_600_000))
+                    let got = try db.querier(minTime: lo, maxTime: hi).select(matchers)
+                    var expected: [(Labels, [Sample])] = []
+                    for (l, samples) in model where matchers.allSatisfy({ $0.matches(l[$0.name] ?? "") }) {
+                        let inRange = samples.filter { $0.timestamp >= lo && $0.timestamp <= hi }
+                        if !inRange.isEmpty { expected.append((l, inRange)) }
+                    }
+                    expected.sort { $0.0 < $1.0 }
+                    guard got.map(\.labels) == expected.map(\.0) else {
+                        Issue.record("\(context) seed \(seed) after \(events.suffix(4)): series differ for \(matchers) \(lo)…\(hi): \(got.count) vs \(expected.count)")
+                        return
+                    }
+                    for (g, e) in zip(got, expected) where g.samples != e.1 {
+                        Issue.record("\(context) seed \(seed) after \(events.suffix(4)): samples differ for \(g.labels) in \(lo)…\(hi): \(g.samples.count) vs \(e.1.count)")
+                        return
+                    }
+                }
+            }
+
+            while t < end {
+                var app = try db.appender()
+                for l in series where rng.next() % 3 != 0 {
+                    let s = Sample(timestamp: t + Int64(rng.next() % 1_000), value: InterestingValues.random(using: &rng))
+                    if let last = model[l]?.last?.timestamp, s.timestamp <= last { continue }
+                    try app.append(l, timestamp: s.timestamp, value: s.value)
+                    model[l, default: []].append(s)
+                }
+                try app.commit()
+                t += 30_000 + Int64(rng.next() % 60_000)
+
+                switch rng.next() % 60 {
+                case 0, 1:
+                    // Deletes what exists now in the range; later appends stay visible.
+                    let matcher = QuerierPropertyTests.randomMatcher(&rng)
+                    let lo = Int64(rng.next() % UInt64(t))
+                    let hi = rng.next() % 3 == 0 ? Int64.max : lo + Int64(rng.next() % UInt64(2 * 3_600_000))
+                    try db.delete([matcher], minTime: lo, maxTime: hi)
+                    for (l, samples) in model where matcher.matches(l[matcher.name] ?? "") {
+                        model[l] = samples.filter { $0.timestamp < lo || $0.timestamp > hi }
+                    }
+                    model = model.filter { !$0.value.isEmpty }
+                    events.append("delete \(matcher) \(lo)…\(hi)")
+                    try check("after delete")
+                case 2, 3, 4:
+                    let written = try db.compact()
+                    events.append("compact → \(written.count) blocks")
+                    try check("after compact")
+                case 5:
+                    let written = try db.cleanTombstones()
+                    events.append("clean → \(written.count) blocks")
+                    try check("after clean")
+                case 6:
+                    try db.close()
+                    db = try DB.open(directory: dir, options: options)
+                    events.append("reopen")
+                    try check("after reopen")
+                default:
+                    break
+                }
+            }
+            try db.compact()
+            try db.cleanTombstones()
+            try check("at the end")
+            #expect(db.blocks.contains { $0.compaction.level > 1 }, "seed \(seed): blocks were merged")
+            let metas = db.blocks
+            for (a, b) in zip(metas, metas.dropFirst()) { #expect(a.maxTime <= b.minTime, "seed \(seed): blocks overlap") }
+            try db.close()
+            db = try DB.open(directory: dir, options: options)
+            try check("reopened at the end")
+            try db.close()
+        }
+    }
+}
