@@ -10,8 +10,9 @@ struct Replay: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Replay a data directory's WAL and report samples and seconds.",
         discussion: """
-            Opening read-write is what a restart does: the WAL is replayed (a torn tail is cut
-            away) and a new WAL segment is started, as Prometheus does.
+            Opening read-write is what a restart does: the head chunks in chunks_head/ are
+            loaded, the WAL is replayed (skipping the samples those chunks hold; a torn tail
+            is cut away) and a new WAL segment is started, as Prometheus does.
             Example:
               tsdb-bench write --out /tmp/bench && tsdb-bench replay /tmp/bench/storage
             """)
@@ -35,6 +36,9 @@ struct Replay: ParsableCommand {
         let stats = db.replayStats
         for note in stats.notes { print(">> \(note)") }
         print(">> replayed \(stats.series) series from \(directory)/wal")
+        if stats.headChunks > 0 {
+            print(">> loaded \(stats.headChunks) head chunks (\(stats.headChunkSamples) samples) from \(directory)/chunks_head")
+        }
         print(" > replayed samples: \(stats.samples)")
         print(" > replay seconds: \(String(format: "%.3f", seconds))")
         if stats.outOfOrder + stats.unknownRefs > 0 {
