@@ -84,7 +84,7 @@ final class Block: @unchecked Sendable {
     /// Throws `.closed` once ``close()`` has been called.
     func retain() throws(TSDBError) {
         try condition.withLock { () throws(TSDBError) in
-            guard !isClosing else { throw TSDBError(.closed, "block \(meta.ulid) is closed") }
+            guard !isClosing else { throw TSDBError(.closed, "block \(currentMeta.ulid) is closed") }
             references += 1
         }
     }
@@ -117,7 +117,7 @@ final class Block: @unchecked Sendable {
     /// releases; ``close()`` waits for these references too. Throws `.closed` once closed.
     func withReaders<T>(_ body: (Readers) throws(TSDBError) -> T) throws(TSDBError) -> T {
         let readers = try condition.withLock { () throws(TSDBError) -> Readers in
-            guard let readers = self.readers else { throw TSDBError(.closed, "block \(meta.ulid) is closed") }
+            guard let readers = self.readers else { throw TSDBError(.closed, "block \(currentMeta.ulid) is closed") }
             references += 1
             return readers
         }
