@@ -21,6 +21,9 @@ extension Inspect {
             verifyBlock(directory + "/" + name, &report)
         }
         report.problems += try walkWAL(directory: directory) { _ in report.walRecords += 1 }
+        // A damaged chunk is found both by the segment scan and through the index: once.
+        var seen = Set<String>()
+        report.problems = report.problems.filter { seen.insert("\($0.file)@\($0.offset ?? -1)").inserted }
         return report
     }
 
