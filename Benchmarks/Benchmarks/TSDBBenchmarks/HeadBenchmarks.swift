@@ -45,6 +45,8 @@ final class HeadFixture {
     static var options: Options {
         var o = Options()
         o.compactionEnabled = false
+        // Head cuts only: the block fixtures keep their 2 h blocks unmerged.
+        o.maxBlockDuration = o.blockRange
         return o
     }
 

@@ -14,4 +14,5 @@ let benchmarks: @Sendable () -> Void = {
     registerHeadBenchmarks()
     registerLabelBenchmarks()
     registerBlockBenchmarks()
+    registerIndexBenchmarks()
 }

@@ -136,7 +136,7 @@ public final class DB: Sendable {
         for note in replayStats.notes { logger.warning("\(note)") }
         for warning in blockWarnings { logger.warning("\(warning)") }
         if replayStats.droppedBytes > 0 { metrics.walCorruptions.increment() }
-        logger.info("opened", metadata: [
+        logger.debug("opened", metadata: [
             "directory": "\(directory)", "blocks": "\(blockSet.all.count)", "series": "\(replayStats.series)",
             "samples_replayed": "\(replayStats.samples)", "replay_seconds": "\(replayStats.seconds)"])
         metrics.refresh(head: head, blocks: blockSet.all, walDirectory: directory + "/wal")
