@@ -1,3 +1,6 @@
+import Dispatch
+import Logging
+
 /// Turns the head's oldest range into a block, as Prometheus's head compaction does: while
 /// the head spans more than 1.5 block ranges, the data from its oldest sample `t` to the
 /// range boundary after it is written as a block, the head is truncated below `t + range`, and the WAL is
@@ -24,10 +27,16 @@ enum HeadCompaction {
             let maxTime = floorDivide(lo, range) * range + range
             // From here on no commit adds samples below `maxTime`: the block is complete.
             head.closeRange(before: maxTime)
+            // Timed from here, as Prometheus's "write block" covers reading the head too.
+            let writeStart = DispatchTime.now().uptimeNanoseconds
             let series = head.chunks(minTime: minTime, maxTime: maxTime - 1)
             do throws(TSDBError) {
                 if !series.isEmpty {
                     let meta = try BlockWriter.write(directory: directory, series: series, minTime: minTime, maxTime: maxTime, sys: options.syscalls)
+                    // As Prometheus's "write block" line: the block is durable, not yet loaded.
+                    options.logger.info("write block", metadata: [
+                        "mint": "\(minTime)", "maxt": "\(maxTime)", "ulid": "\(meta.ulid)",
+                        "duration_seconds": "\(seconds(since: writeStart))"])
                     publish(try Block.open(directory: directory + "/" + meta.ulid.description, sys: options.syscalls))
                     written.append(meta)
                 }
@@ -35,13 +44,18 @@ enum HeadCompaction {
                 failure = error
                 break
             }
-            head.truncate(before: maxTime)
+            let start = DispatchTime.now().uptimeNanoseconds
+            let removed = head.truncate(before: maxTime)
+            options.logger.info("head GC completed", metadata: [
+                "series_removed": "\(removed)", "duration_seconds": "\(seconds(since: start))"])
             truncatedBefore = maxTime
         }
         // Once per round, as Prometheus does after its compaction loop: a checkpoint reads
         // every segment it replaces, so one per block would cost quadratic time.
         if let t = truncatedBefore {
+            let start = DispatchTime.now().uptimeNanoseconds
             try truncateWAL(wal, keep: { head.series.lookup($0) != nil }, minTime: t, options: options)
+            options.logger.info("WAL checkpoint complete", metadata: ["duration_seconds": "\(seconds(since: start))"])
         }
         if let failure { throw failure }
         return written
@@ -61,6 +75,10 @@ enum HeadCompaction {
                                   compression: options.walCompression, sys: options.syscalls)
         try Checkpoint.deleteSegments(walDirectory: wal.directory, before: last + 1, sys: options.syscalls)
         try Checkpoint.deleteCheckpoints(walDirectory: wal.directory, before: last, sys: options.syscalls)
+    }
+
+    private static func seconds(since start: UInt64) -> Double {
+        Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
     }
 
     /// Division rounding toward negative infinity, so ranges align below zero too.

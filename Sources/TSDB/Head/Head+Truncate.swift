@@ -9,7 +9,8 @@ extension Head {
             guard last > 0 else { return out }
             for ref in 1...last {
                 guard let s = series.lookup(ref)?.takeUnretainedValue() else { continue }
-                var chunks = s.state.withLock { $0.chunks(minTime: minTime, maxTime: maxTime) }
+                var chunks = s.state.withLock { $0.blockChunks(minTime: minTime, maxTime: maxTime) }
+                if chunks.isEmpty { continue }
                 // Deleted samples never reach the block, as in Prometheus's compactor.
                 chunks = chunks.applying(tombstones.get(ref))
                 if !chunks.isEmpty { out.append((s.labels, chunks)) }
@@ -36,8 +37,8 @@ extension Head {
                 for ref in 1...last {
                     guard let s = series.lookup(ref)?.takeUnretainedValue() else { continue }
                     let (keep, first) = s.state.withLock { st -> (Bool, Int64?) in
-                        let holds = st.truncate(before: minTime)
-                        return (holds || st.pendingOwner != 0, st.oldestTime)
+                        let holds = st.truncateIfNeeded(before: minTime)
+                        return (holds || st.pendingOwner != 0, st.oldestTimeWithoutCopy)
                     }
                     if keep {
                         if let first { oldest = Swift.min(oldest, first) }
@@ -52,5 +53,46 @@ extension Head {
             resetMinTime(to: oldest)
             return removed.count
         }
+    }
+}
+
+extension SeriesState {
+    /// ``chunks(minTime:maxTime:)`` for a block cut: the same chunks, but the closed chunks
+    /// are tested in place, so only those returned are copied (a head holds many more
+    /// chunks than one block range, and each copy costs a reference count round trip).
+    func blockChunks(minTime: Int64, maxTime: Int64) -> [HeadChunk] {
+        var out: [HeadChunk] = []
+        closed.withUnsafeBufferPointer { chunks in
+            for i in chunks.indices where chunks[i].maxTime >= minTime && chunks[i].minTime <= maxTime {
+                out.append(chunks[i])
+            }
+        }
+        if hasOpenChunk && encoder.count > 0 && openMaxTime >= minTime && openMinTime <= maxTime {
+            out.append(HeadChunk(chunk: XORChunk(bytes: encoder.encoded()), minTime: openMinTime, maxTime: openMaxTime))
+        }
+        return out
+    }
+
+    /// ``truncate(before:)``, cheaper in the common case: when the chunks to drop are the
+    /// oldest ones (chunks are kept in time order) they are removed as one prefix, and the
+    /// chunks that stay are moved, not copied one by one (each copy costs a reference
+    /// count round trip, and a head holds many chunks per series). Anything else, such as
+    /// an open chunk to drop, goes through ``truncate(before:)`` itself.
+    mutating func truncateIfNeeded(before minTime: Int64) -> Bool {
+        let dropsOpen = hasOpenChunk && encoder.count > 0 && openMaxTime < minTime
+        let (prefix, dropsLater) = closed.withUnsafeBufferPointer { chunks -> (Int, Bool) in
+            var k = 0
+            while k < chunks.count && chunks[k].maxTime < minTime { k += 1 }
+            return (k, chunks[k...].contains { $0.maxTime < minTime })
+        }
+        if dropsOpen || dropsLater { return truncate(before: minTime) }
+        if prefix > 0 { closed.removeFirst(prefix) }
+        return !closed.isEmpty || (hasOpenChunk && encoder.count > 0)
+    }
+
+    /// ``oldestTime`` without copying the first chunk.
+    var oldestTimeWithoutCopy: Int64? {
+        if !closed.isEmpty { return closed.withUnsafeBufferPointer { $0[0].minTime } }
+        return hasOpenChunk && encoder.count > 0 ? openMinTime : nil
     }
 }
