@@ -50,13 +50,17 @@ enum BlockWriter {
             throw TSDBError(.invalidArgument, "block directory \(parent)/\(ulid) already exists")
         }
 
-        var sorted = series.filter { !$0.chunks.isEmpty }
-        sorted.sort { Labels.compare($0.labels, $1.labels) < 0 }
-        for i in sorted.indices.dropFirst() where sorted[i - 1].labels == sorted[i].labels {
-            throw TSDBError(.invalidArgument, "series \(sorted[i].labels) is given twice")
+        // Series are ordered and checked on symbol references, interned once: no string is
+        // compared or hashed again below.
+        let present = series.indices.filter { !series[$0].chunks.isEmpty }
+        let symbols = SeriesSymbols(present.lazy.map { series[$0].labels })
+        let order = symbols.sortedOrder()
+        for i in order.indices.dropFirst() where symbols.compare(order[i - 1], order[i]) == 0 {
+            throw TSDBError(.invalidArgument, "series \(series[present[order[i]]].labels) is given twice")
         }
-        var stats = BlockMeta.Stats(numSeries: UInt64(sorted.count))
-        for s in sorted {
+        var stats = BlockMeta.Stats(numSeries: UInt64(present.count))
+        for k in order {
+            let s = series[present[k]]
             var previousMax = Int64.min
             for (i, c) in s.chunks.enumerated() {
                 guard c.minTime <= c.maxTime, c.minTime >= minTime, c.maxTime < maxTime else {
@@ -76,7 +80,7 @@ enum BlockWriter {
             compaction: BlockMeta.Compaction(level: 1, sources: [ulid]))
 
         let written = try build(directory: parent, ulid: ulid, sys: sys) { (tmp: String) throws(TSDBError) -> BlockMeta? in
-            try writeContents(of: sorted, into: tmp, sys: sys)
+            try writeContents(of: series, present: present, symbols: symbols, order: order, into: tmp, sys: sys)
             return meta
         }
         // `build` returns nil only when `populate` does.
@@ -137,25 +141,29 @@ enum BlockWriter {
         }
     }
 
-    /// `chunks/` then `index`, both fsynced by their writers.
+    /// `chunks/` then `index`, both fsynced by their writers. Series go in `order` (indices
+    /// into `symbols`, whose series `k` is `series[present[k]]`): each series' chunks, then
+    /// its index entry, as Prometheus's `populateBlock` interleaves them.
     private static func writeContents(
-        of series: [(labels: Labels, chunks: [HeadChunk])], into directory: String, sys: Syscalls
+        of series: [(labels: Labels, chunks: [HeadChunk])], present: [Int], symbols: SeriesSymbols, order: [Int],
+        into directory: String, sys: Syscalls
     ) throws(TSDBError) {
         var chunkWriter = try ChunkSegmentWriter(directory: directory + "/chunks", sys: sys)
-        var metas: [[IndexChunkMeta]] = []
-        metas.reserveCapacity(series.count)
-        for s in series {
+        let index = try IndexWriter(path: directory + "/index", sys: sys)
+        try index.addSymbols(symbols.symbols)
+        var refs: [ChunkRef] = []
+        var metas: [IndexChunkMeta] = []
+        for k in order {
+            let chunks = series[present[k]].chunks
             // One call per series, as Prometheus's compactor, so segments are cut alike.
-            let refs = try chunkWriter.write(seriesChunks: s.chunks.map { (ChunkEncoding.xor, $0.chunk.bytes) })
-            metas.append(zip(refs, s.chunks).map { ref, c in
-                IndexChunkMeta(ref: ref.rawValue, minTime: c.minTime, maxTime: c.maxTime)
-            })
+            try chunkWriter.write(seriesChunkData: chunks.lazy.map(\.chunk.bytes), encoding: .xor, refs: &refs)
+            metas.removeAll(keepingCapacity: true)
+            for (ref, c) in zip(refs, chunks) {
+                metas.append(IndexChunkMeta(ref: ref.rawValue, minTime: c.minTime, maxTime: c.maxTime))
+            }
+            try index.addSeries(references: symbols.references(of: k), chunks: metas)
         }
         try chunkWriter.close()
-
-        let index = try IndexWriter(path: directory + "/index", sys: sys)
-        try index.addSymbols(IndexWriter.symbols(of: series.map(\.labels)))
-        for (s, chunks) in zip(series, metas) { try index.addSeries(s.labels, chunks: chunks) }
         try index.close()
     }
 

@@ -97,6 +97,34 @@ struct ChunkSegmentWriter: ~Copyable {
         }
     }
 
+    /// ``write(seriesChunks:)`` for chunks of one encoding, without building the tuple array:
+    /// the same bytes and segment cuts. `refs` is replaced by the chunks' references (pass
+    /// the same array for every series to reuse its storage).
+    mutating func write(
+        seriesChunkData chunks: some Collection<[UInt8]>, encoding: ChunkEncoding, refs: inout [ChunkRef]
+    ) throws(TSDBError) {
+        try guardUsable()
+        refs.removeAll(keepingCapacity: true)
+        do throws(TSDBError) {
+            var budget = 0
+            for data in chunks {
+                try checkLength(data.count)
+                budget += ChunkSegmentFormat.budget(dataCount: data.count)
+            }
+            // `plan` cuts nowhere while the whole call fits beside the open segment's bytes.
+            let fits = budget + Swift.max(segmentBytes, ChunkSegmentFormat.headerSize) <= segmentSize
+            let cutBefore = fits ? [] : plan(chunks.map(\.count))
+            if segmentBytes == 0 && !chunks.isEmpty { try cutSegment() }
+            for (i, data) in chunks.enumerated() {
+                if !fits && cutBefore[i] { try cutSegment() }
+                refs.append(try append(encoding: encoding, data: data))
+            }
+        } catch {
+            failure = error
+            throw error
+        }
+    }
+
     /// Flushes, fsyncs and closes the last segment, then fsyncs the directory. Writes no file
     /// at all if no chunk was written, as Prometheus does.
     consuming func close() throws(TSDBError) {
@@ -153,7 +181,7 @@ struct ChunkSegmentWriter: ~Copyable {
         buffer.append(UInt8(length))
         buffer.append(encoding.rawValue)
         buffer.append(contentsOf: data)
-        let seed = CRC32C.checksum([encoding.rawValue])
+        let seed = withUnsafeBytes(of: encoding.rawValue) { CRC32C.checksum($0) }
         let crc = data.withUnsafeBytes { CRC32C.update(seed, $0) }
         withUnsafeBytes(of: crc.bigEndian) { buffer.append(contentsOf: $0) }
         segmentBytes += buffer.count - before

@@ -31,10 +31,15 @@ final class IndexWriter {
     // Symbol table, kept in memory until the first series (its length comes first).
     private var symbolEntries = ByteWriter()
     private var symbolStrings: [String] = []
-    private var symbolIndex: [ByteString: UInt32] = [:]
+    /// Symbol → reference, built on the first ``addSeries(_:chunks:)`` by labels; callers
+    /// passing references (``addSeries(references:chunks:)``) never pay for it.
+    private var symbolIndex: [ByteString: UInt32]?
 
     // Series and postings.
-    private var lastSeries: Labels?
+    /// The previous series' symbol references (name, value, …), for the order check.
+    private var lastReferences: [UInt32] = []
+    private var hasSeries = false
+    private var referenceScratch: [UInt32] = []
     private var seriesScratch = ByteWriter(capacity: 256)
     /// Every series reference (offset / 16), in order.
     private var allPostings: [UInt32] = []
@@ -81,7 +86,6 @@ final class IndexWriter {
         guard symbolStrings.count < Int(UInt32.max) else {
             throw TSDBError(.invalidArgument, "\(path): more than 2^32-1 symbols")
         }
-        symbolIndex[ByteString(symbol)] = UInt32(symbolStrings.count)
         symbolStrings.append(symbol)
         symbolEntries.writeLengthPrefixedString(symbol)
     }
@@ -100,29 +104,51 @@ final class IndexWriter {
         case .series: break
         case .done: throw TSDBError(.invalidArgument, "\(path): series added after close")
         }
-        if let lastSeries, Labels.compare(labels, lastSeries) <= 0 {
-            throw TSDBError(.invalidArgument, "\(path): out-of-order series \(labels) after \(lastSeries)")
+        var references: [UInt32] = []
+        swap(&references, &referenceScratch)  // reuse the buffer without a copy
+        references.removeAll(keepingCapacity: true)
+        for label in labels {
+            references.append(try symbol(label.name, of: labels))
+            references.append(try symbol(label.value, of: labels))
+        }
+        defer { referenceScratch = references }
+        try addSeries(references: references[...], chunks: chunks)
+    }
+
+    /// Appends one series given as symbol references, `name₀ value₀ name₁ value₁ …` (see
+    /// ``SeriesSymbols``), and its chunks: the same entry as ``addSeries(_:chunks:)`` for
+    /// the labels those symbols spell, without looking any string up.
+    /// - Parameters:
+    ///   - references: an even, non-zero count of references to added symbols, names
+    ///     strictly ascending; the list must sort after the previous series' (pairwise,
+    ///     then shorter first, which is label order because symbols are sorted).
+    ///   - chunks: as for ``addSeries(_:chunks:)``.
+    /// - Throws: as ``addSeries(_:chunks:)``.
+    func addSeries(references: ArraySlice<UInt32>, chunks: [IndexChunkMeta]) throws(TSDBError) {
+        switch stage {
+        case .symbols: try finishSymbols()
+        case .series: break
+        case .done: throw TSDBError(.invalidArgument, "\(path): series added after close")
+        }
+        guard !references.isEmpty, references.count % 2 == 0,
+              references.allSatisfy({ Int($0) < symbolStrings.count }) else {
+            throw TSDBError(.invalidArgument, "\(path): series symbol references \(Array(references)) are not name/value pairs of \(symbolStrings.count) symbols")
+        }
+        if hasSeries, SeriesSymbols.compare(references, lastReferences[...]) <= 0 {
+            throw TSDBError(.invalidArgument, "\(path): out-of-order series \(describe(references)) after \(describe(lastReferences[...]))")
         }
         for (i, c) in chunks.enumerated() {
             guard c.maxTime >= c.minTime else {
-                throw TSDBError(.invalidArgument, "\(path): chunk \(i) of \(labels) has maxTime \(c.maxTime) < minTime \(c.minTime)")
+                throw TSDBError(.invalidArgument, "\(path): chunk \(i) of \(describe(references)) has maxTime \(c.maxTime) < minTime \(c.minTime)")
             }
             if i > 0, c.minTime <= chunks[i - 1].maxTime {
                 throw TSDBError(.invalidArgument,
-                                "\(path): chunk \(i) of \(labels) starts at \(c.minTime), not after the previous chunk's maxTime \(chunks[i - 1].maxTime)")
+                                "\(path): chunk \(i) of \(describe(references)) starts at \(c.minTime), not after the previous chunk's maxTime \(chunks[i - 1].maxTime)")
             }
         }
-        var keys: [UInt64] = []
-        keys.reserveCapacity(labels.count)
         seriesScratch.bytes.removeAll(keepingCapacity: true)
-        seriesScratch.writeUvarint(UInt64(labels.count))
-        for label in labels {
-            let name = try symbol(label.name, of: labels)
-            let value = try symbol(label.value, of: labels)
-            seriesScratch.writeUvarint(UInt64(name))
-            seriesScratch.writeUvarint(UInt64(value))
-            keys.append(UInt64(name) << 32 | UInt64(value))
-        }
+        seriesScratch.writeUvarint(UInt64(references.count / 2))
+        for r in references { seriesScratch.writeUvarint(UInt64(r)) }
         Self.encodeChunks(chunks, into: &seriesScratch)
 
         let padding = (IndexFormat.seriesAlignment - position % IndexFormat.seriesAlignment) % IndexFormat.seriesAlignment
@@ -137,9 +163,28 @@ final class IndexWriter {
         out.writeBigEndian(CRC32C.checksum(seriesScratch.bytes))
 
         allPostings.append(ref)
-        for key in keys { postings[key, default: []].append(ref) }
-        lastSeries = labels
+        var i = references.startIndex
+        while i < references.endIndex {
+            postings[UInt64(references[i]) << 32 | UInt64(references[i + 1]), default: []].append(ref)
+            i += 2
+        }
+        lastReferences.removeAll(keepingCapacity: true)
+        lastReferences.append(contentsOf: references)
+        hasSeries = true
         try flushIfFull()
+    }
+
+    /// `{name="value", …}` of a reference list, for error messages.
+    private func describe(_ references: ArraySlice<UInt32>) -> String {
+        var pairs: [String] = []
+        var i = references.startIndex
+        while i + 1 < references.endIndex {
+            let name = symbolStrings.indices.contains(Int(references[i])) ? symbolStrings[Int(references[i])] : "?"
+            let value = symbolStrings.indices.contains(Int(references[i + 1])) ? symbolStrings[Int(references[i + 1])] : "?"
+            pairs.append(name + "=" + goQuote(value))
+            i += 2
+        }
+        return "{" + pairs.joined(separator: ", ") + "}"
     }
 
     /// `c₀.minTime <varint> │ c₀.maxTime − c₀.minTime <uvarint> │ c₀.ref <uvarint>`, then for
@@ -183,7 +228,13 @@ final class IndexWriter {
     // MARK: - Sections
 
     private func symbol(_ s: String, of labels: Labels) throws(TSDBError) -> UInt32 {
-        guard let i = symbolIndex[ByteString(s)] else {
+        if symbolIndex == nil {
+            var index: [ByteString: UInt32] = [:]
+            index.reserveCapacity(symbolStrings.count)
+            for (i, symbol) in symbolStrings.enumerated() { index[ByteString(symbol)] = UInt32(i) }
+            symbolIndex = index
+        }
+        guard let i = symbolIndex?[ByteString(s)] else {
             throw TSDBError(.invalidArgument, "\(path): \(goQuote(s)) of series \(labels) is not in the symbol table")
         }
         return i
