@@ -139,6 +139,15 @@ enum Checkpoint {
             guard !kept.isEmpty else { return nil }
             RecordEncoder.series(kept, into: &out)
         case RecordType.samples.rawValue:
+            // Most records are all old or all new (one scrape's samples share a timestamp):
+            // count first, without allocating; such a record is dropped, or kept as it is,
+            // which is the re-encoding of all its samples byte for byte.
+            let (total, newer) = try countSamples(record, from: minTime, file: file, offset: offset)
+            if newer == 0 || newer == total {
+                stats.totalSamples += total
+                stats.droppedSamples += total - newer
+                return newer == 0 ? nil : record
+            }
             samples.removeAll(keepingCapacity: true)
             try RecordDecoder.samples(record, into: &samples, file: file, offset: offset)
             let kept = samples.filter { $0.timestamp >= minTime }
@@ -159,6 +168,26 @@ enum Checkpoint {
             return nil
         }
         return out.bytes
+    }
+
+    /// How many samples the samples record holds, and how many of them are at or after
+    /// `minTime`. Checks the whole record as the decoder does.
+    private static func countSamples(_ record: [UInt8], from minTime: Int64, file: String, offset: Int) throws(TSDBError) -> (total: Int, kept: Int) {
+        var failure: TSDBError?
+        let counts = record.withUnsafeBytes { raw -> (Int, Int) in
+            var total = 0
+            var kept = 0
+            do throws(TSDBError) {
+                var cursor = try SampleCursor(raw, file: file, offset: offset)
+                while let s = try cursor.next() {
+                    total += 1
+                    if s.timestamp >= minTime { kept += 1 }
+                }
+            } catch { failure = error }
+            return (total, kept)
+        }
+        if let failure { throw failure }
+        return counts
     }
 
     /// Feeds `body` every record of the segment at `path`. Damage is corruption, except,
