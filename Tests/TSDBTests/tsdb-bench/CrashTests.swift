@@ -239,13 +239,14 @@ import Darwin
             guard let chunk = readChunk(fd) else { break reading }  // end of file: the child exited
             for line in lines.feed(chunk) {
                 consume(line)
-                if case .afterCommits(let n, let pause) = plan.moment, commits == n {
+                if !killed, case .afterCommits(let n, let pause) = plan.moment, commits == n {
                     if pause > 0 { usleep(pause) }
                     kill(pid, SIGKILL)
                     killed = true
-                    break reading
+                    // The rest of this read's lines are reports too: consume them below.
                 }
             }
+            if killed { break reading }
         }
         process.waitUntilExit()
         // The child is dead: whatever it wrote is in the pipe. Read it without waiting for an
