@@ -44,16 +44,9 @@ import TSDBTestSupport
                     let lo = Int64(rng.next() % UInt64(end))
                     let hi = rng.next() % 4 == 0 ? Int64.max : lo + Int64(rng.next() % UInt64(4 * 3_600_000))
                     let got = try db.querier(minTime: lo, maxTime: hi).select(matchers)
-                    var expected: [(Labels, [Sample])] = []
-                    for (l, samples) in model where matchers.allSatisfy({ $0.matches(l[$0.name] ?? "") }) {
-                        let inRange = samples.filter { $0.timestamp >= lo && $0.timestamp <= hi }
-                        if !inRange.isEmpty { expected.append((l, inRange)) }
-                    }
-                    expected.sort { $0.0 < $1.0 }
-                    #expect(got.map(\.labels) == expected.map(\.0), "\(context) seed \(seed) \(matchers) \(lo)…\(hi)")
-                    for (g, e) in zip(got, expected) where g.samples != e.1 {
-                        Issue.record("\(context) seed \(seed): samples differ for \(g.labels) in \(lo)…\(hi)")
-                        break
+                    let expected = ModelQuery.select(model, matchers, minTime: lo, maxTime: hi)
+                    if let d = ModelQuery.difference(got, expected) {
+                        Issue.record("\(context) seed \(seed) \(matchers) \(lo)…\(hi): \(d)")
                     }
                 }
             }

@@ -32,13 +32,8 @@ import TSDBTestSupport
         }
     }
 
-    static func expectModel(_ db: DB, _ model: [Labels: [Sample]], _ context: String) throws {
-        let got = try db.querier(minTime: .min, maxTime: .max).select("m")
-        #expect(got.count == model.count, "\(context)")
-        for s in got where s.samples != model[s.labels] {
-            Issue.record("\(context): samples differ for \(s.labels): \(s.samples.count) vs \(model[s.labels]?.count ?? 0)")
-            break
-        }
+    static func expectModel(_ db: DB, _ model: SampleModel, _ context: String) throws {
+        if let d = try ModelQuery.difference(db, model) { Issue.record("\(context): \(d)") }
     }
 
     @Test func reopeningLoadsHeadChunksAndSkipsTheirWALSamples() throws {

@@ -1,0 +1,38 @@
+import TSDB
+
+/// The plain model the property and lifecycle tests compare queries with: every series'
+/// samples in time order.
+public typealias SampleModel = [Labels: [Sample]]
+
+public enum ModelQuery {
+    /// What selecting `matchers` over `[minTime, maxTime]` must return from `model`: the
+    /// matching series with samples in range, sorted by labels.
+    public static func select(_ model: SampleModel, _ matchers: [Matcher], minTime: Int64, maxTime: Int64) -> [(labels: Labels, samples: [Sample])] {
+        var out: [(labels: Labels, samples: [Sample])] = []
+        for (l, samples) in model where matchers.allSatisfy({ $0.matches(l[$0.name] ?? "") }) {
+            let inRange = samples.filter { $0.timestamp >= minTime && $0.timestamp <= maxTime }
+            if !inRange.isEmpty { out.append((l, inRange)) }
+        }
+        out.sort { $0.labels < $1.labels }
+        return out
+    }
+
+    /// The first difference between what a query returned and what the model expects, or nil
+    /// when they agree.
+    public static func difference(_ got: [Series], _ expected: [(labels: Labels, samples: [Sample])]) -> String? {
+        guard got.map(\.labels) == expected.map(\.labels) else {
+            return "series differ: got \(got.count), expected \(expected.count)"
+        }
+        for (g, e) in zip(got, expected) where g.samples != e.samples {
+            return "samples differ for \(g.labels): got \(g.samples.count), expected \(e.samples.count)"
+        }
+        return nil
+    }
+
+    /// ``difference(_:_:)`` of everything `selector` finds in `db` against all of `model`.
+    public static func difference(_ db: DB, _ model: SampleModel, selector: String = "m") throws -> String? {
+        let matchers = try Selector.parse(selector)
+        let got = try db.querier(minTime: .min, maxTime: .max).select(matchers)
+        return difference(got, select(model, matchers, minTime: .min, maxTime: .max))
+    }
+}
