@@ -160,6 +160,14 @@ extension FileSystem {
         try syncDirectory(parentDirectory(of: path), sys: sys)
     }
 
+    /// Cuts the file at `path` to `offset` bytes and fsyncs it (repairing a torn tail).
+    static func truncateFile(_ path: String, to offset: Int, sys: Syscalls) throws(TSDBError) {
+        let file = try OpenFile.open(path, flags: O_WRONLY, sys: sys)
+        try file.truncate(to: Int64(offset))
+        try file.sync()
+        try file.close()
+    }
+
     /// Names in `path`, unsorted; nil when the directory does not exist.
     static func list(_ path: String) throws(TSDBError) -> [String]? {
         guard let dir = opendir(path) else {

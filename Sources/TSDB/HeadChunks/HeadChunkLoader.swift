@@ -78,7 +78,7 @@ enum HeadChunkLoader {
                     return try discardAll(directory, seqs, because: "head chunk file \(path) is corrupt at offset \(offset): \(reason)", sys: sys)
                 }
                 // The last file's tail: a write cut short. The chunks before it are good.
-                try truncate(path, to: offset, sys: sys)
+                try FileSystem.truncateFile(path, to: offset, sys: sys)
                 result.notes.append("head chunk file \(path): cut \(file.count - offset) bytes at offset \(offset) (\(torn ? "torn chunk" : "damaged tail"): \(reason))")
             }
             result.files.append(.init(seq: seq, maxTime: maxTime))
@@ -93,12 +93,5 @@ enum HeadChunkLoader {
         var result = LoadedHeadChunks()
         result.notes.append("\(reason); deleted all \(seqs.count) head chunk file(s) and replayed the WAL in full")
         return result
-    }
-
-    private static func truncate(_ path: String, to offset: Int, sys: Syscalls) throws(TSDBError) {
-        let file = try OpenFile.open(path, flags: O_WRONLY, sys: sys)
-        try file.truncate(to: Int64(offset))
-        try file.sync()
-        try file.close()
     }
 }

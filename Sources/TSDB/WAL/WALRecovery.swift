@@ -79,7 +79,7 @@ enum WALRecovery {
                 let tornTail = error.kind == .torn
                     || (!laterHoldData && !reader.hasValidRecord(after: error.offset))
                 if tornTail {
-                    if !readOnly { try truncate(path, to: error.offset, sys: sys) }
+                    if !readOnly { try FileSystem.truncateFile(path, to: error.offset, sys: sys) }
                     let dropped = reader.bytes.count - error.offset
                     report.droppedBytes += dropped
                     report.notes.append("WAL segment \(path): \(readOnly ? "skipped (read-only, not cut)" : "cut") \(dropped) bytes at offset \(error.offset) (\(error.kind == .torn ? "torn record" : "damaged tail"): \(error.reason))")
@@ -89,7 +89,7 @@ enum WALRecovery {
                     throw TSDBError(.corruption, "WAL segment \(path) is corrupt at offset \(error.offset): \(error.reason); open with repair enabled to drop the log from there on",
                                     location: .init(file: path, offset: error.offset))
                 }
-                try truncate(path, to: error.offset, sys: sys)
+                try FileSystem.truncateFile(path, to: error.offset, sys: sys)
                 var dropped = reader.bytes.count - error.offset
                 for later in indexes[(i + 1)...] {
                     let laterPath = directory + "/" + WALFormat.segmentName(later)
@@ -136,12 +136,5 @@ enum WALRecovery {
         let bytes = try file.readAll()
         try file.close()
         return bytes
-    }
-
-    private static func truncate(_ path: String, to offset: Int, sys: Syscalls) throws(TSDBError) {
-        let file = try OpenFile.open(path, flags: O_WRONLY, sys: sys)
-        try file.truncate(to: Int64(offset))
-        try file.sync()
-        try file.close()
     }
 }
