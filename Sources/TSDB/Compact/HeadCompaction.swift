@@ -16,6 +16,8 @@ enum HeadCompaction {
         let range = options.blockRange
         var written: [BlockMeta] = []
         var truncatedBefore: Int64?
+        /// Whether a range was dropped with no block to hold it (everything in it deleted).
+        var droppedWithoutBlock = false
         var failure: TSDBError?
         while !shouldStop() {
             let lo = head.minTime
@@ -39,6 +41,8 @@ enum HeadCompaction {
                         "duration_seconds": "\(seconds(since: writeStart))"])
                     publish(try Block.open(directory: directory + "/" + meta.ulid.description, sys: options.syscalls))
                     written.append(meta)
+                } else {
+                    droppedWithoutBlock = true
                 }
             } catch {
                 failure = error
@@ -54,27 +58,58 @@ enum HeadCompaction {
         // every segment it replaces, so one per block would cost quadratic time.
         if let t = truncatedBefore {
             let start = DispatchTime.now().uptimeNanoseconds
-            try truncateWAL(wal, keep: { head.series.lookup($0) != nil }, minTime: t, options: options)
+            if droppedWithoutBlock {
+                // No block covers that range, so the next open would replay its deleted
+                // samples from the WAL and the head chunk files: forget them there too.
+                try forgetBelowMinValidTime(head: head, wal: wal, options: options)
+            } else {
+                try truncateWAL(wal, keep: { head.series.lookup($0) != nil }, minTime: t, options: options)
+            }
             options.logger.info("WAL checkpoint complete", metadata: ["duration_seconds": "\(seconds(since: start))"])
         }
         if let failure { throw failure }
         return written
     }
 
-    /// Prometheus's `truncateWAL`: checkpoint the first two thirds of the closed segments,
-    /// keeping series still in the head and samples from `minTime` on, then delete those
-    /// segments and older checkpoints.
-    static func truncateWAL(_ wal: WAL, keep: (UInt64) -> Bool, minTime: Int64, options: Options) throws(TSDBError) {
+    /// Prometheus's `truncateWAL`: cut a new segment, then leave out the segment that was
+    /// being written and checkpoint the first two thirds of the older ones, keeping series
+    /// still in the head and samples from `minTime` on; then delete those segments and older
+    /// checkpoints. Nothing is checkpointed until there are at least two segments before the
+    /// one being written (so with 2 h blocks the WAL keeps about 3 h), as in Prometheus.
+    ///
+    /// With `all`, every segment before the new one is checkpointed: afterwards the WAL holds
+    /// no sample below `minTime`, which deleting a block whose samples the WAL still held
+    /// needs (``Maintenance``).
+    static func truncateWAL(_ wal: WAL, keep: (UInt64) -> Bool, minTime: Int64, options: Options, all: Bool = false) throws(TSDBError) {
         try wal.cutSegment()
         let segments = try WALFormat.segments(in: wal.directory)
         guard let first = segments.first, let current = segments.last else { return }
-        let lastClosed = current - 1
-        let last = first + (lastClosed - first) * 2 / 3
-        guard last >= first, lastClosed >= first else { return }
+        let last: Int
+        if all {
+            last = current - 1
+            guard last >= first else { return }
+        } else {
+            let older = current - 2
+            last = first + (older - first) * 2 / 3
+            guard older >= first, last > first else { return }
+        }
         _ = try Checkpoint.create(walDirectory: wal.directory, from: first, to: last, keep: keep, minTime: minTime,
                                   compression: options.walCompression, sys: options.syscalls)
         try Checkpoint.deleteSegments(walDirectory: wal.directory, before: last + 1, sys: options.syscalls)
         try Checkpoint.deleteCheckpoints(walDirectory: wal.directory, before: last, sys: options.syscalls)
+    }
+
+    /// Makes the WAL and the head chunk files forget every sample below the head's minimum
+    /// valid time, for when samples leave the head or a block with no other block to hold
+    /// them (all deleted, or retention): the next open replays whatever no block covers, so
+    /// they would come back. The head chunk files (a cache of the WAL) are dropped first, then
+    /// every WAL segment is checkpointed from the minimum valid time on; the tombstones that
+    /// hid those samples go in the same checkpoint, never before the samples.
+    static func forgetBelowMinValidTime(head: Head, wal: WAL, options: Options) throws(TSDBError) {
+        let minTime = head.minValidTime
+        guard minTime > .min else { return }
+        head.headChunks.discardAll()
+        try truncateWAL(wal, keep: { head.series.lookup($0) != nil }, minTime: minTime, options: options, all: true)
     }
 
     private static func seconds(since start: UInt64) -> Double {

@@ -67,7 +67,7 @@ struct Maintenance {
             logger.info("compacted blocks", metadata: [
                 "parents": "\(step.compacted)", "block": "\(step.written?.ulid.description ?? "none (all deleted)")",
                 "vertical": "\(step.vertical)"])
-            try retire(Set(step.compacted))
+            try retire(Set(step.compacted), dataGoes: step.written == nil)
         }
         return written
     }
@@ -88,7 +88,7 @@ struct Maintenance {
             }
             logger.info("rewrote block without its deleted data", metadata: [
                 "parent": "\(block.meta.ulid)", "block": "\(meta?.ulid.description ?? "none (all deleted)")"])
-            try retire([block.meta.ulid])
+            try retire([block.meta.ulid], dataGoes: meta == nil)
         }
         return written
     }
@@ -117,7 +117,7 @@ struct Maintenance {
             }
             doomed.formUnion(big)
         }
-        try retire(doomed)
+        try retire(doomed, dataGoes: true)
     }
 
     /// Bytes counted against the size limit besides blocks: the WAL (with checkpoints) and
@@ -147,8 +147,14 @@ struct Maintenance {
     }
 
     /// Takes blocks out of the set, waits for their queries, and deletes them crash-safely.
-    private func retire(_ ulids: Set<ULID>) throws(TSDBError) {
+    ///
+    /// `dataGoes` says their samples are in no other block (retention, or a rewrite that
+    /// left nothing). Then the WAL and head chunk files first forget everything below the
+    /// head's minimum valid time: they can still hold samples of those blocks, and the next
+    /// open, which replays whatever no block covers, would bring them back.
+    private func retire(_ ulids: Set<ULID>, dataGoes: Bool = false) throws(TSDBError) {
         guard !ulids.isEmpty else { return }
+        if dataGoes { try HeadCompaction.forgetBelowMinValidTime(head: head, wal: wal, options: options) }
         for block in blocks.remove(ulids) {
             block.close()
             try BlockWriter.delete(directory: directory, ulid: block.meta.ulid, sys: sys)

@@ -124,6 +124,27 @@ final class HeadChunkDiskMapper: Sendable {
         }
     }
 
+    /// Deletes every file and stops writing until the next open, which then replays the
+    /// WAL alone (the files are a cache of it). For when samples below the head's minimum
+    /// valid time must not come back (see `HeadCompaction.forgetBelowMinValidTime`).
+    ///
+    /// Writing stops because a chunk written later would make the next open skip the WAL's
+    /// samples before it, which were in the deleted files. Files go newest first, so a
+    /// failure part-way leaves the oldest files, whose series continue in the WAL: still a
+    /// valid cache.
+    func discardAll() {
+        state.withLock { w in
+            guard w != nil else { return }
+            if w!.file != nil && w!.failure == nil { try? Self.finish(&w!) }
+            while let last = w!.files.last {
+                let r = w!.sys.unlink(w!.directory + "/" + HeadChunkFormat.fileName(last.seq))
+                guard r == 0 || r == -ENOENT else { break }
+                w!.files.removeLast()
+            }
+            w = nil
+        }
+    }
+
     /// Writes out the buffer, fsyncs and closes the open file, and disables the mapper.
     func close() throws(TSDBError) {
         try state.withLock { w throws(TSDBError) in

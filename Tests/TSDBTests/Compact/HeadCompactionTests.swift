@@ -55,9 +55,10 @@ import TSDBTestSupport
             var app = try db.appender()
             #expect(throws: TSDBError.self) { try app.append(try Labels(["__name__": "m", "i": "0", "job": "a"]), timestamp: 1_000_000, value: 1) }
             app.rollback()
-            // The WAL was checkpointed and its old segments removed.
-            let walNames = try FileManager.default.contentsOfDirectory(atPath: dir + "/wal")
-            #expect(walNames.contains { $0.hasPrefix("checkpoint.") }, "\(walNames)")
+            // As Prometheus, the WAL is not checkpointed while it has fewer than two segments
+            // before the one being written: the cut only started a new segment.
+            let walNames = try FileManager.default.contentsOfDirectory(atPath: dir + "/wal").sorted()
+            #expect(walNames == ["00000000", "00000001"], "\(walNames)")
             try db.close()
 
             let reopened = try DB.open(directory: dir, options: options)
@@ -138,6 +139,27 @@ import TSDBTestSupport
             #expect(db.blocks.count == 2)
             try Self.expectAll(db, model, "after background compaction")
             try db.close()
+        }
+    }
+
+    /// With small segments the WAL has many before the one being written: the cut
+    /// checkpoints the first two thirds of them, as Prometheus, and a reopen still finds
+    /// every sample.
+    @Test func checkpointsOnceThereAreEnoughSegments() throws {
+        try TemporaryDirectory.with { dir in
+            var options = Options()
+            options.compactionEnabled = false
+            options.walSegmentSize = 4 * 32 * 1024
+            let db = try DB.open(directory: dir, options: options)
+            let model = try Self.ingest(db)
+            try db.compact()
+            let walNames = try FileManager.default.contentsOfDirectory(atPath: dir + "/wal")
+            #expect(walNames.contains { $0.hasPrefix("checkpoint.") }, "\(walNames)")
+            #expect(!walNames.contains("00000000"), "checkpointed segments are removed: \(walNames)")
+            try db.close()
+            let reopened = try DB.open(directory: dir, options: options)
+            try Self.expectAll(reopened, model, "after reopening")
+            try reopened.close()
         }
     }
 }

@@ -44,10 +44,13 @@ import TSDBTestSupport
         if let d = try ModelQuery.difference(db, model) { Issue.record("\(context): \(d)") }
     }
 
-    @Test func deleteInTheHeadSurvivesRestart() throws {
+    /// One hour keeps every chunk open; three hours close some, which go to `chunks_head/`
+    /// and come back from there on reopen, with the tombstones still applied.
+    @Test(arguments: [Int64(1), 3])
+    func deleteInTheHeadSurvivesRestart(hours: Int64) throws {
         try TemporaryDirectory.with { dir in
             var db = try DB.open(directory: dir, options: Self.options())
-            var model = try Self.ingest(db, hours: 1)
+            var model = try Self.ingest(db, hours: hours)
             try db.delete("m{job=\"a\"}", minTime: 600_000, maxTime: 1_200_000)
             Self.apply(&model, job: "a", 600_000...1_200_000)
             try Self.expectModel(db, model, "after delete")
@@ -56,9 +59,9 @@ import TSDBTestSupport
             Self.apply(&model, job: "b", 3_000_000...Int64.max)
             var app = try db.appender()
             let late = try Labels(["__name__": "m", "i": "1", "job": "b"])
-            try app.append(late, timestamp: 4 * Self.hour, value: 42)
+            try app.append(late, timestamp: (hours + 3) * Self.hour, value: 42)
             try app.commit()
-            model[late, default: []].append(Sample(timestamp: 4 * Self.hour, value: 42))
+            model[late, default: []].append(Sample(timestamp: (hours + 3) * Self.hour, value: 42))
             try Self.expectModel(db, model, "after a later append")
             try db.close()
 
