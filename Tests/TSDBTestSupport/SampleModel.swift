@@ -36,3 +36,19 @@ public enum ModelQuery {
         return difference(got, select(model, matchers, minTime: .min, maxTime: .max))
     }
 }
+
+public enum RandomScrape {
+    /// One random transaction at about `t`: about two thirds of `series` get a sample at
+    /// `t` plus up to a second, with an interesting value, unless that would not be newer
+    /// than the series' last sample. Each sample appended also goes into `model`.
+    public static func append(_ db: DB, series: [Labels], at t: Int64, model: inout SampleModel, rng: inout SeededRandom) throws {
+        var app = try db.appender()
+        for l in series where rng.next() % 3 != 0 {
+            let s = Sample(timestamp: t + Int64(rng.next() % 1_000), value: InterestingValues.random(using: &rng))
+            if let last = model[l]?.last?.timestamp, s.timestamp <= last { continue }
+            try app.append(l, timestamp: s.timestamp, value: s.value)
+            model[l, default: []].append(s)
+        }
+        try app.commit()
+    }
+}

@@ -23,14 +23,7 @@ import TSDBTestSupport
             let end = t + 11 * 3_600_000
             var cuts = 0
             while t < end {
-                var app = try db.appender()
-                for l in series where rng.next() % 3 != 0 {
-                    let s = Sample(timestamp: t + Int64(rng.next() % 1_000), value: InterestingValues.random(using: &rng))
-                    if let last = model[l]?.last?.timestamp, s.timestamp <= last { continue }
-                    try app.append(l, timestamp: s.timestamp, value: s.value)
-                    model[l, default: []].append(s)
-                }
-                try app.commit()
+                try RandomScrape.append(db, series: series, at: t, model: &model, rng: &rng)
                 t += 30_000 + Int64(rng.next() % 60_000)
                 if rng.next() % 40 == 0 { cuts += try db.compact().count }
             }
