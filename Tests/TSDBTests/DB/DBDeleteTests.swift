@@ -106,6 +106,51 @@ import TSDBTestSupport
         }
     }
 
+    /// A block whose samples are all deleted goes away at `cleanTombstones`; its samples
+    /// must not come back on reopen from WAL segments not yet checkpointed or from head
+    /// chunk files that still hold them (the next open replays whatever no block covers).
+    @Test func aBlockDeletedWholeStaysDeletedAfterARestart() throws {
+        try TemporaryDirectory.with { dir in
+            var options = Self.options()
+            options.walSegmentSize = 32 * 1024
+            var db = try DB.open(directory: dir, options: options)
+            var model = try Self.ingest(db, hours: 9)
+            try db.compact()
+            #expect(db.blocks.map(\.maxTime).max() == 6 * Self.hour)
+            try db.delete("m", minTime: 4 * Self.hour, maxTime: 6 * Self.hour - 1)
+            for (l, s) in model { model[l] = s.filter { !(4 * Self.hour..<6 * Self.hour).contains($0.timestamp) } }
+            try db.cleanTombstones()
+            #expect(db.blocks.map(\.maxTime).max() == 4 * Self.hour, "the emptied block is gone")
+            try Self.expectModel(db, model, "after cleaning")
+            try db.close()
+            db = try DB.open(directory: dir, options: options)
+            try Self.expectModel(db, model, "after reopening")
+            try db.close()
+        }
+    }
+
+    /// A head range whose samples are all deleted is cut with no block to hold it; its
+    /// samples must not come back on reopen either.
+    @Test func aHeadRangeDeletedWholeStaysDeletedAfterARestart() throws {
+        try TemporaryDirectory.with { dir in
+            var options = Self.options()
+            options.walSegmentSize = 32 * 1024
+            var db = try DB.open(directory: dir, options: options)
+            var model = try Self.ingest(db, hours: 9)
+            try db.compact()
+            try db.delete("m", minTime: 6 * Self.hour, maxTime: 8 * Self.hour - 1)
+            for (l, s) in model { model[l] = s.filter { !(6 * Self.hour..<8 * Self.hour).contains($0.timestamp) } }
+            model.merge(try Self.ingest(db, from: 9 * Self.hour, hours: 4)) { $0 + $1 }
+            let written = try db.compact()
+            #expect(!written.contains { $0.minTime >= 6 * Self.hour && $0.minTime < 8 * Self.hour }, "no block for the deleted range")
+            try Self.expectModel(db, model, "after the cut")
+            try db.close()
+            db = try DB.open(directory: dir, options: options)
+            try Self.expectModel(db, model, "after reopening")
+            try db.close()
+        }
+    }
+
     @Test func deleteRejectsBadArgumentsAndReadOnly() throws {
         try TemporaryDirectory.with { dir in
             let db = try DB.open(directory: dir, options: Self.options())
