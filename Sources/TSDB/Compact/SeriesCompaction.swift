@@ -110,35 +110,9 @@ enum SeriesCompaction {
         zip(chunks, chunks.dropFirst()).allSatisfy { $0.0.maxTime < $0.1.minTime }
     }
 
-    /// The samples of `run` (in chunk order) by timestamp, each timestamp once, in chunks of
-    /// at most ``mergedChunkSamples``.
+    /// The samples of `run` (in chunk order) by timestamp, each timestamp once (the first in
+    /// chunk order wins), in chunks of at most ``mergedChunkSamples``.
     static func mergeSamples(_ run: [HeadChunk]) throws(TSDBError) -> [HeadChunk] {
-        var samples: [(sample: Sample, order: Int)] = []
-        for c in run {
-            for s in try c.chunk.decodeAll() { samples.append((s, samples.count)) }
-        }
-        samples.sort { a, b in
-            a.sample.timestamp != b.sample.timestamp ? a.sample.timestamp < b.sample.timestamp : a.order < b.order
-        }
-        var out: [HeadChunk] = []
-        var encoder = XOREncoder()
-        var first = Int64.min
-        var last = Int64.min
-        var any = false
-        for (s, _) in samples {
-            if any && s.timestamp == last { continue }
-            if encoder.count == mergedChunkSamples {
-                out.append(HeadChunk(chunk: XORChunk(bytes: encoder.encoded()), minTime: first, maxTime: last))
-                encoder = XOREncoder()
-            }
-            if encoder.count == 0 { first = s.timestamp }
-            encoder.append(timestamp: s.timestamp, value: s.value)
-            last = s.timestamp
-            any = true
-        }
-        if encoder.count > 0 {
-            out.append(HeadChunk(chunk: XORChunk(bytes: encoder.encoded()), minTime: first, maxTime: last))
-        }
-        return out
+        try SeriesMerge.mergeSamples(run, chunkSamples: mergedChunkSamples)
     }
 }

@@ -41,34 +41,41 @@ enum SeriesMerge {
         let overlapping = zip(chunks, chunks.dropFirst()).contains { pair in pair.1.minTime <= pair.0.maxTime }
         if !overlapping { return Series(labels: labels, chunks: chunks, minTime: minTime, maxTime: maxTime) }
 
-        var samples: [(source: Int, sample: Sample)] = []
-        for (i, part) in parts.enumerated() {
-            for c in part.chunks {
-                for s in try c.chunk.decodeAll() { samples.append((i, s)) }
-            }
+        // Sources in order, so that where two hold a timestamp the first source's sample wins.
+        let merged = try mergeSamples(parts.flatMap(\.chunks), chunkSamples: 120)
+        return Series(labels: labels, chunks: merged, minTime: minTime, maxTime: maxTime)
+    }
+
+    /// The samples of `chunks` sorted by timestamp, each timestamp once (the sample from the
+    /// earliest chunk in `chunks` wins), re-encoded into chunks of at most `chunkSamples`.
+    /// Used by queries over overlapping sources and by compaction of overlapping blocks.
+    static func mergeSamples(_ chunks: [HeadChunk], chunkSamples: Int) throws(TSDBError) -> [HeadChunk] {
+        var samples: [(sample: Sample, order: Int)] = []
+        for c in chunks {
+            for s in try c.chunk.decodeAll() { samples.append((s, samples.count)) }
         }
         samples.sort { a, b in
-            a.sample.timestamp != b.sample.timestamp ? a.sample.timestamp < b.sample.timestamp : a.source < b.source
+            a.sample.timestamp != b.sample.timestamp ? a.sample.timestamp < b.sample.timestamp : a.order < b.order
         }
-        var merged: [HeadChunk] = []
+        var out: [HeadChunk] = []
         var encoder = XOREncoder()
         var first = Int64.min
         var last = Int64.min
         var any = false
-        for (_, s) in samples {
-            if any && s.timestamp == last { continue }  // the same sample from a later source
+        for (s, _) in samples {
+            if any && s.timestamp == last { continue }
+            if encoder.count == chunkSamples {
+                out.append(HeadChunk(chunk: XORChunk(bytes: encoder.encoded()), minTime: first, maxTime: last))
+                encoder = XOREncoder()
+            }
             if encoder.count == 0 { first = s.timestamp }
             encoder.append(timestamp: s.timestamp, value: s.value)
             last = s.timestamp
             any = true
-            if encoder.count == 120 {
-                merged.append(HeadChunk(chunk: XORChunk(bytes: encoder.encoded()), minTime: first, maxTime: last))
-                encoder = XOREncoder()
-            }
         }
         if encoder.count > 0 {
-            merged.append(HeadChunk(chunk: XORChunk(bytes: encoder.encoded()), minTime: first, maxTime: last))
+            out.append(HeadChunk(chunk: XORChunk(bytes: encoder.encoded()), minTime: first, maxTime: last))
         }
-        return Series(labels: labels, chunks: merged, minTime: minTime, maxTime: maxTime)
+        return out
     }
 }
