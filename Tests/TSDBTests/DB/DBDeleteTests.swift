@@ -106,14 +106,29 @@ import TSDBTestSupport
         }
     }
 
+    /// Options whose WAL segments are small, so that checkpoints drop old segments (with the
+    /// tombstones in them) within a few hours of data.
+    static func smallSegments() -> Options {
+        var o = options()
+        o.walSegmentSize = 32 * 1024
+        return o
+    }
+
+    /// Closes `db`, reopens `dir` and compares it with `model`.
+    static func expectModelAfterReopening(_ db: DB, _ dir: String, _ options: Options, _ model: SampleModel) throws {
+        try db.close()
+        let reopened = try DB.open(directory: dir, options: options)
+        defer { try? reopened.close() }
+        try expectModel(reopened, model, "after reopening")
+    }
+
     /// A block whose samples are all deleted goes away at `cleanTombstones`; its samples
     /// must not come back on reopen from WAL segments not yet checkpointed or from head
     /// chunk files that still hold them (the next open replays whatever no block covers).
     @Test func aBlockDeletedWholeStaysDeletedAfterARestart() throws {
         try TemporaryDirectory.with { dir in
-            var options = Self.options()
-            options.walSegmentSize = 32 * 1024
-            var db = try DB.open(directory: dir, options: options)
+            let options = Self.smallSegments()
+            let db = try DB.open(directory: dir, options: options)
             var model = try Self.ingest(db, hours: 9)
             try db.compact()
             #expect(db.blocks.map(\.maxTime).max() == 6 * Self.hour)
@@ -122,10 +137,7 @@ import TSDBTestSupport
             try db.cleanTombstones()
             #expect(db.blocks.map(\.maxTime).max() == 4 * Self.hour, "the emptied block is gone")
             try Self.expectModel(db, model, "after cleaning")
-            try db.close()
-            db = try DB.open(directory: dir, options: options)
-            try Self.expectModel(db, model, "after reopening")
-            try db.close()
+            try Self.expectModelAfterReopening(db, dir, options, model)
         }
     }
 
@@ -133,9 +145,8 @@ import TSDBTestSupport
     /// samples must not come back on reopen either.
     @Test func aHeadRangeDeletedWholeStaysDeletedAfterARestart() throws {
         try TemporaryDirectory.with { dir in
-            var options = Self.options()
-            options.walSegmentSize = 32 * 1024
-            var db = try DB.open(directory: dir, options: options)
+            let options = Self.smallSegments()
+            let db = try DB.open(directory: dir, options: options)
             var model = try Self.ingest(db, hours: 9)
             try db.compact()
             try db.delete("m", minTime: 6 * Self.hour, maxTime: 8 * Self.hour - 1)
@@ -144,10 +155,7 @@ import TSDBTestSupport
             let written = try db.compact()
             #expect(!written.contains { $0.minTime >= 6 * Self.hour && $0.minTime < 8 * Self.hour }, "no block for the deleted range")
             try Self.expectModel(db, model, "after the cut")
-            try db.close()
-            db = try DB.open(directory: dir, options: options)
-            try Self.expectModel(db, model, "after reopening")
-            try db.close()
+            try Self.expectModelAfterReopening(db, dir, options, model)
         }
     }
 
