@@ -39,6 +39,10 @@ import TSDBTestSupport
             var t: Int64 = Int64(rng.next() % 600_000)
             let end = t + 8 * 3_600_000
             var events: [String] = []
+            // Whether a leveled merge ever happened. Checked as the run goes: a tombstone
+            // cleanup rewrites a merged block at level 1, as Prometheus's does, so the blocks
+            // at the end may all be level 1 again.
+            var merged = false
 
             func check(_ context: String) throws {
                 for _ in 0..<25 {
@@ -73,6 +77,7 @@ import TSDBTestSupport
                     try check("after delete")
                 case 2, 3, 4:
                     let written = try db.compact()
+                    merged = merged || db.blocks.contains { $0.compaction.level > 1 }
                     events.append("compact → \(written.count) blocks")
                     try check("after compact")
                 case 5:
@@ -89,9 +94,10 @@ import TSDBTestSupport
                 }
             }
             try db.compact()
+            merged = merged || db.blocks.contains { $0.compaction.level > 1 }
             try db.cleanTombstones()
             try check("at the end")
-            #expect(db.blocks.contains { $0.compaction.level > 1 }, "seed \(seed): blocks were merged")
+            #expect(merged, "seed \(seed): blocks were merged")
             let metas = db.blocks
             for (a, b) in zip(metas, metas.dropFirst()) { #expect(a.maxTime <= b.minTime, "seed \(seed): blocks overlap") }
             try db.close()
