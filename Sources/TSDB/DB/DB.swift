@@ -89,7 +89,7 @@ public final class DB: Sendable {
             // A checkpoint interrupted by a crash leaves a .tmp directory; replay ignores it.
             try Checkpoint.deleteTemporaryCheckpoints(walDirectory: walDirectory, sys: options.syscalls)
             let stats = try head.replay(walDirectory: walDirectory, sys: options.syscalls, repair: options.repairWAL,
-                                        chunksDirectory: directory + "/chunks_head")
+                                        chunksDirectory: directory + "/chunks_head", tuning: options.replayTuning)
             let metrics = DBMetrics(factory: options.metricsFactory)
             var walOptions = WALOptions(segmentSize: options.walSegmentSize, compression: options.walCompression, syncMode: options.walSyncMode)
             walOptions.fsyncObserver = { metrics.walFsyncDuration.recordNanoseconds(Int64($0)) }
@@ -120,7 +120,8 @@ public final class DB: Sendable {
         }
         let (blocks, warnings) = try BlockLoader.load(directory: directory, sys: options.syscalls, readOnly: true)
         let head = makeHead(options: options, blocks: blocks)
-        let stats = try head.replay(walDirectory: directory + "/wal", sys: options.syscalls, repair: false, readOnly: true)
+        let stats = try head.replay(walDirectory: directory + "/wal", sys: options.syscalls, repair: false, readOnly: true,
+                                    tuning: options.replayTuning)
         return DB(directory: directory, options: options, head: head, wal: nil, lock: nil, replayStats: stats, blocks: blocks, blockWarnings: warnings)
     }
 

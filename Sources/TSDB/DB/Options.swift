@@ -46,6 +46,9 @@ public struct Options: Sendable {
     /// The file syscalls; tests replace entries to inject failures.
     var syscalls: Syscalls = .system
 
+    /// How the WAL replay splits its work (threads, piece size); tests vary it.
+    var replayTuning = ReplayTuning()
+
     public init() {}
 
     /// The compaction ranges: ``blockRange`` × 3ⁿ up to the largest block duration.

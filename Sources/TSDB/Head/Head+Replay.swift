@@ -1,4 +1,5 @@
 import Dispatch
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -34,23 +35,23 @@ extension Head {
     /// samples at or before its last loaded chunk's end are skipped. Then chunks the head
     /// closes from here on are written there.
     ///
-    /// This thread reads, checks and decompresses records, creates series and decodes
-    /// samples; one worker per core applies them, each owning the series whose reference
-    /// falls in its shard, so a series' samples stay in log order without locks contending.
+    /// Every core decodes and applies (``ReplayPipeline``); where the pipeline stops short
+    /// of a segment's end, this thread reads on with the sequential reader, whose rules for
+    /// damage decide what is cut or refused.
     /// With `readOnly` the WAL is left exactly as found (see ``WALRecovery/read``).
     func replay(walDirectory directory: String, sys: Syscalls, repair: Bool, readOnly: Bool = false,
-                chunksDirectory: String? = nil) throws(TSDBError) -> ReplayStats {
+                chunksDirectory: String? = nil, tuning: ReplayTuning = ReplayTuning()) throws(TSDBError) -> ReplayStats {
         let started = DispatchTime.now().uptimeNanoseconds
         var loaded = LoadedHeadChunks()
         if let chunksDirectory, !readOnly {
             loaded = try HeadChunkLoader.load(directory: chunksDirectory, minValidTime: minValidTime, sys: sys)
             try headChunks.enable(directory: chunksDirectory, sys: sys, files: loaded.files)
         }
-        var replayer = Replayer(head: self, chunks: loaded.bySeries)
+        var replayer = Replayer(head: self, chunks: loaded.bySeries, tuning: tuning)
         loaded.bySeries = [:]
-        defer { replayer.stopWorkers() }
-        let report = try WALRecovery.read(directory: directory, sys: sys, repair: repair, readOnly: readOnly) { record, file, offset throws(TSDBError) in
-            try replayer.handle(record, file: file, offset: offset)
+        defer { replayer.pipeline.stop() }
+        let report = try WALRecovery.read(directory: directory, sys: sys, repair: repair, readOnly: readOnly) { reader, report throws(TSDBError) in
+            try replayer.consume(&reader, &report)
         }
         var stats = replayer.finish()
         stats.notes = loaded.notes + report.notes
@@ -63,233 +64,175 @@ extension Head {
     }
 }
 
-/// The reading side of a replay: creates series, and deals decoded samples out to the
-/// workers by series reference.
+/// A replay in progress: the pipeline that reads segments on every core, and the
+/// sequential reader that takes over where the pipeline stops (damage, unusual forms).
 private struct Replayer {
     let head: Head
-    let workers: [ReplayWorker]
-    var batches: [[RefSample]]
-    var aliases: [UInt64: UInt64] = [:]
-    var created: [MemSeries] = []
-    var stats = ReplayStats()
+    let executor: ReplayExecutor
+    let pipeline: ReplayPipeline
+    let chunkEnds: LoadedChunkEnds
+    /// Samples applied by the sequential reader, on this thread.
+    var sequential: SampleApplier
+    var serial = 0
+    var sequentialRecords = 0
+    var unknownRecords = 0
+
+    init(head: Head, chunks: [UInt64: [HeadChunk]], tuning: ReplayTuning) {
+        self.head = head
+        chunkEnds = LoadedChunkEnds(chunks)
+        executor = ReplayExecutor(head: head, chunks: chunks)
+        pipeline = ReplayPipeline(head: head, executor: executor, chunkEnds: chunkEnds, tuning: tuning)
+        sequential = SampleApplier(head: head)
+    }
+
+    /// Replays one segment: the pipeline first, then the sequential reader from wherever
+    /// the pipeline stopped. Returns the damage that stopped the reading, if any.
+    mutating func consume(_ reader: inout SegmentReader, _ report: inout WALReadReport) throws(TSDBError) -> SegmentDamage? {
+        serial += 1
+        let serial = self.serial
+        let path = reader.path
+        let (resumeAt, records, unknown) = pipeline.run(reader.bytes, path: path, serial: serial)
+        report.records += records
+        unknownRecords += unknown
+        guard let resumeAt else { return nil }
+        reader.resume(at: resumeAt)
+        var step = 0
+        return try WALRecovery.readAll(&reader, &report) { record, file, offset throws(TSDBError) in
+            step += 1
+            try handle(record, file: file, offset: offset, at: ReplayPosition(segment: serial, piece: .max, step: step))
+        }
+    }
+
+    /// One record, applied on this thread. A samples record is refused whole if damaged.
+    private mutating func handle(_ record: [UInt8], file: String, offset: Int, at position: ReplayPosition) throws(TSDBError) {
+        switch record.first {
+        case RecordType.series.rawValue:
+            let series = try RecordDecoder.series(record, file: file, offset: offset)
+            try executor.locked { e throws(TSDBError) in _ = try e.createSeries(series, at: position) }
+        case RecordType.samples.rawValue:
+            var failure: TSDBError?
+            let aliases = executor.locked { $0.aliases }
+            let minValid = head.minValidTime
+            record.withUnsafeBytes { raw in
+                do throws(TSDBError) {
+                    try RecordDecoder.validateSamples(raw, file: file, offset: offset)
+                    var cursor = try SampleCursor(raw, file: file, offset: offset)
+                    while var s = try cursor.next() {
+                        if let alias = aliases[s.ref], alias.since < position { s.ref = alias.real }
+                        if s.timestamp < minValid || chunkEnds.covers(ref: s.ref, time: s.timestamp) { continue }
+                        sequential.apply(s)
+                    }
+                } catch { failure = error }
+            }
+            if let failure { throw failure }
+        case RecordType.tombstones.rawValue:
+            let stones = try RecordDecoder.tombstones(record, file: file, offset: offset)
+            executor.locked { $0.addTombstones(stones, at: position) }
+        default:
+            unknownRecords += 1
+        }
+        sequentialRecords += 1
+    }
+
+    /// Stops the threads and gathers what the replay did into the head and the counts.
+    func finish() -> ReplayStats {
+        pipeline.stop()
+        var counts = pipeline.applied
+        counts.add(sequential.counts)
+        var stats = executor.locked { $0.stats }
+        stats.samples = counts.applied
+        stats.outOfOrder = counts.outOfOrder
+        stats.unknownRefs = counts.unknownRefs
+        stats.unknownRecords = unknownRecords
+        executor.locked { e in
+            head.postings.add(e.created)
+            e.created = []
+            if e.chunkMinTime <= e.chunkMaxTime { head.extendTimeRange(minT: e.chunkMinTime, maxT: e.chunkMaxTime) }
+        }
+        if counts.minTime <= counts.maxTime { head.extendTimeRange(minT: counts.minTime, maxT: counts.maxTime) }
+        stats.samples += stats.headChunkSamples
+        return stats
+    }
+}
+
+/// What executing series and tombstones records changes: the series created (with the
+/// chunks loaded for them), the aliases of duplicate series records, head tombstones.
+/// Used under ``locked(_:)`` only, one record at a time in log order.
+final class ReplayExecutor: @unchecked Sendable {
+    // @unchecked: every var is used under `mutex`, through `locked`.
+    let head: Head
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    /// How many aliases exist, readable without the lock: while it is 0, no samples step
+    /// needs looking at again.
+    let aliasCount = Atomic<Int>(0)
     /// Chunks from `chunks_head/` not yet claimed by a series record.
     var chunks: [UInt64: [HeadChunk]]
-    /// Per series reference, the end of its last loaded chunk: WAL samples at or before it
-    /// are in that chunk already. An array for the references Prometheus and this engine
-    /// hand out (dense from 1), a dictionary above `denseLimit`.
-    var loadedUpTo: [Int64] = []
-    var loadedUpToSparse: [UInt64: Int64] = [:]
-    static let denseLimit: UInt64 = 1 << 24
+    var aliases: [UInt64: ReplayAlias] = [:]
+    /// Where each alias was made, in log order.
+    var aliasPositions: [ReplayPosition] = []
+    var created: [MemSeries] = []
+    var stats = ReplayStats()
     var chunkMinTime = Int64.max
     var chunkMaxTime = Int64.min
 
     init(head: Head, chunks: [UInt64: [HeadChunk]]) {
         self.head = head
         self.chunks = chunks
-        workers = (0..<ReplayWorker.count).map { _ in ReplayWorker(head: head) }
-        batches = workers.map { _ in
-            var b: [RefSample] = []
-            b.reserveCapacity(ReplayWorker.batchSize)
-            return b
-        }
-        for w in workers { w.start() }
+        pthread_mutex_init(mutex, nil)
     }
 
-    mutating func handle(_ record: [UInt8], file: String, offset: Int) throws(TSDBError) {
-        switch record.first {
-        case RecordType.series.rawValue:
-            for s in try RecordDecoder.series(record, file: file, offset: offset) {
-                let (found, isNew) = try head.series.getOrCreate(s.labels, ref: s.ref)
-                let m = found.takeUnretainedValue()
-                if isNew {
-                    let attached = chunks.isEmpty ? nil : chunks.removeValue(forKey: s.ref)
-                    m.state.withLock {
-                        $0.indexed = true
-                        if let attached { $0.attach(attached) }
-                    }
-                    if let attached { noteAttached(attached, ref: s.ref) }
-                    created.append(m)
-                    stats.series += 1
-                } else if m.ref != s.ref {
-                    // The same labels under a second reference: Prometheus maps it too.
-                    aliases[s.ref] = m.ref
+    deinit {
+        pthread_mutex_destroy(mutex)
+        mutex.deallocate()
+    }
+
+    func locked<T, E: Error>(_ body: (ReplayExecutor) throws(E) -> T) throws(E) -> T {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return try body(self)
+    }
+
+    /// Creates the series of a series record, keeping their references; labels that have a
+    /// series already under another reference become an alias of it, as in Prometheus.
+    /// Returns whether it made an alias.
+    func createSeries(_ series: [RefSeries], at position: ReplayPosition) throws(TSDBError) -> Bool {
+        var aliased = false
+        for s in series {
+            let (found, isNew) = try head.series.getOrCreate(s.labels, ref: s.ref)
+            let m = found.takeUnretainedValue()
+            if isNew {
+                let attached = chunks.isEmpty ? nil : chunks.removeValue(forKey: s.ref)
+                m.state.withLock {
+                    $0.indexed = true
+                    if let attached { $0.attach(attached) }
                 }
+                if let attached { noteAttached(attached) }
+                created.append(m)
+                stats.series += 1
+            } else if m.ref != s.ref {
+                aliases[s.ref] = ReplayAlias(real: m.ref, since: position)
+                aliasPositions.append(position)
+                aliasCount.store(aliasPositions.count, ordering: .releasing)
+                aliased = true
             }
-        case RecordType.samples.rawValue:
-            var failure: TSDBError?
-            record.withUnsafeBytes { raw in
-                do throws(TSDBError) { try deal(raw, file: file, offset: offset) } catch { failure = error }
-            }
-            if let failure { throw failure }
-        case RecordType.tombstones.rawValue:
-            var stones = try RecordDecoder.tombstones(record, file: file, offset: offset)
-            for i in stones.indices { if let real = aliases[stones[i].ref] { stones[i].ref = real } }
-            head.tombstones.add(stones)
-            stats.tombstones += stones.count
-        default:
-            stats.unknownRecords += 1
         }
+        return aliased
     }
 
-    private mutating func noteAttached(_ attached: [HeadChunk], ref: UInt64) {
+    func addTombstones(_ stones: [RefTombstone], at position: ReplayPosition) {
+        var stones = stones
+        for i in stones.indices {
+            if let alias = aliases[stones[i].ref], alias.since < position { stones[i].ref = alias.real }
+        }
+        head.tombstones.add(stones)
+        stats.tombstones += stones.count
+    }
+
+    private func noteAttached(_ attached: [HeadChunk]) {
         guard let first = attached.first, let last = attached.last else { return }
         stats.headChunks += attached.count
         for c in attached { stats.headChunkSamples += c.chunk.count ?? 0 }
         chunkMinTime = Swift.min(chunkMinTime, first.minTime)
         chunkMaxTime = Swift.max(chunkMaxTime, last.maxTime)
-        if ref < Self.denseLimit {
-            if loadedUpTo.count <= Int(ref) {
-                loadedUpTo.append(contentsOf: repeatElement(.min, count: Swift.max(Int(ref) + 1, loadedUpTo.count * 2) - loadedUpTo.count))
-            }
-            loadedUpTo[Int(ref)] = last.maxTime
-        } else {
-            loadedUpToSparse[ref] = last.maxTime
-        }
-    }
-
-    /// Deals a samples record out to the workers' batches. A record is refused whole: its
-    /// samples are handed over only once all of them decoded, and a damaged one leaves the
-    /// batches as they were before it.
-    private mutating func deal(_ raw: UnsafeRawBufferPointer, file: String, offset: Int) throws(TSDBError) {
-        let n = UInt64(workers.count)
-        let hasAliases = !aliases.isEmpty
-        let before = batches.map(\.count)
-        do throws(TSDBError) {
-            var cursor = try SampleCursor(raw, file: file, offset: offset)
-            if loadedUpTo.isEmpty && loadedUpToSparse.isEmpty {
-                while var s = try cursor.next() {
-                    if hasAliases, let real = aliases[s.ref] { s.ref = real }
-                    batches[Int(s.ref % n)].append(s)
-                }
-            } else {
-                let hasSparse = !loadedUpToSparse.isEmpty
-                let upTo = loadedUpTo
-                while var s = try cursor.next() {
-                    if hasAliases, let real = aliases[s.ref] { s.ref = real }
-                    // Already in a chunk loaded from chunks_head/.
-                    if s.ref < UInt64(upTo.count) {
-                        if s.timestamp <= upTo[Int(s.ref)] { continue }
-                    } else if hasSparse, let t = loadedUpToSparse[s.ref], s.timestamp <= t {
-                        continue
-                    }
-                    batches[Int(s.ref % n)].append(s)
-                }
-            }
-        } catch {
-            for i in batches.indices { batches[i].removeLast(batches[i].count - before[i]) }
-            throw error
-        }
-        for i in batches.indices where batches[i].count >= ReplayWorker.batchSize { flush(i) }
-    }
-
-    private mutating func flush(_ i: Int) {
-        // Reuse a batch the worker has emptied: fresh megabyte-sized arrays would come from
-        // mmap and cost a page fault per 4 KiB.
-        var full = workers[i].recycled.pop()
-        swap(&full, &batches[i])
-        workers[i].queue.push(full)
-    }
-
-    /// Hands out the last samples, waits for the workers and gathers the counts.
-    mutating func finish() -> ReplayStats {
-        for i in batches.indices where !batches[i].isEmpty { flush(i) }
-        var minT = Int64.max
-        var maxT = Int64.min
-        for w in workers {
-            w.finish()
-            stats.samples += w.applied
-            stats.outOfOrder += w.outOfOrder
-            stats.unknownRefs += w.unknown
-            minT = Swift.min(minT, w.minTime)
-            maxT = Swift.max(maxT, w.maxTime)
-        }
-        head.postings.add(created)
-        if minT <= maxT { head.extendTimeRange(minT: minT, maxT: maxT) }
-        if chunkMinTime <= chunkMaxTime { head.extendTimeRange(minT: chunkMinTime, maxT: chunkMaxTime) }
-        stats.samples += stats.headChunkSamples
-        return stats
-    }
-
-    /// Stops the workers without waiting for more input (after an error, or after finish).
-    func stopWorkers() {
-        for w in workers { w.finish() }
-    }
-}
-
-/// A replay thread applying the samples of its shard of series, in the order received.
-private final class ReplayWorker: @unchecked Sendable {
-    // @unchecked: the counters are written by the worker thread only and read after
-    // `finish()` has joined it.
-    static let count = Swift.max(1, Swift.min(8, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))))
-    static let batchSize = 16 * 1024
-
-    let queue = BlockingQueue<[RefSample]>(capacity: 4)
-    /// Emptied batches, handed back for reuse: all the batches a worker ever has, so the
-    /// reader never allocates one (a fresh megabyte array costs a page fault per 4 KiB).
-    let recycled = BlockingQueue<[RefSample]>(capacity: 8)
-    private let head: Head
-    private var thread: pthread_t?
-    var applied = 0
-    var outOfOrder = 0
-    var unknown = 0
-    var minTime = Int64.max
-    var maxTime = Int64.min
-
-    init(head: Head) {
-        self.head = head
-        // In flight at once: one being filled, `queue`'s four, one being applied.
-        for _ in 0..<6 {
-            var batch: [RefSample] = []
-            batch.reserveCapacity(Self.batchSize)
-            recycled.push(batch)
-        }
-    }
-
-    func start() {
-        thread = spawnThread { [self] in run() }
-    }
-
-    /// Ends the input and waits for the thread; harmless to call twice.
-    func finish() {
-        guard let t = thread else { return }
-        thread = nil
-        queue.push([])
-        pthread_join(t, nil)
-    }
-
-    private func run() {
-        let options = head.options
-        let directory = head.series.directoryHandle
-        let headChunks = head.headChunks
-        while true {
-            var batch = queue.pop()
-            if batch.isEmpty { return }
-            defer {
-                batch.removeAll(keepingCapacity: true)
-                recycled.tryPush(batch)
-            }
-            let minValid = head.minValidTime
-            for s in batch {
-                // Older than the newest block: already persisted there.
-                if s.timestamp < minValid { continue }
-                guard let m = directory.lookup(s.ref) else {
-                    unknown += 1
-                    continue
-                }
-                let outcome = m._withUnsafeGuaranteedRef { series in
-                    series.state.withLock { $0.commit(timestamp: s.timestamp, value: s.value, options: options, headChunks: headChunks, ref: s.ref) }
-                }
-                switch outcome {
-                case .appended:
-                    applied += 1
-                    if s.timestamp < minTime { minTime = s.timestamp }
-                    if s.timestamp > maxTime { maxTime = s.timestamp }
-                case .duplicate:
-                    break
-                case .outOfOrder:
-                    outOfOrder += 1
-                }
-            }
-        }
     }
 }

@@ -15,17 +15,63 @@ struct SegmentDamage: Error, Sendable {
     var reason: String
 }
 
+/// A segment's bytes, read into memory or mapped; they live as long as this object.
+final class SegmentBytes: @unchecked Sendable {
+    // @unchecked: immutable after init; the memory is never written once filled.
+    let raw: UnsafeRawBufferPointer
+    private let mapped: MappedFile?
+
+    init(copying bytes: [UInt8]) {
+        let owned = UnsafeMutableRawBufferPointer.allocate(byteCount: Swift.max(bytes.count, 1), alignment: 16)
+        bytes.withUnsafeBytes { owned.copyMemory(from: $0) }
+        raw = UnsafeRawBufferPointer(rebasing: owned[0..<bytes.count])
+        mapped = nil
+    }
+
+    /// Maps the file: its pages are read as they are first touched, by whichever thread
+    /// touches them. Only for a file no one truncates meanwhile (a read past a new end
+    /// raises SIGBUS), i.e. while the directory lock is held.
+    init(mapping path: String, sys: Syscalls) throws(TSDBError) {
+        let file = try MappedFile.open(path, sys: sys)
+        mapped = file
+        raw = file.withUnsafeBytes { $0 }
+    }
+
+    deinit {
+        if mapped == nil { UnsafeMutableRawPointer(mutating: raw.baseAddress)?.deallocate() }
+    }
+}
+
 /// Reads the records of one WAL segment held in memory (FORMAT.md §6), reassembling
 /// fragments and decompressing. Never traps on any bytes.
 struct SegmentReader {
-    let bytes: [UInt8]
+    private let storage: SegmentBytes
+    /// The segment's bytes, valid while the reader is.
+    var bytes: UnsafeRawBufferPointer { storage.raw }
     let path: String
     /// Where the next record starts (or the end of the last good one).
     private(set) var offset = 0
 
     init(bytes: [UInt8], path: String) {
-        self.bytes = bytes
+        storage = SegmentBytes(copying: bytes)
         self.path = path
+    }
+
+    /// The segment at `path`, mapped if `map` (see ``SegmentBytes/init(mapping:sys:)``),
+    /// else read into memory.
+    static func open(_ path: String, sys: Syscalls, map: Bool) throws(TSDBError) -> SegmentReader {
+        if map { return SegmentReader(storage: try SegmentBytes(mapping: path, sys: sys), path: path) }
+        return SegmentReader(bytes: try WALRecovery.readFile(path, sys: sys), path: path)
+    }
+
+    private init(storage: SegmentBytes, path: String) {
+        self.storage = storage
+        self.path = path
+    }
+
+    /// Reads on from `offset`, where a record (or page padding) begins.
+    mutating func resume(at offset: Int) {
+        self.offset = offset
     }
 
     /// The next record's payload and its offset; nil at a clean end of the segment.
@@ -69,7 +115,7 @@ struct SegmentReader {
             guard dataStart + length <= bytes.count else {
                 throw SegmentDamage(kind: .torn, offset: fragments == 0 ? at : start, reason: "the segment ends inside a record fragment of \(length) bytes at offset \(at)")
             }
-            let actual = bytes.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[dataStart..<(dataStart + length)])) }
+            let actual = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[dataStart..<(dataStart + length)]))
             guard actual == crc else {
                 throw SegmentDamage(kind: .corrupt, offset: fragments == 0 ? at : start, reason: "checksum mismatch in record fragment at offset \(at): stored 0x\(String(crc, radix: 16)), computed 0x\(String(actual, radix: 16))")
             }
@@ -88,7 +134,7 @@ struct SegmentReader {
                 at = dataStart + length
                 offset = at
                 let end = at
-                let out = bytes.withUnsafeBytes { Snappy.decompress(UnsafeRawBufferPointer(rebasing: $0[dataStart..<end])) }
+                let out = Snappy.decompress(UnsafeRawBufferPointer(rebasing: bytes[dataStart..<end]))
                 guard let out else {
                     throw SegmentDamage(kind: .corrupt, offset: start, reason: "record at offset \(start) does not decompress: not a valid snappy block")
                 }
@@ -186,7 +232,7 @@ struct SegmentReader {
         guard at % WALFormat.pageSize + WALFormat.headerSize + length <= WALFormat.pageSize,
               dataStart + length <= bytes.count else { return nil }
         let crc = UInt32(bytes[at + 3]) << 24 | UInt32(bytes[at + 4]) << 16 | UInt32(bytes[at + 5]) << 8 | UInt32(bytes[at + 6])
-        let actual = bytes.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[dataStart..<(dataStart + length)])) }
+        let actual = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[dataStart..<(dataStart + length)]))
         return actual == crc ? (type, dataStart + length) : nil
     }
 }

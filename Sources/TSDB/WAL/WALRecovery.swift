@@ -41,6 +41,18 @@ enum WALRecovery {
         directory: String, sys: Syscalls, repair: Bool, readOnly: Bool = false,
         _ body: (_ record: [UInt8], _ file: String, _ offset: Int) throws(TSDBError) -> Void
     ) throws(TSDBError) -> WALReadReport {
+        try read(directory: directory, sys: sys, repair: repair, readOnly: readOnly) { reader, report throws(TSDBError) in
+            try readAll(&reader, &report, body)
+        }
+    }
+
+    /// As ``read(directory:sys:repair:readOnly:_:)``, with `segment` reading each segment's
+    /// records (and counting them in the report) and returning the damage that stopped it:
+    /// ``readAll(_:_:_:)``, or a faster reader that hands over to it where it stops.
+    static func read(
+        directory: String, sys: Syscalls, repair: Bool, readOnly: Bool = false,
+        segments segment: (_ reader: inout SegmentReader, _ report: inout WALReadReport) throws(TSDBError) -> SegmentDamage?
+    ) throws(TSDBError) -> WALReadReport {
         var report = WALReadReport()
         var after = -1
         if let checkpoint = try WALFormat.latestCheckpoint(in: directory) {
@@ -49,10 +61,10 @@ enum WALRecovery {
             let dir = directory + "/" + checkpoint.name
             for index in try WALFormat.segments(in: dir) {
                 let path = dir + "/" + WALFormat.segmentName(index)
-                var reader = SegmentReader(bytes: try readFile(path, sys: sys), path: path)
+                var reader = try SegmentReader.open(path, sys: sys, map: !readOnly)
                 report.segments += 1
                 report.bytes += reader.bytes.count
-                if let error = try readAll(&reader, &report, body) {
+                if let error = try segment(&reader, &report) {
                     try refuseUnsupported(error, path)
                     throw TSDBError(.corruption, "WAL checkpoint \(path) is damaged at offset \(error.offset): \(error.reason)",
                                     location: .init(file: path, offset: error.offset))
@@ -68,10 +80,10 @@ enum WALRecovery {
         }
         for (i, index) in indexes.enumerated() {
             let path = directory + "/" + WALFormat.segmentName(index)
-            var reader = SegmentReader(bytes: try readFile(path, sys: sys), path: path)
+            var reader = try SegmentReader.open(path, sys: sys, map: !readOnly)
             report.segments += 1
             report.bytes += reader.bytes.count
-            if let error = try readAll(&reader, &report, body) {
+            if let error = try segment(&reader, &report) {
                 try refuseUnsupported(error, path)
                 let laterHoldData = indexes[(i + 1)...].contains {
                     (FileSystem.size(directory + "/" + WALFormat.segmentName($0)) ?? 0) > 0
@@ -109,8 +121,9 @@ enum WALRecovery {
         throw TSDBError(.unsupported, "WAL segment \(path): \(damage.reason)", location: .init(file: path, offset: damage.offset))
     }
 
-    /// Feeds `body` the segment's records; returns the damage that stopped it, if any.
-    private static func readAll(
+    /// Feeds `body` the segment's records from the reader's offset on; returns the damage
+    /// that stopped it, if any.
+    static func readAll(
         _ reader: inout SegmentReader, _ report: inout WALReadReport,
         _ body: (_ record: [UInt8], _ file: String, _ offset: Int) throws(TSDBError) -> Void
     ) throws(TSDBError) -> SegmentDamage? {

@@ -1,0 +1,343 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Replays WAL segments on every core: each segment is cut into pieces of a few pages;
+/// every thread both decodes pieces (checksums, snappy, sample decoding: the bulk of the
+/// work) and applies them, in log order, to its own shard of series.
+///
+/// - A piece owns the records that begin in it; a record running on into later pieces is
+///   read whole by its owner, and skipped by the others.
+/// - Threads claim pieces to decode in order, at most ``window`` ahead of the slowest
+///   applier. Each thread applies every piece in order, but only the samples of the series
+///   in its shard (reference modulo thread count), so a series' samples stay in log order
+///   without locks contending.
+/// - Series and tombstones records are steps executed once, in log order: the first
+///   thread to reach one executes it under the executor's lock while later ones wait, so a
+///   series exists before any sample after its record is applied.
+/// - A duplicate series record makes an alias (``ReplayAlias``). Samples decoded before
+///   the decoder knew of it are decoded again (``ReplayDecoder/redecode``) when a thread
+///   reaches them, so they are sharded by the series they belong to.
+/// - Anything unusual (damage, a form the decoder does not take, a gap between what one
+///   piece ends and the next begins) stops the segment there: every thread applies up to
+///   that point, and ``run`` reports the offset from which the sequential reader takes over.
+final class ReplayPipeline: @unchecked Sendable {
+    // @unchecked: job state and counts are guarded by `mutex`.
+    let threadCount: Int
+    let pieceSize: Int
+    let window: Int
+    private let head: Head
+    private let chunkEnds: LoadedChunkEnds
+    private let pool = SampleArrayPool()
+
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let changed = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    private var job: SegmentJob?
+    private var stopping = false
+    private var threads: [pthread_t] = []
+    /// What each thread applied, stored as it ends.
+    private var counts = SampleApplier.Counts()
+
+    /// Executes series and tombstones steps, under its lock.
+    let executor: ReplayExecutor
+
+    init(head: Head, executor: ReplayExecutor, chunkEnds: LoadedChunkEnds, tuning: ReplayTuning) {
+        self.head = head
+        self.executor = executor
+        self.chunkEnds = chunkEnds
+        threadCount = Swift.max(1, tuning.threads)
+        pieceSize = Swift.max(1, tuning.pieces) * WALFormat.pageSize
+        window = 4 * threadCount
+        pthread_mutex_init(mutex, nil)
+        pthread_cond_init(changed, nil)
+        for w in 0..<threadCount {
+            self.threads.append(spawnThread { [self] in work(w) })
+        }
+    }
+
+    deinit {
+        stop()
+        pthread_cond_destroy(changed)
+        pthread_mutex_destroy(mutex)
+        changed.deallocate()
+        mutex.deallocate()
+    }
+
+    /// Ends the threads; harmless to call twice.
+    func stop() {
+        pthread_mutex_lock(mutex)
+        stopping = true
+        pthread_cond_broadcast(changed)
+        pthread_mutex_unlock(mutex)
+        for t in threads { pthread_join(t, nil) }
+        threads = []
+    }
+
+    /// What the threads applied, summed; valid after ``stop()``.
+    var applied: SampleApplier.Counts {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return counts
+    }
+
+    /// Replays one segment (segment number `serial` in reading order). Returns how many
+    /// records were applied and, if the pieces stopped short of the end, the offset of the
+    /// first record not applied.
+    func run(_ bytes: UnsafeRawBufferPointer, path: String, serial: Int) -> (resumeAt: Int?, records: Int, unknownRecords: Int) {
+        guard !bytes.isEmpty else { return (nil, 0, 0) }
+        let job = SegmentJob(bytes: bytes, path: path, serial: serial, pieceSize: pieceSize, threads: threadCount)
+        pthread_mutex_lock(mutex)
+        self.job = job
+        pthread_cond_broadcast(changed)
+        while job.finished < threadCount { pthread_cond_wait(changed, mutex) }
+        self.job = nil
+        pthread_mutex_unlock(mutex)
+        for case let piece? in job.pieces { retire(piece) }
+        return (job.resumeAt, job.records, job.unknownRecords)
+    }
+
+    // MARK: - The threads
+
+    private func work(_ w: Int) {
+        let scratch = ReplayScratch()
+        var applier = SampleApplier(head: head)
+        var served = 0
+        pthread_mutex_lock(mutex)
+        while true {
+            while !stopping && (job == nil || job!.serial == served) { pthread_cond_wait(changed, mutex) }
+            guard !stopping, let job else { break }
+            served = job.serial
+            let decoder = ReplayDecoder(bytes: job.bytes, path: job.path, segment: job.serial, shardCount: threadCount,
+                                        chunkEnds: chunkEnds, minValidTime: head.minValidTime, pool: pool, scratch: scratch)
+            var expected = 0
+            while true {
+                let i = job.nextToApply[w]
+                if i >= job.limit { break }
+                if let piece = job.pieces[i] {
+                    pthread_mutex_unlock(mutex)
+                    let outcome = apply(piece, index: i, of: job, expected: &expected, worker: w, decoder: decoder, applier: &applier)
+                    pthread_mutex_lock(mutex)
+                    job.nextToApply[w] = i + 1
+                    if let resume = outcome.resumeAt {
+                        job.limit = Swift.min(job.limit, i + 1)
+                        job.resumeAt = resume
+                    }
+                    if w == 0 {
+                        job.records += outcome.records
+                        job.unknownRecords += outcome.unknownRecords
+                    }
+                    job.appliedBy[i] += 1
+                    if job.appliedBy[i] == threadCount {
+                        job.pieces[i] = nil
+                        pthread_mutex_unlock(mutex)
+                        retire(piece)
+                        pthread_mutex_lock(mutex)
+                    }
+                    pthread_cond_broadcast(changed)
+                    continue
+                }
+                let d = job.nextToDecode
+                if d < job.limit && d < (job.nextToApply.min() ?? 0) + window {
+                    job.nextToDecode = d + 1
+                    pthread_mutex_unlock(mutex)
+                    let (aliases, generation) = aliasSnapshot()
+                    let start = d * job.pieceSize
+                    let piece = decoder.decodePiece(index: d, start: start, limit: Swift.min(start + job.pieceSize, job.bytes.count),
+                                                    aliases: aliases, generation: generation)
+                    pthread_mutex_lock(mutex)
+                    job.pieces[d] = piece
+                    pthread_cond_broadcast(changed)
+                    continue
+                }
+                pthread_cond_wait(changed, mutex)
+            }
+            job.finished += 1
+            pthread_cond_broadcast(changed)
+        }
+        counts.add(applier.counts)
+        pthread_mutex_unlock(mutex)
+    }
+
+    private struct Outcome {
+        var resumeAt: Int?
+        var records = 0
+        var unknownRecords = 0
+    }
+
+    /// Applies thread `w`'s share of piece `i`, in order.
+    private func apply(_ piece: ReplayPiece, index i: Int, of job: SegmentJob, expected: inout Int,
+                       worker w: Int, decoder: ReplayDecoder, applier: inout SampleApplier) -> Outcome {
+        var outcome = Outcome()
+        let limit = Swift.min((i + 1) * job.pieceSize, job.bytes.count)
+        // A record of an earlier piece runs through this whole piece: nothing here.
+        if piece.first >= limit && expected >= limit && piece.steps.isEmpty { return outcome }
+        guard piece.first == expected else {
+            outcome.resumeAt = expected
+            return outcome
+        }
+        for step in piece.steps {
+            switch step.kind {
+            case .samples:
+                if executor.aliasCount.load(ordering: .acquiring) != 0 && !refresh(step, decoder: decoder) {
+                    outcome.resumeAt = step.start
+                    return outcome
+                }
+                applier.apply(step.shards[w])
+            case .series, .tombstones:
+                if !execute(step) {
+                    outcome.resumeAt = step.start
+                    return outcome
+                }
+            }
+            outcome.records += step.records
+            outcome.unknownRecords += step.unknownRecords
+        }
+        if let stop = piece.stop {
+            outcome.resumeAt = stop
+        } else {
+            expected = piece.end
+        }
+        return outcome
+    }
+
+    private func retire(_ piece: ReplayPiece) {
+        for step in piece.steps where step.kind == .samples { pool.give(&step.shards) }
+    }
+
+    // MARK: - Steps executed once
+
+    /// Executes a series or tombstones step unless another thread did; false if it failed.
+    private func execute(_ step: ReplayStep) -> Bool {
+        executor.locked { executor in
+            if !step.executed {
+                step.executed = true
+                do throws(TSDBError) {
+                    if step.kind == .series {
+                        _ = try executor.createSeries(step.series, at: step.position)
+                    } else {
+                        executor.addTombstones(step.stones, at: step.position)
+                    }
+                } catch {
+                    step.failure = error
+                }
+            }
+            return step.failure == nil
+        }
+    }
+
+    /// Decodes a samples step again if an alias that precedes it was made after it was
+    /// decoded; false if that fails.
+    private func refresh(_ step: ReplayStep, decoder: ReplayDecoder) -> Bool {
+        executor.locked { executor in
+            let positions = executor.aliasPositions
+            guard step.generation < positions.count else { return true }
+            let required = positions.count { $0 < step.position }
+            if step.generation >= required {
+                step.generation = positions.count
+                return true
+            }
+            return decoder.redecode(step, aliases: executor.aliases, generation: positions.count)
+        }
+    }
+
+    private func aliasSnapshot() -> ([UInt64: ReplayAlias], Int) {
+        guard executor.aliasCount.load(ordering: .acquiring) != 0 else { return ([:], 0) }
+        return executor.locked { ($0.aliases, $0.aliasPositions.count) }
+    }
+}
+
+/// How a replay splits its work.
+struct ReplayTuning: Sendable {
+    /// Threads decoding and applying: one per core, at most 8.
+    var threads = Swift.max(1, Swift.min(8, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))))
+    /// Pages in a piece: 8 (256 KiB) decode in about a millisecond, and hold little memory.
+    var pieces = 8
+}
+
+/// One segment being replayed. Guarded by the pipeline's mutex.
+private final class SegmentJob {
+    let bytes: UnsafeRawBufferPointer
+    let path: String
+    let serial: Int
+    let pieceSize: Int
+    var pieces: [ReplayPiece?]
+    /// How many threads have applied each piece; at all of them it is retired.
+    var appliedBy: [Int]
+    var nextToDecode = 0
+    var nextToApply: [Int]
+    /// Pieces from here on are not applied (set where the pieces stopped).
+    var limit: Int
+    var resumeAt: Int?
+    var records = 0
+    var unknownRecords = 0
+    var finished = 0
+
+    init(bytes: UnsafeRawBufferPointer, path: String, serial: Int, pieceSize: Int, threads: Int) {
+        self.bytes = bytes
+        self.path = path
+        self.serial = serial
+        self.pieceSize = pieceSize
+        let count = (bytes.count + pieceSize - 1) / pieceSize
+        pieces = Array(repeating: nil, count: count)
+        appliedBy = Array(repeating: 0, count: count)
+        nextToApply = Array(repeating: 0, count: threads)
+        limit = count
+    }
+}
+
+/// Commits replayed samples to their series, counting what happened.
+struct SampleApplier {
+    struct Counts {
+        var applied = 0
+        var outOfOrder = 0
+        var unknownRefs = 0
+        var minTime = Int64.max
+        var maxTime = Int64.min
+
+        mutating func add(_ other: Counts) {
+            applied += other.applied
+            outOfOrder += other.outOfOrder
+            unknownRefs += other.unknownRefs
+            minTime = Swift.min(minTime, other.minTime)
+            maxTime = Swift.max(maxTime, other.maxTime)
+        }
+    }
+
+    private let options: ChunkOptions
+    private let directory: SeriesTable.Directory
+    private let headChunks: HeadChunkDiskMapper
+    private(set) var counts = Counts()
+
+    init(head: Head) {
+        options = head.options
+        directory = head.series.directoryHandle
+        headChunks = head.headChunks
+    }
+
+    mutating func apply(_ samples: [RefSample]) {
+        for s in samples { apply(s) }
+    }
+
+    @inline(__always)
+    mutating func apply(_ s: RefSample) {
+        guard let m = directory.lookup(s.ref) else {
+            counts.unknownRefs += 1
+            return
+        }
+        let outcome = m._withUnsafeGuaranteedRef { series in
+            series.state.withLock { $0.commit(timestamp: s.timestamp, value: s.value, options: options, headChunks: headChunks, ref: s.ref) }
+        }
+        switch outcome {
+        case .appended:
+            counts.applied += 1
+            if s.timestamp < counts.minTime { counts.minTime = s.timestamp }
+            if s.timestamp > counts.maxTime { counts.maxTime = s.timestamp }
+        case .duplicate:
+            break
+        case .outOfOrder:
+            counts.outOfOrder += 1
+        }
+    }
+}
