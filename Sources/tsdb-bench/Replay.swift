@@ -37,7 +37,7 @@ struct Replay: ParsableCommand {
         for note in stats.notes { print(">> \(note)") }
         print(">> replayed \(stats.series) series from \(directory)/wal")
         if stats.headChunks > 0 {
-            print(">> loaded \(stats.headChunks) head chunks (\(stats.headChunkSamples) samples) from \(directory)/chunks_head")
+            print(">> loaded \(stats.headChunks) head chunks (\(stats.headChunkSamples) samples) from \(directory)/chunks_head in \(String(format: "%.3f", stats.headChunkSeconds)) s")
         }
         print(" > replayed samples: \(stats.samples)")
         print(" > replay seconds: \(String(format: "%.3f", seconds))")

@@ -14,19 +14,28 @@ struct MappingCalls: Sendable {
     /// Unmaps what ``map`` returned; 0 or `-errno`.
     var unmap: @Sendable (_ address: UnsafeRawPointer, _ length: Int) -> Int32
 
-    static let system = MappingCalls(
-        fileSize: { fd in
-            var st = stat()
-            return fstat(fd, &st) == 0 ? Int64(st.st_size) : Int64(-errno)
-        },
-        map: { fd, length in
-            let p = mmap(nil, length, PROT_READ, MAP_SHARED, fd, 0)
-            guard let p, p != UnsafeMutableRawPointer(bitPattern: -1) else { return .failure(Errno(errno)) }
-            return .success(UnsafeRawPointer(p))
-        },
-        unmap: { address, length in
-            munmap(UnsafeMutableRawPointer(mutating: address), length) == 0 ? 0 : -errno
-        })
+    static let system = MappingCalls.system(flags: MAP_SHARED)
+
+    /// As ``system``, with the whole file's pages mapped in by `mmap` itself
+    /// (`MAP_POPULATE`): for a file about to be read through once, which then takes no page
+    /// faults.
+    static let populated = MappingCalls.system(flags: MAP_SHARED | MAP_POPULATE)
+
+    private static func system(flags: Int32) -> MappingCalls {
+        MappingCalls(
+            fileSize: { fd in
+                var st = stat()
+                return fstat(fd, &st) == 0 ? Int64(st.st_size) : Int64(-errno)
+            },
+            map: { fd, length in
+                let p = mmap(nil, length, PROT_READ, flags, fd, 0)
+                guard let p, p != UnsafeMutableRawPointer(bitPattern: -1) else { return .failure(Errno(errno)) }
+                return .success(UnsafeRawPointer(p))
+            },
+            unmap: { address, length in
+                munmap(UnsafeMutableRawPointer(mutating: address), length) == 0 ? 0 : -errno
+            })
+    }
 }
 
 /// A whole file mapped read-only into memory, as Prometheus's `fileutil.OpenMmapFile`.

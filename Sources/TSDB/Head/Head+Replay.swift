@@ -20,7 +20,9 @@ public struct ReplayStats: Sendable {
     /// them (counted in ``samples`` too); WAL samples they already held are skipped.
     public var headChunks = 0
     public var headChunkSamples = 0
+    /// The whole replay, and the part of it spent loading `chunks_head/`.
     public var seconds = 0.0
+    public var headChunkSeconds = 0.0
     /// Repairs made on the way, one line each, naming segment and offset.
     public var notes: [String] = []
     public var droppedBytes = 0
@@ -47,6 +49,7 @@ extension Head {
             loaded = try HeadChunkLoader.load(directory: chunksDirectory, minValidTime: minValidTime, sys: sys)
             try headChunks.enable(directory: chunksDirectory, sys: sys, files: loaded.files)
         }
+        let chunksLoaded = DispatchTime.now().uptimeNanoseconds
         var replayer = Replayer(head: self, chunks: loaded.bySeries, tuning: tuning)
         loaded.bySeries = [:]
         defer { replayer.pipeline.stop() }
@@ -60,6 +63,7 @@ extension Head {
         }
         stats.droppedBytes = report.droppedBytes
         stats.seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+        stats.headChunkSeconds = Double(chunksLoaded - started) / 1e9
         return stats
     }
 }

@@ -255,30 +255,40 @@ struct ReplayDecoder {
     /// Adds one samples record to the step's shards; false (with the shards as before) if
     /// it does not decode.
     private func addSamples(_ payload: UnsafeRawBufferPointer, to step: ReplayStep, aliases: [UInt64: ReplayAlias], recordOffset: Int) -> Bool {
-        let before = step.shards.map(\.count)
+        // The shards leave the step while they are filled: appending through a class's
+        // stored property costs a dynamic exclusivity check per sample.
+        var shards: [[RefSample]] = []
+        swap(&shards, &step.shards)
+        defer { swap(&shards, &step.shards) }
+        let before = shards.map(\.count)
         let skipLoaded = !chunkEnds.isEmpty
         let minValid = minValidTime
-        do throws(TSDBError) {
-            var cursor = try SampleCursor(payload, file: path, offset: recordOffset)
-            if aliases.isEmpty && !skipLoaded {
-                while let s = try cursor.next() {
-                    if s.timestamp < minValid { continue }
-                    step.shards[shard(of: s.ref)].append(s)
+        let position = step.position
+        let decoded = shards.withUnsafeMutableBufferPointer { shards -> Bool in
+            do throws(TSDBError) {
+                var cursor = try SampleCursor(payload, file: path, offset: recordOffset)
+                if aliases.isEmpty && !skipLoaded {
+                    while let s = try cursor.next() {
+                        if s.timestamp < minValid { continue }
+                        shards[shard(of: s.ref)].append(s)
+                    }
+                } else {
+                    while var s = try cursor.next() {
+                        if !aliases.isEmpty, let alias = aliases[s.ref], alias.since < position { s.ref = alias.real }
+                        // Older than the newest block, or already in a chunk from chunks_head/.
+                        if s.timestamp < minValid || chunkEnds.covers(ref: s.ref, time: s.timestamp) { continue }
+                        shards[shard(of: s.ref)].append(s)
+                    }
                 }
-            } else {
-                let position = step.position
-                while var s = try cursor.next() {
-                    if !aliases.isEmpty, let alias = aliases[s.ref], alias.since < position { s.ref = alias.real }
-                    // Older than the newest block, or already in a chunk from chunks_head/.
-                    if s.timestamp < minValid || chunkEnds.covers(ref: s.ref, time: s.timestamp) { continue }
-                    step.shards[shard(of: s.ref)].append(s)
-                }
+                return true
+            } catch {
+                return false
             }
-            return true
-        } catch {
-            for i in step.shards.indices { step.shards[i].removeLast(step.shards[i].count - before[i]) }
-            return false
         }
+        if !decoded {
+            for i in shards.indices { shards[i].removeLast(shards[i].count - before[i]) }
+        }
+        return decoded
     }
 
     /// The record (or page padding, as `.some(nil)`) at `at`, decompressed, moving `at` past

@@ -117,10 +117,11 @@ extension HeadChunkFormat {
         return nil
     }
 
-    /// Walks the chunks of one file (header already checked), checking every length and CRC,
-    /// and calls `body` with each; stops at the first damage. Never traps on any bytes.
+    /// Walks the chunks of one file (header already checked), checking every length and, if
+    /// `verify`, every CRC, and calls `body` with each; stops at the first damage. Never
+    /// traps on any bytes. Without `verify`, ``checksumMismatch(_:in:)`` checks a chunk later.
     static func scan(
-        _ bytes: UnsafeRawBufferPointer, file seq: Int, _ body: (ScannedHeadChunk) throws(TSDBError) -> Void
+        _ bytes: UnsafeRawBufferPointer, file seq: Int, verify: Bool = true, _ body: (ScannedHeadChunk) throws(TSDBError) -> Void
     ) throws(TSDBError) -> HeadChunkScanEnd {
         let end = bytes.count
         var at = headerSize
@@ -161,16 +162,24 @@ extension HeadChunkFormat {
             }
             let dataStart = at
             let dataEnd = at + Int(length)
-            let stored = UInt32(bigEndian: bytes.loadUnaligned(fromByteOffset: dataEnd, as: UInt32.self))
-            let actual = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[start..<dataEnd]))
-            guard stored == actual else {
-                return .damaged(offset: start, torn: false, reason: "checksum mismatch in the chunk at offset \(start): stored 0x\(String(stored, radix: 16)), computed 0x\(String(actual, radix: 16))")
-            }
-            at = dataEnd + crcSize
-            try body(ScannedHeadChunk(
+            let chunk = ScannedHeadChunk(
                 ref: HeadChunkRef(file: seq, offset: start), seriesRef: seriesRef, minTime: minTime, maxTime: maxTime,
-                encoding: encoding, data: UnsafeRawBufferPointer(rebasing: bytes[dataStart..<dataEnd])))
+                encoding: encoding, data: UnsafeRawBufferPointer(rebasing: bytes[dataStart..<dataEnd]))
+            if verify, let mismatch = checksumMismatch(chunk, in: bytes) { return mismatch }
+            at = dataEnd + crcSize
+            try body(chunk)
         }
         return .clean
+    }
+
+    /// The damage of a scanned chunk whose stored CRC (over its header and data) does not
+    /// match, or nil.
+    static func checksumMismatch(_ chunk: ScannedHeadChunk, in bytes: UnsafeRawBufferPointer) -> HeadChunkScanEnd? {
+        let start = chunk.ref.offset
+        let dataEnd = chunk.data.baseAddress.map { $0 - bytes.baseAddress! } .map { $0 + chunk.data.count } ?? start
+        let stored = UInt32(bigEndian: bytes.loadUnaligned(fromByteOffset: dataEnd, as: UInt32.self))
+        let actual = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[start..<dataEnd]))
+        guard stored != actual else { return nil }
+        return .damaged(offset: start, torn: false, reason: "checksum mismatch in the chunk at offset \(start): stored 0x\(String(stored, radix: 16)), computed 0x\(String(actual, radix: 16))")
     }
 }

@@ -1,3 +1,6 @@
+import Dispatch
+import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -25,8 +28,9 @@ struct LoadedHeadChunks {
 /// of time order) deletes every file, and the WAL is then replayed in full. Runs before the
 /// head accepts appends; not thread-safe.
 enum HeadChunkLoader {
-    static func load(directory: String, minValidTime: Int64, sys: Syscalls, mapping: MappingCalls = .system) throws(TSDBError) -> LoadedHeadChunks {
+    static func load(directory: String, minValidTime: Int64, sys: Syscalls, mapping: MappingCalls = .populated) throws(TSDBError) -> LoadedHeadChunks {
         var result = LoadedHeadChunks()
+        var groups = ChunkGroups()
         var seqs = try HeadChunkFormat.fileSequences(in: directory)
         guard let last = seqs.last else { return result }
 
@@ -50,25 +54,34 @@ enum HeadChunkLoader {
                 if let p = HeadChunkFormat.headerProblem(bytes) {
                     return .damaged(offset: 0, torn: false, reason: p)
                 }
-                return try HeadChunkFormat.scan(bytes, file: seq) { c throws(TSDBError) in
+                // Lengths first, then checksums and copies on every core, then the checks
+                // in file order: the first bad checksum ends the file as a scan would.
+                var found: [ScannedHeadChunk] = []
+                var end = try HeadChunkFormat.scan(bytes, file: seq, verify: false) { found.append($0) }
+                let (copies, mismatch) = verifyAndCopy(found, in: bytes, minValidTime: minValidTime)
+                if let (index, damage) = mismatch {
+                    found.removeSubrange(index...)
+                    end = damage
+                }
+                for (i, c) in found.enumerated() {
                     if c.maxTime > maxTime { maxTime = c.maxTime }
-                    guard problem == nil else { return }
-                    guard c.encoding == ChunkEncoding.xor.rawValue, c.maxTime >= minValidTime else {
+                    guard problem == nil else { continue }
+                    guard let copy = copies[i] else {
                         result.skipped += 1
-                        return
+                        continue
                     }
                     guard c.data.count >= 2, c.minTime <= c.maxTime else {
                         problem = "the chunk at offset \(c.ref.offset) is not a valid XOR chunk (\(c.data.count) bytes, [\(c.minTime), \(c.maxTime)])"
-                        return
+                        continue
                     }
-                    if let previous = result.bySeries[c.seriesRef]?.last, previous.maxTime >= c.minTime {
+                    if let previous = groups.last(of: c.seriesRef), previous.maxTime >= c.minTime {
                         problem = "the chunk at offset \(c.ref.offset) of series \(c.seriesRef) starts at \(c.minTime), not after its previous chunk's end \(previous.maxTime)"
-                        return
+                        continue
                     }
-                    result.bySeries[c.seriesRef, default: []].append(
-                        HeadChunk(chunk: XORChunk(bytes: Array(c.data)), minTime: c.minTime, maxTime: c.maxTime))
+                    groups.append(HeadChunk(chunk: copy, minTime: c.minTime, maxTime: c.maxTime), to: c.seriesRef)
                     result.chunks += 1
                 }
+                return end
             }
             if let problem {
                 return try discardAll(directory, seqs, because: "head chunk file \(path): \(problem)", sys: sys)
@@ -83,7 +96,72 @@ enum HeadChunkLoader {
             }
             result.files.append(.init(seq: seq, maxTime: maxTime))
         }
+        result.bySeries = groups.dictionary()
         return result
+    }
+
+    /// Checks the chunks' CRCs and copies those to load (XOR, not below `minValidTime`), on
+    /// every core. Returns the copies (nil for chunks not loaded) and the first mismatch.
+    private static func verifyAndCopy(
+        _ found: [ScannedHeadChunk], in bytes: UnsafeRawBufferPointer, minValidTime: Int64
+    ) -> (copies: [XORChunk?], mismatch: (index: Int, damage: HeadChunkScanEnd)?) {
+        let parts = Swift.max(1, Swift.min(8, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))), found.count / 4096))
+        let firstBad = Mutex<(index: Int, damage: HeadChunkScanEnd)?>(nil)
+        let copies = [XORChunk?](unsafeUninitializedCapacity: found.count) { buffer, count in
+            // Each thread reads the shared chunk list and file, and writes its own slots.
+            let shared = UncheckedBox((found: found, bytes: bytes, slots: buffer.baseAddress!))
+            DispatchQueue.concurrentPerform(iterations: parts) { part in
+                let (found, bytes, slots) = shared.value
+                let range = (found.count * part / parts)..<(found.count * (part + 1) / parts)
+                for i in range {
+                    let c = found[i]
+                    if let damage = HeadChunkFormat.checksumMismatch(c, in: bytes) {
+                        firstBad.withLock { if $0 == nil || $0!.index > i { $0 = (i, damage) } }
+                        (slots + i).initialize(repeating: nil, count: range.upperBound - i)
+                        return
+                    }
+                    let load = c.encoding == ChunkEncoding.xor.rawValue && c.maxTime >= minValidTime
+                    (slots + i).initialize(to: load ? XORChunk(bytes: Array(c.data)) : nil)
+                }
+            }
+            count = found.count
+        }
+        return (copies, firstBad.withLock { $0 })
+    }
+
+    /// Chunks by series reference, in an array indexed by reference for the dense references
+    /// Prometheus and this engine hand out (a hash per chunk costs more than its copy), and
+    /// a dictionary above ``denseLimit``.
+    private struct ChunkGroups {
+        static let denseLimit: UInt64 = 1 << 20
+        private var dense: [[HeadChunk]] = []
+        private var sparse: [UInt64: [HeadChunk]] = [:]
+
+        func last(of ref: UInt64) -> HeadChunk? {
+            ref < UInt64(dense.count) ? dense[Int(ref)].last : sparse[ref]?.last
+        }
+
+        mutating func append(_ chunk: HeadChunk, to ref: UInt64) {
+            guard ref < Self.denseLimit else {
+                sparse[ref, default: []].append(chunk)
+                return
+            }
+            if ref >= UInt64(dense.count) {
+                dense.append(contentsOf: repeatElement([], count: Swift.max(Int(ref) + 1, dense.count * 2) - dense.count))
+            }
+            if dense[Int(ref)].isEmpty { dense[Int(ref)].reserveCapacity(32) }
+            dense[Int(ref)].append(chunk)
+        }
+
+        mutating func dictionary() -> [UInt64: [HeadChunk]] {
+            var out = sparse
+            sparse = [:]
+            for ref in dense.indices where !dense[ref].isEmpty {
+                out[UInt64(ref)] = dense[ref]
+                dense[ref] = []
+            }
+            return out
+        }
     }
 
     /// Deletes every head chunk file, as Prometheus does when it cannot use them; the WAL
