@@ -184,7 +184,7 @@ final class ReplayPipeline: @unchecked Sendable {
                     outcome.resumeAt = step.start
                     return outcome
                 }
-                applier.apply(step.shards[w])
+                applier.applyBySeries(step.shards[w], stride: UInt64(threadCount))
             case .series, .tombstones:
                 if !execute(step) {
                     outcome.resumeAt = step.start
@@ -316,28 +316,88 @@ struct SampleApplier {
         headChunks = head.headChunks
     }
 
-    mutating func apply(_ samples: [RefSample]) {
-        for s in samples { apply(s) }
-    }
+    /// Buckets of a counting sort, and its output, reused.
+    private var bucketStarts: [Int32] = []
+    private var sorted: [RefSample] = []
 
-    @inline(__always)
-    mutating func apply(_ s: RefSample) {
-        guard let m = directory.lookup(s.ref) else {
-            counts.unknownRefs += 1
+    /// Applies `samples` with each series' samples together, in their order, so that a
+    /// series is looked up and locked once per run of its samples instead of once per
+    /// sample (samples come in scrape order: every series once before any twice). One
+    /// counting-sort pass over reference buckets; this thread's references are `stride`
+    /// apart, so the bucket is `ref / stride`. Series sharing a bucket stay interleaved,
+    /// which only costs locks.
+    mutating func applyBySeries(_ samples: [RefSample], stride: UInt64) {
+        let n = samples.count
+        guard n >= 512 else {
+            samples.withUnsafeBufferPointer { apply($0) }
             return
         }
-        let outcome = m._withUnsafeGuaranteedRef { series in
-            series.state.withLock { $0.commit(timestamp: s.timestamp, value: s.value, options: options, headChunks: headChunks, ref: s.ref) }
+        var bits = 8
+        while (1 << bits) < n && bits < 16 { bits += 1 }
+        let buckets = 1 << bits
+        let mask = UInt64(buckets - 1)
+        if bucketStarts.count < buckets + 1 { bucketStarts = Array(repeating: 0, count: buckets + 1) }
+        if sorted.count < n { sorted = Array(repeating: RefSample(ref: 0, timestamp: 0, value: 0), count: n) }
+        bucketStarts.withUnsafeMutableBufferPointer { starts in
+            sorted.withUnsafeMutableBufferPointer { out in
+                samples.withUnsafeBufferPointer { input in
+                    for i in 0...buckets { starts[i] = 0 }
+                    for s in input { starts[Int((s.ref / stride) & mask) + 1] += 1 }
+                    for i in 0..<buckets { starts[i + 1] += starts[i] }
+                    for s in input {
+                        let b = Int((s.ref / stride) & mask)
+                        out[Int(starts[b])] = s
+                        starts[b] += 1
+                    }
+                }
+            }
         }
-        switch outcome {
-        case .appended:
-            counts.applied += 1
-            if s.timestamp < counts.minTime { counts.minTime = s.timestamp }
-            if s.timestamp > counts.maxTime { counts.maxTime = s.timestamp }
-        case .duplicate:
-            break
-        case .outOfOrder:
-            counts.outOfOrder += 1
+        var out: [RefSample] = []
+        swap(&out, &sorted)
+        out.withUnsafeBufferPointer { apply(UnsafeBufferPointer(rebasing: $0[0..<n])) }
+        swap(&out, &sorted)
+    }
+
+    mutating func apply(_ samples: [RefSample]) {
+        samples.withUnsafeBufferPointer { apply($0) }
+    }
+
+    /// Applies samples in order, a run of one series' samples under one lock.
+    mutating func apply(_ samples: UnsafeBufferPointer<RefSample>) {
+        var i = 0
+        while i < samples.count {
+            let ref = samples[i].ref
+            var end = i + 1
+            while end < samples.count && samples[end].ref == ref { end += 1 }
+            guard let m = directory.lookup(ref) else {
+                counts.unknownRefs += end - i
+                i = end
+                continue
+            }
+            let run = UnsafeBufferPointer(rebasing: samples[i..<end])
+            counts = m._withUnsafeGuaranteedRef { series in
+                series.state.withLock { state in
+                    var counts = self.counts
+                    for s in run {
+                        switch state.commit(timestamp: s.timestamp, value: s.value, options: options, headChunks: headChunks, ref: ref) {
+                        case .appended:
+                            counts.applied += 1
+                            if s.timestamp < counts.minTime { counts.minTime = s.timestamp }
+                            if s.timestamp > counts.maxTime { counts.maxTime = s.timestamp }
+                        case .duplicate:
+                            break
+                        case .outOfOrder:
+                            counts.outOfOrder += 1
+                        }
+                    }
+                    return counts
+                }
+            }
+            i = end
         }
+    }
+
+    mutating func apply(_ s: RefSample) {
+        withUnsafePointer(to: s) { apply(UnsafeBufferPointer(start: $0, count: 1)) }
     }
 }
