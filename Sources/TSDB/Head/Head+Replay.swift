@@ -78,7 +78,6 @@ private struct Replayer {
     /// Samples applied by the sequential reader, on this thread.
     var sequential: SampleApplier
     var serial = 0
-    var sequentialRecords = 0
     var unknownRecords = 0
 
     init(head: Head, chunks: [UInt64: [HeadChunk]], tuning: ReplayTuning) {
@@ -135,7 +134,6 @@ private struct Replayer {
         default:
             unknownRecords += 1
         }
-        sequentialRecords += 1
     }
 
     /// Stops the threads and gathers what the replay did into the head and the counts.

@@ -153,6 +153,44 @@ import TSDBTestSupport
         }
     }
 
+    /// Enough chunks that the loader checks them on several threads: a bad checksum in any
+    /// part ends the file at that chunk, as a scan in one pass would, and the chunks before
+    /// it are loaded whole and grouped by series in file order.
+    @Test(arguments: [0.3, 0.9])
+    func badChecksumAmongManyChunksCutsFromThatChunk(at fraction: Double) throws {
+        try TemporaryDirectory.with { dir in
+            let mapper = HeadChunkDiskMapper()
+            try mapper.enable(directory: dir, sys: .system, files: [])
+            var refs: [HeadChunkRef] = []
+            let count = 20_000
+            for i in 0..<count {
+                let c = Self.chunk(2, from: Int64(i / 50) * 100_000, value: Double(i))
+                refs.append(try #require(mapper.write(seriesRef: UInt64(i % 50 + 1), minTime: c.minTime, maxTime: c.maxTime, data: c.data)))
+            }
+            try mapper.close()
+            let bad = Int(Double(count) * fraction)
+            let path = dir + "/000001"
+            var b = try Self.bytes(path)
+            b[refs[bad].offset + HeadChunkFormat.fixedMetaSize + 3] ^= 0x01
+            try Data(b).write(to: URL(fileURLWithPath: path))
+
+            let loaded = try HeadChunkLoader.load(directory: dir, minValidTime: .min, sys: .system)
+            #expect(loaded.chunks == bad)
+            #expect(loaded.notes.first?.contains("checksum mismatch in the chunk at offset \(refs[bad].offset)") == true, "\(loaded.notes)")
+            for ref in 1...50 {
+                let chunks = loaded.bySeries[UInt64(ref)] ?? []
+                #expect(chunks.count == (bad - ref + 50) / 50)
+                #expect(zip(chunks, chunks.dropFirst()).allSatisfy { $0.maxTime < $1.minTime })
+                let firstValues = chunks.map { c -> Double? in
+                    var it = c.chunk.makeIterator()
+                    return it.next()?.value
+                }
+                #expect(firstValues == (0..<chunks.count).map { Double($0 * 50 + ref - 1) })
+            }
+            #expect(try Self.bytes(path).count == refs[bad].offset)
+        }
+    }
+
     /// Damage anywhere but the last file's tail: every file goes, the WAL supplies all.
     @Test func damageInAnEarlierFileDeletesAllFiles() throws {
         try TemporaryDirectory.with { dir in
