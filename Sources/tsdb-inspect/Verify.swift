@@ -26,7 +26,7 @@ struct Verify: ParsableCommand {
             return try Inspect.verify(directory: directory)
         }
         for p in report.problems { print("problem: \(p)") }
-        print("verified \(report.blocks) blocks (\(report.series) series, \(report.chunks) chunks) and \(report.walRecords) WAL records: \(report.problems.isEmpty ? "no problems" : "\(report.problems.count) problem(s)")")
+        print("verified \(report.blocks) blocks (\(report.series) series, \(report.chunks) chunks), \(report.walRecords) WAL records and \(report.headChunks) head chunks: \(report.problems.isEmpty ? "no problems" : "\(report.problems.count) problem(s)")")
         if !report.problems.isEmpty { throw ExitCode.failure }
     }
 }

@@ -4,6 +4,8 @@
     public var series = 0
     public var chunks = 0
     public var walRecords = 0
+    /// Chunks in `chunks_head/` whose framing and CRC were checked.
+    public var headChunks = 0
     public var problems: [InspectProblem] = []
 }
 
@@ -13,6 +15,7 @@ extension Inspect {
     /// as Thanos's `index.VerifyIndex` does: series sorted and unique, no empty label set,
     /// chunks inside the block's range and not overlapping within a series, every chunk
     /// reference resolving to a chunk that decodes, and the counts in `meta.json` matching.
+    /// Then every head chunk file in `chunks_head/` (header, framing, CRC, numbering).
     /// Reads only; reports each problem with its file and offset and carries on.
     public static func verify(directory: String) throws(TSDBError) -> VerifyReport {
         var report = VerifyReport()
@@ -21,10 +24,38 @@ extension Inspect {
             verifyBlock(directory + "/" + name, &report)
         }
         report.problems += try walkWAL(directory: directory) { _ in report.walRecords += 1 }
+        try verifyHeadChunks(directory + "/chunks_head", &report)
         // A damaged chunk is found both by the segment scan and through the index: once.
         var seen = Set<String>()
         report.problems = report.problems.filter { seen.insert("\($0.file)@\($0.offset ?? -1)").inserted }
         return report
+    }
+
+    /// Every head chunk file, read (not mapped: a running writer may be appending to the
+    /// last one) and scanned as an open would: a damaged tail of the last file is what a
+    /// crash leaves and the next open cuts, and is reported like a torn WAL tail.
+    private static func verifyHeadChunks(_ directory: String, _ report: inout VerifyReport) throws(TSDBError) {
+        let seqs = try HeadChunkFormat.fileSequences(in: directory)
+        for (a, b) in zip(seqs, seqs.dropFirst()) where b != a + 1 {
+            report.problems.append(InspectProblem(file: directory + "/" + HeadChunkFormat.fileName(b), offset: nil,
+                                                  message: "head chunk file \(HeadChunkFormat.fileName(a)) is followed by \(HeadChunkFormat.fileName(b)): the files must be numbered consecutively"))
+        }
+        for seq in seqs {
+            let path = directory + "/" + HeadChunkFormat.fileName(seq)
+            let bytes: [UInt8]
+            do throws(TSDBError) { bytes = try WALRecovery.readFile(path, sys: .system) } catch {
+                report.problems.append(InspectProblem(error, file: path))
+                continue
+            }
+            let end = bytes.withUnsafeBytes { raw -> HeadChunkScanEnd in
+                if let problem = HeadChunkFormat.headerProblem(raw) { return .damaged(offset: 0, torn: false, reason: problem) }
+                // The scan's body does not throw.
+                return (try? HeadChunkFormat.scan(raw, file: seq) { _ in report.headChunks += 1 }) ?? .clean
+            }
+            if case .damaged(let offset, _, let reason) = end {
+                report.problems.append(InspectProblem(file: path, offset: offset, message: reason))
+            }
+        }
     }
 
     private static func verifyBlock(_ block: String, _ report: inout VerifyReport) {

@@ -19,6 +19,7 @@ import TSDBTestSupport
         let r = try verify(dir.path)
         #expect(r.status == 0, "\(r.stdout)")
         #expect(r.stdout.contains("no problems"))
+        #expect(!r.stdout.contains(" 0 head chunks"), "the fixture has head chunks to check: \(r.stdout)")
     }
 
     @Test func findsAFlippedBitInAChunk() throws {
@@ -31,6 +32,19 @@ import TSDBTestSupport
         let r = try verify(dir.path)
         #expect(r.status == 1)
         #expect(r.stdout.contains("problem: \(segment) at offset 8: chunk CRC32C mismatch"), "\(r.stdout)")
+    }
+
+    @Test func findsAFlippedBitInAHeadChunk() throws {
+        let dir = try InspectFixtures.engineDirectory()
+        defer { dir.remove() }
+        let file = dir.path + "/chunks_head/000001"
+        var bytes = try #require(FileManager.default.contents(atPath: file))
+        try #require(bytes.count > 100)
+        bytes[40] ^= 0x10  // inside the first chunk, which starts after the 8-byte header
+        try bytes.write(to: URL(fileURLWithPath: file))
+        let r = try verify(dir.path)
+        #expect(r.status == 1)
+        #expect(r.stdout.contains("problem: \(file) at offset 8: checksum mismatch in the chunk at offset 8"), "\(r.stdout)")
     }
 
     @Test func findsATruncatedIndex() throws {
