@@ -38,6 +38,19 @@ struct MappingCalls: Sendable {
     }
 }
 
+/// Drops the whole pages of `range` from this process's view of a shared file mapping
+/// (`MADV_DONTNEED`), so they no longer count in its resident memory. The file's pages stay
+/// in the page cache, and a later read faults them back in with the same bytes. Only for
+/// bytes of a ``MappedFile`` (on private or anonymous memory it would zero them).
+func releaseMappedPages(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>) {
+    guard let base = bytes.baseAddress else { return }
+    let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+    let start = (range.lowerBound + page - 1) / page * page
+    let end = Swift.min(range.upperBound, bytes.count) / page * page
+    guard end > start else { return }
+    _ = madvise(UnsafeMutableRawPointer(mutating: base + start), end - start, MADV_DONTNEED)
+}
+
 /// A whole file mapped read-only into memory, as Prometheus's `fileutil.OpenMmapFile`.
 ///
 /// The mapping is owned by this object alone and is unmapped exactly once, in `deinit`; the

@@ -94,7 +94,7 @@ private struct Replayer {
         serial += 1
         let serial = self.serial
         let path = reader.path
-        let (resumeAt, records, unknown) = pipeline.run(reader.bytes, path: path, serial: serial)
+        let (resumeAt, records, unknown) = pipeline.run(reader.bytes, path: path, serial: serial, mapped: reader.isMapped)
         report.records += records
         unknownRecords += unknown
         guard let resumeAt else { return nil }

@@ -85,9 +85,14 @@ final class ReplayPipeline: @unchecked Sendable {
     /// Replays one segment (segment number `serial` in reading order). Returns how many
     /// records were applied and, if the pieces stopped short of the end, the offset of the
     /// first record not applied.
-    func run(_ bytes: UnsafeRawBufferPointer, path: String, serial: Int) -> (resumeAt: Int?, records: Int, unknownRecords: Int) {
+    ///
+    /// With `mapped` (the bytes are a shared mapping of the segment file), the pages of each
+    /// applied piece are given back (`MADV_DONTNEED`): they stay in the page cache, and a
+    /// later read (the sequential reader after damage) faults them in again, but the replay
+    /// does not hold the whole segment in its resident memory.
+    func run(_ bytes: UnsafeRawBufferPointer, path: String, serial: Int, mapped: Bool = false) -> (resumeAt: Int?, records: Int, unknownRecords: Int) {
         guard !bytes.isEmpty else { return (nil, 0, 0) }
-        let job = SegmentJob(bytes: bytes, path: path, serial: serial, pieceSize: pieceSize, threads: threadCount)
+        let job = SegmentJob(bytes: bytes, path: path, serial: serial, pieceSize: pieceSize, threads: threadCount, mapped: mapped)
         pthread_mutex_lock(mutex)
         self.job = job
         pthread_cond_broadcast(changed)
@@ -133,6 +138,7 @@ final class ReplayPipeline: @unchecked Sendable {
                         job.pieces[i] = nil
                         pthread_mutex_unlock(mutex)
                         retire(piece)
+                        if job.mapped { job.release(piece: i) }
                         pthread_mutex_lock(mutex)
                     }
                     pthread_cond_broadcast(changed)
@@ -273,17 +279,28 @@ private final class SegmentJob {
     var records = 0
     var unknownRecords = 0
     var finished = 0
+    let mapped: Bool
 
-    init(bytes: UnsafeRawBufferPointer, path: String, serial: Int, pieceSize: Int, threads: Int) {
+    init(bytes: UnsafeRawBufferPointer, path: String, serial: Int, pieceSize: Int, threads: Int, mapped: Bool) {
         self.bytes = bytes
         self.path = path
         self.serial = serial
         self.pieceSize = pieceSize
+        self.mapped = mapped
         let count = (bytes.count + pieceSize - 1) / pieceSize
         pieces = Array(repeating: nil, count: count)
         appliedBy = Array(repeating: 0, count: count)
         nextToApply = Array(repeating: 0, count: threads)
         limit = count
+    }
+}
+
+extension SegmentJob {
+    /// Drops piece `i`'s pages from this process's mapping (not from the page cache): no
+    /// thread reads them again unless the sequential reader takes over, which faults them
+    /// back in.
+    func release(piece i: Int) {
+        releaseMappedPages(bytes, (i * pieceSize)..<((i + 1) * pieceSize))
     }
 }
 

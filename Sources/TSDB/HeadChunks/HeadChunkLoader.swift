@@ -113,6 +113,7 @@ enum HeadChunkLoader {
             DispatchQueue.concurrentPerform(iterations: parts) { part in
                 let (found, bytes, slots) = shared.value
                 let range = (found.count * part / parts)..<(found.count * (part + 1) / parts)
+                var released = range.first.map { found[$0].ref.offset } ?? 0
                 for i in range {
                     let c = found[i]
                     if let damage = HeadChunkFormat.checksumMismatch(c, in: bytes) {
@@ -122,7 +123,14 @@ enum HeadChunkLoader {
                     }
                     let load = c.encoding == ChunkEncoding.xor.rawValue && c.maxTime >= minValidTime
                     (slots + i).initialize(to: load ? XORChunk(bytes: Array(c.data)) : nil)
+                    // The copies replace the mapped pages: give those back as we go, so the
+                    // file and its copy are not both resident.
+                    if i % 4096 == 4095 {
+                        releaseMappedPages(bytes, released..<c.ref.offset)
+                        released = c.ref.offset
+                    }
                 }
+                if let last = range.last { releaseMappedPages(bytes, released..<(found[last].ref.offset + HeadChunkFormat.recordSize(dataCount: found[last].data.count))) }
             }
             count = found.count
         }

@@ -20,6 +20,7 @@ final class SegmentBytes: @unchecked Sendable {
     // @unchecked: immutable after init; the memory is never written once filled.
     let raw: UnsafeRawBufferPointer
     private let mapped: MappedFile?
+    var isMapped: Bool { mapped != nil }
 
     init(copying bytes: [UInt8]) {
         let owned = UnsafeMutableRawBufferPointer.allocate(byteCount: Swift.max(bytes.count, 1), alignment: 16)
@@ -48,6 +49,8 @@ struct SegmentReader {
     private let storage: SegmentBytes
     /// The segment's bytes, valid while the reader is.
     var bytes: UnsafeRawBufferPointer { storage.raw }
+    /// Whether the bytes are a shared mapping of the file (else a private copy).
+    var isMapped: Bool { storage.isMapped }
     let path: String
     /// Where the next record starts (or the end of the last good one).
     private(set) var offset = 0
