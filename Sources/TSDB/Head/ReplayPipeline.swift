@@ -29,7 +29,7 @@ final class ReplayPipeline: @unchecked Sendable {
     let pieceSize: Int
     let window: Int
     private let head: Head
-    private let chunkEnds: LoadedChunkEnds
+    private let admission: SampleAdmission
     private let pool = SampleArrayPool()
 
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
@@ -43,10 +43,10 @@ final class ReplayPipeline: @unchecked Sendable {
     /// Executes series and tombstones steps, under its lock.
     let executor: ReplayExecutor
 
-    init(head: Head, executor: ReplayExecutor, chunkEnds: LoadedChunkEnds, tuning: ReplayTuning) {
+    init(head: Head, executor: ReplayExecutor, admission: SampleAdmission, tuning: ReplayTuning) {
         self.head = head
         self.executor = executor
-        self.chunkEnds = chunkEnds
+        self.admission = admission
         threadCount = Swift.max(1, tuning.threads)
         pieceSize = Swift.max(1, tuning.pieces) * WALFormat.pageSize
         window = 4 * threadCount
@@ -115,7 +115,7 @@ final class ReplayPipeline: @unchecked Sendable {
             guard !stopping, let job else { break }
             served = job.serial
             let decoder = ReplayDecoder(bytes: job.bytes, path: job.path, segment: job.serial, shardCount: threadCount,
-                                        chunkEnds: chunkEnds, minValidTime: head.minValidTime, pool: pool, scratch: scratch)
+                                        admission: admission, pool: pool, scratch: scratch)
             var expected = 0
             while true {
                 let i = job.nextToApply[w]
