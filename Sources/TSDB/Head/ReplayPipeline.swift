@@ -13,7 +13,8 @@ import Darwin
 /// - Threads claim pieces to decode in order, at most ``window`` ahead of the slowest
 ///   applier. Each thread applies every piece in order, but only the samples of the series
 ///   in its shard (reference modulo thread count), so a series' samples stay in log order
-///   without locks contending.
+///   without locks contending. It groups them by series first
+///   (``SampleApplier/applyBySeries(_:stride:)``), so a series is locked once per run.
 /// - Series and tombstones records are steps executed once, in log order: the first
 ///   thread to reach one executes it under the executor's lock while later ones wait, so a
 ///   series exists before any sample after its record is applied.
