@@ -74,7 +74,7 @@ private struct Replayer {
     let head: Head
     let executor: ReplayExecutor
     let pipeline: ReplayPipeline
-    let admission: SampleAdmission
+    let chunkEnds: LoadedChunkEnds
     /// Samples applied by the sequential reader, on this thread.
     var sequential: SampleApplier
     var serial = 0
@@ -82,11 +82,9 @@ private struct Replayer {
 
     init(head: Head, chunks: [UInt64: [HeadChunk]], tuning: ReplayTuning) {
         self.head = head
-        // Samples below the minimum valid time are in a block already (it does not move
-        // during a replay).
-        admission = SampleAdmission(minValidTime: head.minValidTime, chunkEnds: LoadedChunkEnds(chunks))
+        chunkEnds = LoadedChunkEnds(chunks)
         executor = ReplayExecutor(head: head, chunks: chunks)
-        pipeline = ReplayPipeline(head: head, executor: executor, admission: admission, tuning: tuning)
+        pipeline = ReplayPipeline(head: head, executor: executor, chunkEnds: chunkEnds, tuning: tuning)
         sequential = SampleApplier(head: head)
     }
 
@@ -117,12 +115,15 @@ private struct Replayer {
         case RecordType.samples.rawValue:
             var failure: TSDBError?
             let aliases = executor.locked { $0.aliases }
+            let minValid = head.minValidTime
             record.withUnsafeBytes { raw in
                 do throws(TSDBError) {
                     try RecordDecoder.validateSamples(raw, file: file, offset: offset)
                     var cursor = try SampleCursor(raw, file: file, offset: offset)
                     while var s = try cursor.next() {
-                        if admission.admit(&s, aliases: aliases, at: position) { sequential.apply(s) }
+                        if let alias = aliases[s.ref], alias.since < position { s.ref = alias.real }
+                        if s.timestamp < minValid || chunkEnds.covers(ref: s.ref, time: s.timestamp) { continue }
+                        sequential.apply(s)
                     }
                 } catch { failure = error }
             }

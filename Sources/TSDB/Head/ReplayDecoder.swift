@@ -56,22 +56,6 @@ struct LoadedChunkEnds: Sendable {
     }
 }
 
-/// Which replayed samples are applied, and to which series: the rule the decoder and the
-/// sequential reader share. A sample under a duplicate series record's reference belongs
-/// to the first series with those labels, from that record on; samples older than the
-/// newest block, or held by a chunk loaded from `chunks_head/`, are left out.
-struct SampleAdmission: Sendable {
-    let minValidTime: Int64
-    let chunkEnds: LoadedChunkEnds
-
-    /// Whether `s` (at `position` in the log) is applied; its reference is resolved.
-    @inline(__always)
-    func admit(_ s: inout RefSample, aliases: [UInt64: ReplayAlias], at position: ReplayPosition) -> Bool {
-        if !aliases.isEmpty, let alias = aliases[s.ref], alias.since < position { s.ref = alias.real }
-        return s.timestamp >= minValidTime && !chunkEnds.covers(ref: s.ref, time: s.timestamp)
-    }
-}
-
 /// A run of records of one piece that is applied as a unit: a series record, a tombstones
 /// record, or consecutive samples records (and records of unknown types among them).
 final class ReplayStep: @unchecked Sendable {
@@ -156,17 +140,19 @@ struct ReplayDecoder {
     let path: String
     let segment: Int
     let shardCount: Int
-    let admission: SampleAdmission
+    let chunkEnds: LoadedChunkEnds
+    let minValidTime: Int64
     let pool: SampleArrayPool
     private let scratch: ReplayScratch
 
-    init(bytes: UnsafeRawBufferPointer, path: String, segment: Int, shardCount: Int, admission: SampleAdmission,
-         pool: SampleArrayPool, scratch: ReplayScratch) {
+    init(bytes: UnsafeRawBufferPointer, path: String, segment: Int, shardCount: Int, chunkEnds: LoadedChunkEnds,
+         minValidTime: Int64, pool: SampleArrayPool, scratch: ReplayScratch) {
         self.bytes = bytes
         self.path = path
         self.segment = segment
         self.shardCount = shardCount
-        self.admission = admission
+        self.chunkEnds = chunkEnds
+        self.minValidTime = minValidTime
         self.pool = pool
         self.scratch = scratch
     }
@@ -275,20 +261,23 @@ struct ReplayDecoder {
         swap(&shards, &step.shards)
         defer { swap(&shards, &step.shards) }
         let before = shards.map(\.count)
-        let admission = self.admission
-        let plain = aliases.isEmpty && admission.chunkEnds.isEmpty
-        let minValid = admission.minValidTime
+        let skipLoaded = !chunkEnds.isEmpty
+        let minValid = minValidTime
         let position = step.position
         let decoded = shards.withUnsafeMutableBufferPointer { shards -> Bool in
             do throws(TSDBError) {
                 var cursor = try SampleCursor(payload, file: path, offset: recordOffset)
-                if plain {
+                if aliases.isEmpty && !skipLoaded {
                     while let s = try cursor.next() {
-                        if s.timestamp >= minValid { shards[shard(of: s.ref)].append(s) }
+                        if s.timestamp < minValid { continue }
+                        shards[shard(of: s.ref)].append(s)
                     }
                 } else {
                     while var s = try cursor.next() {
-                        if admission.admit(&s, aliases: aliases, at: position) { shards[shard(of: s.ref)].append(s) }
+                        if !aliases.isEmpty, let alias = aliases[s.ref], alias.since < position { s.ref = alias.real }
+                        // Older than the newest block, or already in a chunk from chunks_head/.
+                        if s.timestamp < minValid || chunkEnds.covers(ref: s.ref, time: s.timestamp) { continue }
+                        shards[shard(of: s.ref)].append(s)
                     }
                 }
                 return true

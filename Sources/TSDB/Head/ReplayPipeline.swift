@@ -30,7 +30,7 @@ final class ReplayPipeline: @unchecked Sendable {
     let pieceSize: Int
     let window: Int
     private let head: Head
-    private let admission: SampleAdmission
+    private let chunkEnds: LoadedChunkEnds
     private let pool = SampleArrayPool()
 
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
@@ -44,10 +44,10 @@ final class ReplayPipeline: @unchecked Sendable {
     /// Executes series and tombstones steps, under its lock.
     let executor: ReplayExecutor
 
-    init(head: Head, executor: ReplayExecutor, admission: SampleAdmission, tuning: ReplayTuning) {
+    init(head: Head, executor: ReplayExecutor, chunkEnds: LoadedChunkEnds, tuning: ReplayTuning) {
         self.head = head
         self.executor = executor
-        self.admission = admission
+        self.chunkEnds = chunkEnds
         threadCount = Swift.max(1, tuning.threads)
         pieceSize = Swift.max(1, tuning.pieces) * WALFormat.pageSize
         window = 4 * threadCount
@@ -116,7 +116,7 @@ final class ReplayPipeline: @unchecked Sendable {
             guard !stopping, let job else { break }
             served = job.serial
             let decoder = ReplayDecoder(bytes: job.bytes, path: job.path, segment: job.serial, shardCount: threadCount,
-                                        admission: admission, pool: pool, scratch: scratch)
+                                        chunkEnds: chunkEnds, minValidTime: head.minValidTime, pool: pool, scratch: scratch)
             var expected = 0
             while true {
                 let i = job.nextToApply[w]
