@@ -34,6 +34,20 @@ enum Snappy {
         return ok ? out : nil
     }
 
+    /// Decompresses a snappy block into `buffer` (grown as needed) and returns the bytes
+    /// written, valid until the buffer is used again; nil if the block is malformed.
+    static func decompress(_ src: UnsafeRawBufferPointer, into buffer: GrowableBuffer) -> UnsafeRawBufferPointer? {
+        guard let base = src.baseAddress else { return nil }
+        let csrc = base.assumingMemoryBound(to: CChar.self)
+        var length = 0
+        guard snappy_uncompressed_length(csrc, src.count, &length) == SNAPPY_OK, length <= Int(Int32.max) else { return nil }
+        let out = buffer.reserve(length)
+        var written = length
+        guard snappy_uncompress(csrc, src.count, out.assumingMemoryBound(to: CChar.self), &written) == SNAPPY_OK,
+              written == length else { return nil }
+        return UnsafeRawBufferPointer(start: out, count: length)
+    }
+
     /// Decompresses a snappy block; malformed input is a corruption error, never a crash.
     static func decompress(_ input: [UInt8]) throws(TSDBError) -> [UInt8] {
         let result: [UInt8]? = input.withUnsafeBytes { src in
@@ -70,6 +84,17 @@ enum LZ4 {
             out.removeSubrange(Int(n)...)
             return out
         }
+    }
+
+    /// Decompresses an LZ4 block of exactly `decompressedSize` bytes into `buffer` (grown as
+    /// needed) and returns them, valid until the buffer is used again; nil if malformed.
+    static func decompress(_ src: UnsafeRawBufferPointer, decompressedSize: Int, into buffer: GrowableBuffer) -> UnsafeRawBufferPointer? {
+        guard decompressedSize >= 0, decompressedSize <= Int(Int32.max), src.count <= Int(Int32.max) else { return nil }
+        let out = buffer.reserve(Swift.max(decompressedSize, 1))
+        let n = LZ4_decompress_safe(src.baseAddress?.assumingMemoryBound(to: CChar.self),
+                                    out.assumingMemoryBound(to: CChar.self), Int32(src.count), Int32(decompressedSize))
+        guard n == Int32(decompressedSize) else { return nil }
+        return UnsafeRawBufferPointer(start: out, count: decompressedSize)
     }
 
     static func decompress(_ input: [UInt8], decompressedSize: Int) throws(TSDBError) -> [UInt8] {

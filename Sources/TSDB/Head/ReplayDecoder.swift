@@ -1,5 +1,3 @@
-import CLZ4
-import CSnappy
 import Synchronization
 
 #if canImport(Glibc)
@@ -345,33 +343,12 @@ struct ReplayDecoder {
     private func decompress(_ raw: UnsafeRawBufferPointer, flags: UInt8) -> UnsafeRawBufferPointer? {
         switch flags {
         case WALFormat.snappyFlag:
-            let src = raw.baseAddress!.assumingMemoryBound(to: CChar.self)
-            var length = 0
-            guard snappy_uncompressed_length(src, raw.count, &length) == SNAPPY_OK, length <= Int(Int32.max) else { return nil }
-            let out = scratch.output.reserve(length)
-            var written = length
-            guard snappy_uncompress(src, raw.count, out.assumingMemoryBound(to: CChar.self), &written) == SNAPPY_OK,
-                  written == length else { return nil }
-            return UnsafeRawBufferPointer(start: out, count: length)
+            return Snappy.decompress(raw, into: scratch.output)
         case WALFormat.lz4Flag:
             // A uvarint of the decompressed size, then the LZ4 block (FORMAT.md §6.4).
-            var size = 0
-            var shift = 0
-            var i = 0
-            while true {
-                guard i < raw.count, shift < 35 else { return nil }
-                let b = raw[i]
-                i += 1
-                size |= Int(b & 0x7f) << shift
-                if b < 0x80 { break }
-                shift += 7
-            }
-            guard size <= Int(Int32.max), raw.count - i <= Int(Int32.max) else { return nil }
-            let out = scratch.output.reserve(Swift.max(size, 1))
-            let n = LZ4_decompress_safe((raw.baseAddress! + i).assumingMemoryBound(to: CChar.self),
-                                        out.assumingMemoryBound(to: CChar.self), Int32(raw.count - i), Int32(size))
-            guard n == Int32(size) else { return nil }
-            return UnsafeRawBufferPointer(start: out, count: size)
+            var r = ByteReader(raw)
+            guard let size = try? r.readUvarint(), size <= UInt64(Int32.max) else { return nil }
+            return LZ4.decompress(UnsafeRawBufferPointer(rebasing: raw[r.offset...]), decompressedSize: Int(size), into: scratch.output)
         default:
             return nil  // zstd, or flags that disagree: the sequential reader says which
         }
@@ -383,26 +360,4 @@ struct ReplayDecoder {
 final class ReplayScratch {
     let assembly = GrowableBuffer()
     let output = GrowableBuffer()
-}
-
-/// A byte buffer that only grows; its contents are lost when it does.
-final class GrowableBuffer {
-    private(set) var pointer: UnsafeMutableRawPointer?
-    private var capacity = 0
-
-    /// At least `count` bytes, holding what the buffer held before.
-    func reserve(_ count: Int) -> UnsafeMutableRawPointer {
-        if let pointer, count <= capacity { return pointer }
-        let newCapacity = Swift.max(count, capacity * 2, 64 * 1024)
-        let grown = UnsafeMutableRawPointer.allocate(byteCount: newCapacity, alignment: 16)
-        if let pointer {
-            grown.copyMemory(from: pointer, byteCount: capacity)
-            pointer.deallocate()
-        }
-        pointer = grown
-        capacity = newCapacity
-        return grown
-    }
-
-    deinit { pointer?.deallocate() }
 }
