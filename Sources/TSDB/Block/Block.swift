@@ -52,6 +52,10 @@ final class Block: @unchecked Sendable {
             throw .corruption("block time range [\(meta.minTime), \(meta.maxTime)) is inverted",
                               file: directory + "/" + BlockMeta.fileName)
         }
+        guard meta.minTime >= TimestampDomain.min, meta.maxTime <= TimestampDomain.maxBlockEnd else {
+            throw .corruption("block time range [\(meta.minTime), \(meta.maxTime)) outside the storable range [\(TimestampDomain.min), \(TimestampDomain.maxBlockEnd)]",
+                              file: directory + "/" + BlockMeta.fileName)
+        }
         let indexPath = directory + "/index"
         guard FileSystem.size(indexPath) != nil else {
             throw TSDBError(.notFound, "no index in block \(directory)", location: .init(file: indexPath))

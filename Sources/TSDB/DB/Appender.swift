@@ -17,27 +17,32 @@ public struct Appender: ~Copyable, @unchecked Sendable {
     /// The series directory, looked up without touching `head`'s reference count.
     private let directory: SeriesTable.Directory
     private let id: UInt64
-    private let minValidTime: Int64
+    /// The timestamps this transaction accepts: from the head's minimum valid time to the
+    /// wall clock plus ``Options/maxFutureSkew``, read when the appender is made.
+    private let window: TimestampWindow
     private var pending: ContiguousArray<PendingSample>
     /// Series of this transaction that may still lack a series record in the WAL.
     private var unlogged: [Unmanaged<MemSeries>] = []
 
-    init(head: Head, wal: WAL) {
+    /// `latest` is the newest timestamp accepted (the clock plus the allowed skew), nil for
+    /// no limit but ``TimestampDomain``.
+    init(head: Head, wal: WAL, latest: Int64?) {
         self.head = head
         self.wal = wal
         self.directory = head.series.directoryHandle
         self.id = head.makeAppenderID()
-        self.minValidTime = head.appendableMinValidTime()
+        self.window = TimestampWindow(lower: head.appendableMinValidTime(), upper: latest ?? TimestampDomain.max)
         self.pending = head.takeBuffer()
     }
 
     /// Appends a sample to the series with these labels, creating the series if needed.
     /// Returns the series' reference for the faster ``append(_:timestamp:value:)-(SeriesRef,_,_)``.
     /// - Throws: ``TSDBError/Code/outOfOrderSample``, ``TSDBError/Code/duplicateSampleForTimestamp``,
-    ///   ``TSDBError/Code/outOfBounds``.
+    ///   ``TSDBError/Code/outOfBounds``, ``TSDBError/Code/tooFarInFuture``,
+    ///   ``TSDBError/Code/timestampOutOfRange``.
     @discardableResult
     public mutating func append(_ labels: Labels, timestamp: Int64, value: Double) throws(TSDBError) -> SeriesRef {
-        if timestamp < minValidTime { throw outOfBounds(timestamp) }
+        if !window.contains(timestamp) { throw rejected(timestamp) }
         let (series, created) = try head.series.getOrCreate(labels)
         if created { head.stats.seriesCreated.add(1, ordering: .relaxed) }
         try append(series, timestamp: timestamp, value: value)
@@ -53,7 +58,7 @@ public struct Appender: ~Copyable, @unchecked Sendable {
         guard let series = directory.lookup(ref.rawValue) else {
             throw TSDBError(.unknownSeriesRef, "no series has reference \(ref.rawValue)")
         }
-        if timestamp < minValidTime { throw outOfBounds(timestamp) }
+        if !window.contains(timestamp) { throw rejected(timestamp) }
         try append(series, timestamp: timestamp, value: value)
         return ref
     }
@@ -81,9 +86,17 @@ public struct Appender: ~Copyable, @unchecked Sendable {
         }
     }
 
-    private func outOfBounds(_ timestamp: Int64) -> TSDBError {
+    /// The error for a timestamp outside ``window``, counted as Prometheus counts it.
+    private func rejected(_ timestamp: Int64) -> TSDBError {
+        if !TimestampDomain.contains(timestamp) {
+            return TSDBError(.timestampOutOfRange, "timestamp \(timestamp) is outside the storable range \(TimestampDomain.min)...\(TimestampDomain.max) ms")
+        }
+        if timestamp > window.upper {
+            head.stats.tooFarInFuture.add(1, ordering: .relaxed)
+            return TSDBError(.tooFarInFuture, "too far in the future: timestamp \(timestamp) is later than \(window.upper), the clock plus the allowed skew (Options.maxFutureSkew)")
+        }
         head.stats.outOfBounds.add(1, ordering: .relaxed)
-        return TSDBError(.outOfBounds, "out of bounds: timestamp \(timestamp) is older than the head's minimum valid time \(minValidTime)")
+        return TSDBError(.outOfBounds, "out of bounds: timestamp \(timestamp) is older than the head's minimum valid time \(window.lower)")
     }
 
     /// Moves the buffer out, so that it is uniquely referenced and can be reused.

@@ -147,8 +147,13 @@ public final class DB: Sendable {
     public func appender() throws(TSDBError) -> Appender {
         try checkOpen()
         guard let wal else { throw readOnlyError("append to") }
-        return Appender(head: head, wal: wal)
+        return Appender(head: head, wal: wal, latest: options.latestAcceptedTimestamp())
     }
+
+    /// The timestamps the engine stores, in milliseconds: -2⁶² to 2⁶² - 1, about ±146
+    /// million years around 1970. An append outside fails with
+    /// ``TSDBError/Code/timestampOutOfRange``.
+    public static let storableTimestamps: ClosedRange<Int64> = TimestampDomain.range
 
     /// A reader over `[minTime, maxTime]`, inclusive, in milliseconds.
     public func querier(minTime: Int64, maxTime: Int64) throws(TSDBError) -> Querier {

@@ -1,4 +1,7 @@
 import CoreMetrics
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 
 /// How a ``DB`` behaves. The defaults are Prometheus's.
@@ -43,6 +46,31 @@ public struct Options: Sendable {
     /// is set. What was dropped is reported in ``DB/replayStats``.
     public var repairWAL: Bool = false
 
+    /// How far ahead of ``clock`` a sample may be, in milliseconds (10 minutes, as Mimir's
+    /// creation grace period). A later sample is rejected with
+    /// ``TSDBError/Code/tooFarInFuture``: one far-future sample would otherwise move the
+    /// head's time forward and make every normal append ``TSDBError/Code/outOfBounds``
+    /// (Prometheus issue 13573). nil turns the check off, for backfills and synthetic data
+    /// (README, "Timestamps").
+    public var maxFutureSkew: Int64? = 10 * 60_000
+    /// The wall clock in milliseconds since 1970, read once per ``Appender`` for
+    /// ``maxFutureSkew``. Tests and simulations replace it.
+    public var clock: @Sendable () -> Int64 = Options.systemClock
+
+    /// The real time, from `clock_gettime(CLOCK_REALTIME)`.
+    public static let systemClock: @Sendable () -> Int64 = {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
+    }
+
+    /// The newest timestamp an appender made now accepts, nil without a limit.
+    func latestAcceptedTimestamp() -> Int64? {
+        guard let skew = maxFutureSkew else { return nil }
+        let (sum, overflow) = clock().addingReportingOverflow(skew)
+        return overflow ? nil : sum
+    }
+
     /// The file syscalls; tests replace entries to inject failures.
     var syscalls: Syscalls = .system
 
@@ -58,7 +86,14 @@ public struct Options: Sendable {
     }
 
     func validated() throws(TSDBError) -> Options {
-        guard blockRange > 0 else { throw TSDBError(.invalidArgument, "blockRange must be positive, got \(blockRange)") }
+        let longest = TimestampDomain.maxDuration
+        let widest = TimestampDomain.maxBlockDuration
+        guard blockRange > 0, blockRange <= widest else { throw TSDBError(.invalidArgument, "blockRange must be in 1...\(widest), got \(blockRange)") }
+        if let d = maxBlockDuration, d > widest { throw TSDBError(.invalidArgument, "maxBlockDuration must be at most \(widest), got \(d)") }
+        if let r = retentionDuration, r > longest { throw TSDBError(.invalidArgument, "retentionDuration must be at most \(longest), got \(r)") }
+        if let s = maxFutureSkew, s < 0 || s > longest {
+            throw TSDBError(.invalidArgument, "maxFutureSkew must be in 0...\(longest), got \(s)")
+        }
         guard samplesPerChunk >= 4, samplesPerChunk <= 30_000 else {
             throw TSDBError(.invalidArgument, "samplesPerChunk must be in 4...30000, got \(samplesPerChunk)")
         }

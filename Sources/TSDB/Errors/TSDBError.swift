@@ -9,7 +9,7 @@ public struct TSDBError: Error, Sendable, CustomStringConvertible {
             case invalidArgument, invalidLabels, invalidMatcher, invalidSelector
             case outOfOrderSample, duplicateSampleForTimestamp, outOfBounds
             case unknownSeriesRef, closed, corruption, io, unsupported, notFound
-            case readOnly, locked
+            case readOnly, locked, tooFarInFuture, timestampOutOfRange
         }
         private let value: Value
         private init(_ value: Value) { self.value = value }
@@ -28,6 +28,11 @@ public struct TSDBError: Error, Sendable, CustomStringConvertible {
         public static let duplicateSampleForTimestamp = Code(.duplicateSampleForTimestamp)
         /// A sample's timestamp is below the head's minimum valid time.
         public static let outOfBounds = Code(.outOfBounds)
+        /// A sample's timestamp is later than the wall clock plus ``Options/maxFutureSkew``.
+        public static let tooFarInFuture = Code(.tooFarInFuture)
+        /// A timestamp lies outside the range the engine stores, -2⁶² to 2⁶² - 1 ms
+        /// (``DB/storableTimestamps``).
+        public static let timestampOutOfRange = Code(.timestampOutOfRange)
         /// A series reference does not name a series in the head.
         public static let unknownSeriesRef = Code(.unknownSeriesRef)
         /// The database has been closed.

@@ -115,14 +115,14 @@ private struct Replayer {
         case RecordType.samples.rawValue:
             var failure: TSDBError?
             let aliases = executor.locked { $0.aliases }
-            let minValid = head.minValidTime
+            let window = TimestampWindow(lower: head.minValidTime)
             record.withUnsafeBytes { raw in
                 do throws(TSDBError) {
                     try RecordDecoder.validateSamples(raw, file: file, offset: offset)
                     var cursor = try SampleCursor(raw, file: file, offset: offset)
                     while var s = try cursor.next() {
                         if let alias = aliases[s.ref], alias.since < position { s.ref = alias.real }
-                        if s.timestamp < minValid || chunkEnds.covers(ref: s.ref, time: s.timestamp) { continue }
+                        if !window.contains(s.timestamp) || chunkEnds.covers(ref: s.ref, time: s.timestamp) { continue }
                         sequential.apply(s)
                     }
                 } catch { failure = error }

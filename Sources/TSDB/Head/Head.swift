@@ -102,6 +102,8 @@ final class HeadStats: Sendable {
     let samplesAppended = Atomic<Int>(0)
     let outOfOrder = Atomic<Int>(0)
     let outOfBounds = Atomic<Int>(0)
+    /// Rejected as later than the clock plus ``Options/maxFutureSkew``.
+    let tooFarInFuture = Atomic<Int>(0)
     let duplicates = Atomic<Int>(0)
     /// Samples that passed `append` but lost a race with another transaction at commit.
     let droppedAtCommit = Atomic<Int>(0)

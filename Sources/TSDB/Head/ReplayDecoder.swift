@@ -260,21 +260,22 @@ struct ReplayDecoder {
         defer { swap(&shards, &step.shards) }
         let before = shards.map(\.count)
         let skipLoaded = !chunkEnds.isEmpty
-        let minValid = minValidTime
+        // Older than the newest block, or outside the storable range (TimestampDomain).
+        let window = TimestampWindow(lower: minValidTime)
         let position = step.position
         let decoded = shards.withUnsafeMutableBufferPointer { shards -> Bool in
             do throws(TSDBError) {
                 var cursor = try SampleCursor(payload, file: path, offset: recordOffset)
                 if aliases.isEmpty && !skipLoaded {
                     while let s = try cursor.next() {
-                        if s.timestamp < minValid { continue }
+                        if !window.contains(s.timestamp) { continue }
                         shards[shard(of: s.ref)].append(s)
                     }
                 } else {
                     while var s = try cursor.next() {
                         if !aliases.isEmpty, let alias = aliases[s.ref], alias.since < position { s.ref = alias.real }
-                        // Older than the newest block, or already in a chunk from chunks_head/.
-                        if s.timestamp < minValid || chunkEnds.covers(ref: s.ref, time: s.timestamp) { continue }
+                        // Outside the window, or already in a chunk from chunks_head/.
+                        if !window.contains(s.timestamp) || chunkEnds.covers(ref: s.ref, time: s.timestamp) { continue }
                         shards[shard(of: s.ref)].append(s)
                     }
                 }

@@ -100,7 +100,7 @@ enum HeadChunkLoader {
         return result
     }
 
-    /// Checks the chunks' CRCs and copies those to load (XOR, not below `minValidTime`), on
+    /// Checks the chunks' CRCs and copies those to load (XOR, not below `minValidTime`, inside ``TimestampDomain``), on
     /// every core. Returns the copies (nil for chunks not loaded) and the first mismatch.
     private static func verifyAndCopy(
         _ found: [ScannedHeadChunk], in bytes: UnsafeRawBufferPointer, minValidTime: Int64
@@ -121,7 +121,9 @@ enum HeadChunkLoader {
                         (slots + i).initialize(repeating: nil, count: range.upperBound - i)
                         return
                     }
+                    // A range outside TimestampDomain cannot come from an append: skip it.
                     let load = c.encoding == ChunkEncoding.xor.rawValue && c.maxTime >= minValidTime
+                        && c.minTime <= c.maxTime && TimestampDomain.contains(c.minTime) && TimestampDomain.contains(c.maxTime)
                     (slots + i).initialize(to: load ? XORChunk(bytes: Array(c.data)) : nil)
                     // The copies replace the mapped pages: give those back as we go, so the
                     // file and its copy are not both resident.
