@@ -8,8 +8,11 @@ struct Verify: ParsableCommand {
         abstract: "Check every checksum in every block and the WAL, and the index's consistency.",
         discussion: """
             Prints one line per problem, `<file> at offset <n>: <what>`, and exits 1 if there
-            is any. Checks index sections, series and postings CRCs, every chunk's CRC, the
-            tombstones, every WAL record (a torn tail too), and Thanos's index checks: series
+            is any. A torn tail that a crash leaves and the next open repairs without losing
+            an acknowledged sample (a torn record at the end of a WAL segment, a torn chunk at
+            the end of the last head chunk file, or that file ending inside its header) is a `note:` line instead.
+            Checks index sections, series and postings CRCs, every chunk's CRC, the
+            tombstones, every WAL record, and Thanos's index checks: series
             sorted and unique, label sets not empty, chunks inside the block's time range and
             not overlapping, counts matching meta.json. Reads only.
 
@@ -25,6 +28,7 @@ struct Verify: ParsableCommand {
             try Inspect.requireDataDirectory(directory)
             return try Inspect.verify(directory: directory)
         }
+        for n in report.notes { print("note: \(n) (a crash's torn tail; the next open repairs it)") }
         for p in report.problems { print("problem: \(p)") }
         print("verified \(report.blocks) blocks (\(report.series) series, \(report.chunks) chunks), \(report.walRecords) WAL records and \(report.headChunks) head chunks: \(report.problems.isEmpty ? "no problems" : "\(report.problems.count) problem(s)")")
         if !report.problems.isEmpty { throw ExitCode.failure }

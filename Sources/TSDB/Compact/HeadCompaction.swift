@@ -19,10 +19,18 @@ enum HeadCompaction {
         /// Whether a range was dropped with no block to hold it (everything in it deleted).
         var droppedWithoutBlock = false
         var failure: TSDBError?
+        var previousEnd = Int64.min
         while !shouldStop() {
             let lo = head.minTime
             let hi = head.maxTime
             guard lo <= hi, hi - lo > range / 2 * 3 else { break }
+            // Each block must start where the previous one ended or later; anything else
+            // would write the same range again and again.
+            guard lo >= previousEnd else {
+                options.logger.error("head compaction made no progress", metadata: [
+                    "head_min_time": "\(lo)", "previous_block_end": "\(previousEnd)"])
+                break
+            }
             // As Prometheus: the block starts at the head's oldest sample and ends at the
             // range boundary after it.
             let minTime = lo
@@ -53,6 +61,7 @@ enum HeadCompaction {
             options.logger.info("head GC completed", metadata: [
                 "series_removed": "\(removed)", "duration_seconds": "\(seconds(since: start))"])
             truncatedBefore = maxTime
+            previousEnd = maxTime
         }
         // Once per round, as Prometheus does after its compaction loop: a checkpoint reads
         // every segment it replaces, so one per block would cost quadratic time.

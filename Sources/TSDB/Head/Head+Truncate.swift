@@ -1,7 +1,10 @@
 extension Head {
     /// Every series' chunks overlapping `[minTime, maxTime]`, for writing a block. Chunks
     /// never cross a chunk-range boundary, so with a block-aligned range each is wholly in
-    /// or out. Takes the commit gate shared, so it sees whole transactions.
+    /// or out, but for negative timestamps: Prometheus's chunk ranges end at `(t / width) *
+    /// width + width`, truncating toward zero, while blocks are aligned downward, so such a
+    /// chunk is re-encoded with only its samples inside the range (as deleted samples are).
+    /// Takes the commit gate shared, so it sees whole transactions.
     func chunks(minTime: Int64, maxTime: Int64) -> [(labels: Labels, chunks: [HeadChunk])] {
         commitGate.withReadLock {
             var out: [(labels: Labels, chunks: [HeadChunk])] = []
@@ -12,7 +15,12 @@ extension Head {
                 var chunks = s.state.withLock { $0.blockChunks(minTime: minTime, maxTime: maxTime) }
                 if chunks.isEmpty { continue }
                 // Deleted samples never reach the block, as in Prometheus's compactor.
-                chunks = chunks.applying(tombstones.get(ref))
+                var dropped = tombstones.get(ref)
+                if chunks.contains(where: { $0.minTime < minTime || $0.maxTime > maxTime }) {
+                    if minTime > .min { dropped.add(TombstoneInterval(minTime: .min, maxTime: minTime - 1)) }
+                    if maxTime < .max { dropped.add(TombstoneInterval(minTime: maxTime + 1, maxTime: .max)) }
+                }
+                chunks = chunks.applying(dropped)
                 if !chunks.isEmpty { out.append((s.labels, chunks)) }
             }
             return out
@@ -50,7 +58,10 @@ extension Head {
             postings.remove(removed)
             tombstones.truncate(before: minTime, removed: removed.map(\.ref))
             series.remove(removed)
-            resetMinTime(to: oldest)
+            // As Prometheus: the head starts at the truncation point even where a chunk
+            // reaches below it (for t < 0 a chunk can cross a block boundary, §4), so the
+            // next cut starts after this one and head compaction always makes progress.
+            resetMinTime(to: oldest == .max ? .max : Swift.max(oldest, minTime))
             return removed.count
         }
     }

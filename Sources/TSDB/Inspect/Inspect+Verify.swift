@@ -7,6 +7,8 @@
     /// Chunks in `chunks_head/` whose framing and CRC were checked.
     public var headChunks = 0
     public var problems: [InspectProblem] = []
+    /// Torn tails a crash leaves and the next open repairs (``InspectProblem/isTornTail``).
+    public var notes: [InspectProblem] = []
 }
 
 extension Inspect {
@@ -28,6 +30,8 @@ extension Inspect {
         // A damaged chunk is found both by the segment scan and through the index: once.
         var seen = Set<String>()
         report.problems = report.problems.filter { seen.insert("\($0.file)@\($0.offset ?? -1)").inserted }
+        report.notes = report.problems.filter(\.isTornTail)
+        report.problems.removeAll(where: \.isTornTail)
         return report
     }
 
@@ -42,18 +46,22 @@ extension Inspect {
         }
         for seq in seqs {
             let path = directory + "/" + HeadChunkFormat.fileName(seq)
+            let isLast = seq == seqs.last
             let bytes: [UInt8]
             do throws(TSDBError) { bytes = try WALRecovery.readFile(path, sys: .system) } catch {
                 report.problems.append(InspectProblem(error, file: path))
                 continue
             }
             let end = bytes.withUnsafeBytes { raw -> HeadChunkScanEnd in
-                if let problem = HeadChunkFormat.headerProblem(raw) { return .damaged(offset: 0, torn: false, reason: problem) }
+                if let problem = HeadChunkFormat.headerProblem(raw) {
+                    // A file created but killed before its header was written: open deletes it.
+                    return .damaged(offset: 0, torn: raw.count < HeadChunkFormat.headerSize, reason: problem)
+                }
                 // The scan's body does not throw.
                 return (try? HeadChunkFormat.scan(raw, file: seq) { _ in report.headChunks += 1 }) ?? .clean
             }
-            if case .damaged(let offset, _, let reason) = end {
-                report.problems.append(InspectProblem(file: path, offset: offset, message: reason))
+            if case .damaged(let offset, let torn, let reason) = end {
+                report.problems.append(InspectProblem(file: path, offset: offset, message: reason, isTornTail: torn && isLast))
             }
         }
     }

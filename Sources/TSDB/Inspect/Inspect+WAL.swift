@@ -3,6 +3,11 @@
     public var file: String
     public var offset: Int?
     public var message: String
+    /// What a crash leaves and the next read-write open repairs without losing an
+    /// acknowledged sample: a torn record at the end of a WAL segment, a torn chunk
+    /// at the end of the last head chunk file, or that file ending inside its header.
+    /// `verify` reports these as notes, not problems.
+    public var isTornTail = false
 
     public var description: String {
         offset.map { "\(file) at offset \($0): \(message)" } ?? "\(file): \(message)"
@@ -14,10 +19,11 @@
         message = error.message
     }
 
-    init(file: String, offset: Int?, message: String) {
+    init(file: String, offset: Int?, message: String, isTornTail: Bool = false) {
         self.file = file
         self.offset = offset
         self.message = message
+        self.isTornTail = isTornTail
     }
 }
 
@@ -57,13 +63,17 @@ extension Inspect {
             indexes = ((try? FileSystem.list(wal)) ?? []).compactMap { Int($0) }.sorted()
         }
         for i in indexes { files.append(wal + "/" + WALFormat.segmentName(i)) }
+        // Open cuts a torn record of any segment and reads on (FORMAT.md §6.6); a checkpoint
+        // is complete before it is renamed into place, so damage there is never a tear.
+        let segmentPaths = Set(indexes.map { wal + "/" + WALFormat.segmentName($0) })
         for path in files {
             var reader = SegmentReader(bytes: try WALRecovery.readFile(path, sys: .system), path: path)
             while true {
                 let next: (record: [UInt8], offset: Int)?
                 do throws(SegmentDamage) { next = try reader.next() } catch {
                     let kind = error.kind == .torn ? "torn record (a write cut short)" : (error.kind == .corrupt ? "corrupt record" : "unsupported record")
-                    problems.append(InspectProblem(file: path, offset: error.offset, message: "\(kind): \(error.reason)"))
+                    problems.append(InspectProblem(file: path, offset: error.offset, message: "\(kind): \(error.reason)",
+                                                   isTornTail: error.kind == .torn && segmentPaths.contains(path)))
                     break
                 }
                 guard let (record, offset) = next else { break }

@@ -142,6 +142,14 @@ public struct Labels: Sendable, Hashable, Comparable, RandomAccessCollection, Cu
 }
 
 /// Go's `strconv.Quote`: double quotes, backslash escapes, `\x..`/`\u....` for unprintables.
+/// ``goQuote(_:)`` for an error message: a string longer than `limit` characters is cut to
+/// its first `limit` characters and says how long it was, so a hostile 1 MB input does not
+/// make a 1 MB message.
+func goQuoteForError(_ s: String, limit: Int = 200) -> String {
+    guard s.utf8.count > limit else { return goQuote(s) }
+    return goQuote(String(s.prefix(limit))) + "… (\(s.utf8.count) bytes)"
+}
+
 func goQuote(_ s: String) -> String {
     var out = "\""
     for scalar in s.unicodeScalars {

@@ -30,7 +30,7 @@ final class PCRE2Regex: @unchecked Sendable {
             var message = [UInt8](repeating: 0, count: 256)
             let n = pcre2_get_error_message_8(errorCode, &message, message.count)
             let text = n > 0 ? String(decoding: message[..<Int(n)], as: UTF8.self) : "error \(errorCode)"
-            throw TSDBError(.invalidMatcher, "error parsing regexp \(goQuote(pattern)): \(text) at offset \(errorOffset)")
+            throw TSDBError(.invalidMatcher, "error parsing regexp \(goQuoteForError(pattern)): \(text) at offset \(errorOffset)")
         }
         code = compiled
         jit = pcre2_jit_compile_8(compiled, UInt32(PCRE2_JIT_COMPLETE)) == 0

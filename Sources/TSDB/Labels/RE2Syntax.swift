@@ -18,7 +18,7 @@ enum RE2Syntax {
         var inClass = false
         var classStart = 0
         func reject(_ what: String, _ at: Int) -> TSDBError {
-            TSDBError(.invalidMatcher, "error parsing regexp \(goQuote(pattern)): \(what) at offset \(at) (not RE2 syntax)")
+            TSDBError(.invalidMatcher, "error parsing regexp \(goQuoteForError(pattern)): \(what) at offset \(at) (not RE2 syntax)")
         }
         while i < chars.count {
             let c = chars[i]

@@ -25,7 +25,15 @@ private struct SelectorParser {
 
     func error(_ message: String, at position: Int? = nil) -> TSDBError {
         let column = (position ?? i) + 1
-        return TSDBError(.invalidSelector, "parse error at column \(column) of \(goQuote(text)): \(message)",
+        // A long selector is quoted around the column only, so the message stays readable.
+        let shown: String
+        if chars.count <= 256 {
+            shown = goQuote(text)
+        } else {
+            let from = Swift.max(0, column - 1 - 100), to = Swift.min(chars.count, column - 1 + 100)
+            shown = "\(goQuote(String(chars[from..<to]))) (characters \(from + 1)-\(to) of \(chars.count))"
+        }
+        return TSDBError(.invalidSelector, "parse error at column \(column) of \(shown): \(message)",
                          location: .init(offset: column))
     }
 

@@ -79,10 +79,54 @@ import TSDBTestSupport
         let bytes = try #require(FileManager.default.contents(atPath: segment))
         // Cut inside the last record: its header and 3 bytes of its payload remain.
         try bytes.prefix(offset + 10).write(to: URL(fileURLWithPath: segment))
+        // What a crash leaves and the next open cuts: a note, not a problem.
         let r = try verify(dir.path)
-        #expect(r.status == 1)
-        #expect(r.stdout.contains("problem: \(segment) at offset \(offset): torn record"), "\(r.stdout)")
+        #expect(r.status == 0, "\(r.stdout)")
+        #expect(r.stdout.contains("note: \(segment) at offset \(offset): torn record"), "\(r.stdout)")
+        #expect(!r.stdout.contains("problem:"), "\(r.stdout)")
         #expect(try Command.run(try InspectFixtures.tool(), ["dump-wal", dir.path, "--summary"]).contains("damage: \(segment) at offset \(offset)"))
+    }
+
+    /// Issue 11, defect 4: a kill -9 while a head chunk file is being created leaves it with
+    /// 0 bytes (or part of its header). `verify` notes it; a read-write open deletes it, as
+    /// Prometheus's `repairLastChunkFile` does, and the directory verifies clean afterwards.
+    @Test(arguments: [0, 5])
+    func aHeadChunkFileKilledAtCreationIsANoteAndOpenDeletesIt(length: Int) throws {
+        let dir = try InspectFixtures.engineDirectory()
+        defer { dir.remove() }
+        let chunks = dir.path + "/chunks_head"
+        let files = try FileManager.default.contentsOfDirectory(atPath: chunks).sorted()
+        let lastName = try #require(files.last)
+        let next = String(format: "%06d", try #require(Int(lastName)) + 1)
+        try Data([0x01, 0x30, 0xBC, 0x91, 0x01].prefix(length)).write(to: URL(fileURLWithPath: chunks + "/" + next))
+        let r = try verify(dir.path)
+        #expect(r.status == 0, "\(r.stdout)")
+        #expect(r.stdout.contains("note: \(chunks)/\(next) at offset 0: a file of \(length) bytes is shorter than the 8-byte header"), "\(r.stdout)")
+        #expect(!r.stdout.contains("problem:"), "\(r.stdout)")
+
+        let db = try DB.open(directory: dir.path)
+        #expect(db.replayStats.notes.contains { $0.contains(next) && $0.contains("deleted") }, "\(db.replayStats.notes)")
+        try db.close()
+        let size = (try? FileManager.default.attributesOfItem(atPath: chunks + "/" + next)[.size] as? Int) ?? nil
+        #expect(size == nil || size! >= 8, "the short file is gone (or rewritten whole by the new writer)")
+        let after = try verify(dir.path)
+        #expect(after.status == 0 && !after.stdout.contains("note:") && !after.stdout.contains("problem:"), "\(after.stdout)")
+    }
+
+    /// A head chunk file that is not the last and is short is damage, not a torn tail.
+    @Test func aShortHeadChunkFileBeforeTheLastIsAProblem() throws {
+        let dir = try InspectFixtures.engineDirectory()
+        defer { dir.remove() }
+        let chunks = dir.path + "/chunks_head"
+        let files = try FileManager.default.contentsOfDirectory(atPath: chunks).sorted()
+        let lastName = try #require(files.last)
+        let last = try #require(Int(lastName))
+        try Data().write(to: URL(fileURLWithPath: chunks + "/" + String(format: "%06d", last + 1)))
+        try FileManager.default.copyItem(atPath: chunks + "/" + files.last!, toPath: chunks + "/" + String(format: "%06d", last + 2))
+        _ = lastName
+        let r = try verify(dir.path)
+        #expect(r.status == 1, "\(r.stdout)")
+        #expect(r.stdout.contains("problem: \(chunks)/\(String(format: "%06d", last + 1)) at offset 0"), "\(r.stdout)")
     }
 
     @Test func dumpWALShowsRecordsWithSegmentAndOffset() throws {
