@@ -28,7 +28,8 @@ struct Maintenance {
         var written: [BlockMeta] = []
         try applyRetention(reserve: headBlockEstimate())
         written += try timed("head compaction", didWork: { !$0.isEmpty }) { () throws(TSDBError) -> [BlockMeta] in
-            try HeadCompaction.run(head: head, wal: wal, directory: directory, options: options, shouldStop: shouldStop) { blocks.add($0) }
+            try HeadCompaction.run(head: head, wal: wal, directory: directory, options: options, shouldStop: shouldStop,
+                                   corruptions: { metrics.walCorruptions.increment() }) { blocks.add($0) }
         }
         try applyRetention(reserve: 0)
         guard !shouldStop() else { return written }
@@ -49,7 +50,7 @@ struct Maintenance {
             guard !plan.isEmpty else { break }
             // The merged block needs about as much room as its parents until they go.
             let planned = Set(plan.map(\.ulid))
-            let reserve = current.filter { planned.contains($0.meta.ulid) }.reduce(Int64(0)) { $0 + DiskUsage.bytes(under: $1.directory) }
+            let reserve = current.filter { planned.contains($0.meta.ulid) }.reduce(Int64(0)) { $0 + DiskUsage.bytes(under: $1.directory, sys: sys) }
             try applyRetention(reserve: reserve)
             if let limit = options.retentionSize, otherBytes() + reserve > limit {
                 logger.warning("skipping compaction: the merged block would take the data directory over its size limit", metadata: [
@@ -109,7 +110,7 @@ struct Maintenance {
             doomed.formUnion(old)
         }
         if let limit = options.retentionSize {
-            let sized = current.filter { !doomed.contains($0.meta.ulid) }.map { ($0.meta, DiskUsage.bytes(under: $0.directory)) }
+            let sized = current.filter { !doomed.contains($0.meta.ulid) }.map { ($0.meta, DiskUsage.bytes(under: $0.directory, sys: sys)) }
             let big = Retention.beyondSize(sized, otherBytes: otherBytes(), reserve: reserve, limit: limit)
             if !big.isEmpty {
                 metrics.sizeRetentions.increment()
@@ -123,7 +124,7 @@ struct Maintenance {
     /// Bytes counted against the size limit besides blocks: the WAL (with checkpoints) and
     /// the head chunk files.
     func otherBytes() -> Int64 {
-        DiskUsage.bytes(under: directory + "/wal") + DiskUsage.bytes(under: directory + "/chunks_head")
+        DiskUsage.bytes(under: directory + "/wal", sys: sys) + DiskUsage.bytes(under: directory + "/chunks_head", sys: sys)
     }
 
     /// Room the next head compaction's block needs: the largest level-1 block so far, or
@@ -131,8 +132,8 @@ struct Maintenance {
     /// the same samples).
     private func headBlockEstimate() -> Int64 {
         guard options.retentionSize != nil else { return 0 }
-        let firsts = blocks.all.filter { $0.meta.compaction.level == 1 }.map { DiskUsage.bytes(under: $0.directory) }
-        return firsts.max() ?? DiskUsage.bytes(under: directory + "/wal") / 2
+        let firsts = blocks.all.filter { $0.meta.compaction.level == 1 }.map { DiskUsage.bytes(under: $0.directory, sys: sys) }
+        return firsts.max() ?? DiskUsage.bytes(under: directory + "/wal", sys: sys) / 2
     }
 
     /// Opens the block `meta` wrote and adds it to the set. If it cannot be opened, it is
@@ -154,7 +155,10 @@ struct Maintenance {
     /// open, which replays whatever no block covers, would bring them back.
     private func retire(_ ulids: Set<ULID>, dataGoes: Bool = false) throws(TSDBError) {
         guard !ulids.isEmpty else { return }
-        if dataGoes { try HeadCompaction.forgetBelowMinValidTime(head: head, wal: wal, options: options) }
+        if dataGoes {
+            try HeadCompaction.forgetBelowMinValidTime(head: head, wal: wal, options: options,
+                                                       corruptions: { metrics.walCorruptions.increment() })
+        }
         for block in blocks.remove(ulids) {
             block.close()
             try BlockWriter.delete(directory: directory, ulid: block.meta.ulid, sys: sys)

@@ -81,8 +81,8 @@ final class WAL: @unchecked Sendable {
         self.sys = sys
         page = .allocate(byteCount: WALFormat.pageSize, alignment: 16)
         page.initializeMemory(as: UInt8.self, repeating: 0)
-        try FileSystem.createDirectory(directory)
-        segmentIndex = (try WALFormat.segments(in: directory).last).map { $0 + 1 } ?? 0
+        try FileSystem.createDirectory(directory, sys: sys)
+        segmentIndex = (try WALFormat.segments(in: directory, sys: sys).last).map { $0 + 1 } ?? 0
         syncedPosition = (segmentIndex, 0)
         segment = try createSegment(segmentIndex)
     }

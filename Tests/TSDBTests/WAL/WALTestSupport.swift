@@ -21,7 +21,7 @@ enum WALTest {
     /// Segment files in `dir`, by index.
     static func segments(_ dir: String) throws -> [Int: [UInt8]] {
         var out: [Int: [UInt8]] = [:]
-        for index in try WALFormat.segments(in: dir) { out[index] = try readBytes(segmentPath(dir, index)) }
+        for index in try WALFormat.segments(in: dir, sys: .system) { out[index] = try readBytes(segmentPath(dir, index)) }
         return out
     }
 
@@ -156,7 +156,7 @@ final class FaultInjector: Sendable {
             case nil: return Syscalls.system.write(fd, bytes)
             }
         }
-        sys.fsync = { [self] fd in
+        sys.fdatasync = { [self] fd in
             let (fail, code, delay) = state.withLock { s -> (Bool, Int32, UInt32) in
                 s.fsyncs += 1
                 let fail = s.failingFsyncs > 0
@@ -166,6 +166,7 @@ final class FaultInjector: Sendable {
             if delay > 0 { usleep(delay) }
             return fail ? -code : Syscalls.system.fsync(fd)
         }
+        sys.fsync = sys.fdatasync  // directories too, as one count
         sys.ftruncate = { [self] fd, length in
             state.withLock { $0.failTruncate } ? -EIO : Syscalls.system.ftruncate(fd, length)
         }
