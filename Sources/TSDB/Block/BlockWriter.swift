@@ -201,6 +201,14 @@ enum BlockWriter {
         return true
     }
 
+    /// Finishes a deletion of block `ulid` that failed part-way: deletes `<parent>/<ulid>`
+    /// if it is still there (as ``delete(directory:ulid:sys:)``), then whatever is left of
+    /// `<ulid>.tmp-for-deletion`.
+    static func finishDeletion(directory parent: String, ulid: ULID, sys: Syscalls) throws(TSDBError) {
+        try delete(directory: parent, ulid: ulid, sys: sys)
+        try FileSystem.removeAll(parent + "/" + ulid.description + deletionSuffix, sys: sys)
+    }
+
     /// A ULID for now, with random bits from the system generator.
     static func newULID() -> ULID {
         var ts = timespec()

@@ -25,6 +25,7 @@ struct Maintenance {
     /// - Throws: the first failure; what was finished before it stays (a failed step leaves
     ///   its inputs as they were).
     func run() throws(TSDBError) -> [BlockMeta] {
+        try deleteUndeleted()
         var written: [BlockMeta] = []
         try applyRetention(reserve: headBlockEstimate())
         written += try timed("head compaction", didWork: { !$0.isEmpty }) { () throws(TSDBError) -> [BlockMeta] in
@@ -78,6 +79,7 @@ struct Maintenance {
     /// later one as they were: the new block is removed before it is published, so no two
     /// blocks overlap (Prometheus issues 4200 and 3782).
     func cleanTombstones() throws(TSDBError) -> [BlockMeta] {
+        try deleteUndeleted()
         var written: [BlockMeta] = []
         for block in blocks.all where block.hasTombstones {
             let meta = try timed("tombstone cleanup") { () throws(TSDBError) -> BlockMeta? in
@@ -159,9 +161,28 @@ struct Maintenance {
             try HeadCompaction.forgetBelowMinValidTime(head: head, wal: wal, options: options,
                                                        corruptions: { metrics.walCorruptions.increment() })
         }
+        // Every block is tried; one that fails stays listed for the next round, which
+        // deletes it first (it is out of the set already, so nothing else would).
+        var failure: TSDBError?
         for block in blocks.remove(ulids) {
             block.close()
-            try BlockWriter.delete(directory: directory, ulid: block.meta.ulid, sys: sys)
+            do throws(TSDBError) {
+                try BlockWriter.delete(directory: directory, ulid: block.meta.ulid, sys: sys)
+                metrics.deletedBlocks.increment()
+            } catch {
+                blocks.deletionFailed(block.meta.ulid)
+                logger.error("block deletion failed; retried next round", metadata: ["block": "\(block.meta.ulid)", "error": "\(error)"])
+                if failure == nil { failure = error }
+            }
+        }
+        if let failure { throw failure }
+    }
+
+    /// Deletes what earlier failed deletions left on disk.
+    private func deleteUndeleted() throws(TSDBError) {
+        for ulid in blocks.pendingDeletions.sorted() {
+            try BlockWriter.finishDeletion(directory: directory, ulid: ulid, sys: sys)
+            blocks.deletionDone(ulid)
             metrics.deletedBlocks.increment()
         }
     }
