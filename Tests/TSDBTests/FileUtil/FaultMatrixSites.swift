@@ -6,6 +6,7 @@ extension FaultMatrixTests {
 
     static let sites: [String: Expectation] = [
         "background: fdatasync wal/N": .fails,
+        "background: fsync wal": .fails,
         "clean tombstones: fdatasync <ulid>.tmp-for-creation/chunks/N": .fails,
         "clean tombstones: fdatasync <ulid>.tmp-for-creation/index": .fails,
         "clean tombstones: fdatasync <ulid>.tmp-for-creation/meta.json.tmp": .fails,
@@ -35,6 +36,7 @@ extension FaultMatrixTests {
         "clean tombstones: write <ulid>.tmp-for-creation/tombstones.tmp": .fails,
         "close: fdatasync chunks_head/N": .fails,
         "close: fdatasync wal/N": .fails,
+        "close: fsync wal": .fails,
         "close: write chunks_head/N": .fails,
         "close: write wal/N": .fails,
         "commit: open(O_CREAT) chunks_head/N": cache,

@@ -98,7 +98,8 @@ enum WALTest {
 }
 
 /// Faults to inject through ``Syscalls``: the `n`-th write from now fails or is cut short,
-/// fsyncs fail or are slow, truncation fails. Counts writes and fsyncs. Thread-safe.
+/// fsyncs (of files and directories) fail or are slow, truncation fails. Counts writes and
+/// the fdatasyncs of files. Thread-safe.
 final class FaultInjector: Sendable {
     enum WriteFault: Sendable {
         /// Return -ENOSPC without writing.
@@ -164,9 +165,17 @@ final class FaultInjector: Sendable {
                 return (fail, s.fsyncErrno, s.fsyncDelayMicroseconds)
             }
             if delay > 0 { usleep(delay) }
+            return fail ? -code : Syscalls.system.fdatasync(fd)
+        }
+        // Directories: failed like files, but not counted (``fsyncs`` counts segments).
+        sys.fsync = { [self] fd in
+            let (fail, code) = state.withLock { s -> (Bool, Int32) in
+                let fail = s.failingFsyncs > 0
+                if fail { s.failingFsyncs -= 1 }
+                return (fail, s.fsyncErrno)
+            }
             return fail ? -code : Syscalls.system.fsync(fd)
         }
-        sys.fsync = sys.fdatasync  // directories too, as one count
         sys.ftruncate = { [self] fd, length in
             state.withLock { $0.failTruncate } ? -EIO : Syscalls.system.ftruncate(fd, length)
         }
