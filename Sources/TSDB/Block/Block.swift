@@ -46,7 +46,7 @@ final class Block: @unchecked Sendable {
     /// and reads the tombstones (a missing `tombstones` file reads as none, as in Prometheus).
     /// Throws `.notFound` for a missing `meta.json`, `index` or `chunks/`, `.corruption`
     /// naming the file for damage, `.unsupported` for a meta version other than 1.
-    static func open(directory: String, sys: Syscalls = .system, mapping: MappingCalls = .system) throws(TSDBError) -> Block {
+    static func open(directory: String, sys: Syscalls, mapping: MappingCalls = .system) throws(TSDBError) -> Block {
         let meta = try BlockMeta.read(blockDirectory: directory, sys: sys)
         guard meta.minTime <= meta.maxTime else {
             throw .corruption("block time range [\(meta.minTime), \(meta.maxTime)) is inverted",
@@ -57,14 +57,14 @@ final class Block: @unchecked Sendable {
                               file: directory + "/" + BlockMeta.fileName)
         }
         let indexPath = directory + "/index"
-        guard FileSystem.size(indexPath) != nil else {
+        guard FileSystem.size(indexPath, sys: sys) != nil else {
             throw TSDBError(.notFound, "no index in block \(directory)", location: .init(file: indexPath))
         }
         let index = try IndexReader.open(path: indexPath, sys: sys)
         let chunks = try ChunkSegmentReader(directory: directory + "/chunks", sys: sys, mapping: mapping)
         var tombstones = TombstoneSet()
         var tombstonesSize = 0
-        if FileSystem.size(directory + "/" + TombstonesFile.fileName) != nil {
+        if FileSystem.size(directory + "/" + TombstonesFile.fileName, sys: sys) != nil {
             (tombstones, tombstonesSize) = try TombstonesFile.read(blockDirectory: directory, sys: sys)
         }
         return Block(directory: directory, meta: meta,

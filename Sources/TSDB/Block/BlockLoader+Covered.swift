@@ -30,7 +30,7 @@ extension BlockLoader {
         if !readOnly { _ = try BlockWriter.removeLeftovers(in: directory, sys: sys) }
         var opened: [Block] = []
         var failures: [(ulid: ULID, error: TSDBError)] = []
-        for name in (try FileSystem.list(directory) ?? []).sorted() {
+        for name in (try FileSystem.list(directory, sys: sys) ?? []).sorted() {
             guard let ulid = ULID(name) else { continue }
             do throws(TSDBError) {
                 opened.append(try Block.open(directory: directory + "/" + name, sys: sys))

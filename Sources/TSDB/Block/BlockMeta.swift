@@ -172,7 +172,7 @@ extension JSONValue {
 extension BlockMeta {
     /// Reads `<blockDirectory>/meta.json`. Throws `.notFound` if it is missing and
     /// `.corruption` naming the file, offset or member if it does not decode (§9.2).
-    static func read(blockDirectory: String, sys: Syscalls = .system) throws(TSDBError) -> BlockMeta {
+    static func read(blockDirectory: String, sys: Syscalls) throws(TSDBError) -> BlockMeta {
         let path = blockDirectory + "/" + fileName
         let file: OpenFile
         do {
@@ -188,7 +188,7 @@ extension BlockMeta {
     /// Replaces `<blockDirectory>/meta.json` crash-safely (temporary file, fsync, rename,
     /// directory fsync), as Prometheus's `writeMetaFile`. Returns the bytes written.
     @discardableResult
-    func write(blockDirectory: String, sys: Syscalls = .system) throws(TSDBError) -> Int {
+    func write(blockDirectory: String, sys: Syscalls) throws(TSDBError) -> Int {
         let bytes = encoded()
         try FileSystem.replaceFile(blockDirectory + "/" + Self.fileName, with: bytes, sys: sys)
         return bytes.count

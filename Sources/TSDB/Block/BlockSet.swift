@@ -7,6 +7,9 @@ import Synchronization
 /// Thread-safe; every call holds the lock only to copy or swap the array.
 final class BlockSet: Sendable {
     private let blocks: Mutex<[Block]>
+    /// Blocks taken out of the set whose directories a failed deletion left on disk (as
+    /// `<ulid>` or `<ulid>.tmp-for-deletion`); the next maintenance round deletes them.
+    private let undeleted = Mutex<Set<ULID>>([])
 
     init(_ blocks: [Block]) {
         self.blocks = Mutex(blocks.sorted(by: Self.order))
@@ -33,6 +36,15 @@ final class BlockSet: Sendable {
             return gone
         }
     }
+
+    /// Notes that the directory of `ulid`, no longer in the set, is still to be deleted.
+    func deletionFailed(_ ulid: ULID) { _ = undeleted.withLock { $0.insert(ulid) } }
+
+    /// The blocks whose deletion failed and is still to be retried.
+    var pendingDeletions: Set<ULID> { undeleted.withLock { $0 } }
+
+    /// Notes that the directory of `ulid` is gone.
+    func deletionDone(_ ulid: ULID) { _ = undeleted.withLock { $0.remove(ulid) } }
 
     /// Removes and returns every block.
     func removeAll() -> [Block] {

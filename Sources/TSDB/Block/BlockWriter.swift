@@ -39,14 +39,14 @@ enum BlockWriter {
         series: [(labels: Labels, chunks: [HeadChunk])],
         minTime: Int64,
         maxTime: Int64,
-        sys: Syscalls = .system,
+        sys: Syscalls,
         ulid: ULID? = nil
     ) throws(TSDBError) -> BlockMeta {
         guard minTime < maxTime else {
             throw TSDBError(.invalidArgument, "block range [\(minTime), \(maxTime)) is empty")
         }
         let ulid = ulid ?? Self.newULID()
-        if FileSystem.size(parent + "/" + ulid.description) != nil {
+        if FileSystem.size(parent + "/" + ulid.description, sys: sys) != nil {
             throw TSDBError(.invalidArgument, "block directory \(parent)/\(ulid) already exists")
         }
 
@@ -108,7 +108,7 @@ enum BlockWriter {
     ) throws(TSDBError) -> BlockMeta? {
         let final = parent + "/" + ulid.description
         let tmp = final + creationSuffix
-        if FileSystem.size(final) != nil {
+        if FileSystem.size(final, sys: sys) != nil {
             throw TSDBError(.invalidArgument, "block directory \(final) already exists")
         }
         var renamed = false
@@ -116,7 +116,7 @@ enum BlockWriter {
             try FileSystem.removeAll(tmp, sys: sys)
             let r = sys.mkdir(tmp, 0o777)
             if r == -ENOENT {
-                try FileSystem.createDirectory(tmp)  // `parent` is missing: mkdir -p
+                try FileSystem.createDirectory(tmp, sys: sys)  // `parent` is missing: mkdir -p
             } else if r != 0 {
                 throw TSDBError.io("create directory", path: tmp, errno: -r)
             }
@@ -171,9 +171,9 @@ enum BlockWriter {
     /// the remains of a block write or deletion that a crash interrupted. Call it when the
     /// data directory is opened, before anything writes blocks. Returns the names removed.
     @discardableResult
-    static func removeLeftovers(in parent: String, sys: Syscalls = .system) throws(TSDBError) -> [String] {
+    static func removeLeftovers(in parent: String, sys: Syscalls) throws(TSDBError) -> [String] {
         var removed: [String] = []
-        for name in try FileSystem.list(parent) ?? [] where name.hasSuffix(creationSuffix) || name.hasSuffix(deletionSuffix) {
+        for name in try FileSystem.list(parent, sys: sys) ?? [] where name.hasSuffix(creationSuffix) || name.hasSuffix(deletionSuffix) {
             try FileSystem.removeAll(parent + "/" + name, sys: sys)
             removed.append(name)
         }
@@ -189,9 +189,9 @@ enum BlockWriter {
     /// The caller closes the ``Block`` first (or never opened it); open mappings would keep
     /// the files' space until they are unmapped.
     @discardableResult
-    static func delete(directory parent: String, ulid: ULID, sys: Syscalls = .system) throws(TSDBError) -> Bool {
+    static func delete(directory parent: String, ulid: ULID, sys: Syscalls) throws(TSDBError) -> Bool {
         let path = parent + "/" + ulid.description
-        guard FileSystem.size(path) != nil else { return false }
+        guard FileSystem.size(path, sys: sys) != nil else { return false }
         let doomed = path + deletionSuffix
         try FileSystem.removeAll(doomed, sys: sys)
         let r = sys.rename(path, doomed)
@@ -199,6 +199,14 @@ enum BlockWriter {
         try FileSystem.syncDirectory(parent, sys: sys)
         try FileSystem.removeAll(doomed, sys: sys)
         return true
+    }
+
+    /// Finishes a deletion of block `ulid` that failed part-way: deletes `<parent>/<ulid>`
+    /// if it is still there (as ``delete(directory:ulid:sys:)``), then whatever is left of
+    /// `<ulid>.tmp-for-deletion`.
+    static func finishDeletion(directory parent: String, ulid: ULID, sys: Syscalls) throws(TSDBError) {
+        try delete(directory: parent, ulid: ulid, sys: sys)
+        try FileSystem.removeAll(parent + "/" + ulid.description + deletionSuffix, sys: sys)
     }
 
     /// A ULID for now, with random bits from the system generator.

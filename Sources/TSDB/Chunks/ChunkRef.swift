@@ -61,8 +61,8 @@ enum ChunkSegmentFormat {
     /// The segment file names in `directory`, in the order that gives them their index: by
     /// name, byte-wise, as Go's `os.ReadDir` returns them. Throws `.notFound` for a missing
     /// directory.
-    static func segmentNames(in directory: String) throws(TSDBError) -> [String] {
-        guard let names = try FileSystem.list(directory) else {
+    static func segmentNames(in directory: String, sys: Syscalls) throws(TSDBError) -> [String] {
+        guard let names = try FileSystem.list(directory, sys: sys) else {
             throw TSDBError(.notFound, "no chunk directory \(directory)", location: .init(file: directory))
         }
         return names.filter(isSegmentName).sorted { Array($0.utf8).lexicographicallyPrecedes($1.utf8) }

@@ -18,9 +18,9 @@ final class ChunkSegmentReader: Sendable {
     /// be mapped and `.corruption` if a file is shorter than the header or has the wrong
     /// magic number (offset 0) or version (offset 4). The header's padding is not checked,
     /// as in Prometheus.
-    init(directory: String, sys: Syscalls = .system, mapping: MappingCalls = .system) throws(TSDBError) {
+    init(directory: String, sys: Syscalls, mapping: MappingCalls = .system) throws(TSDBError) {
         var segments: [MappedFile] = []
-        for name in try ChunkSegmentFormat.segmentNames(in: directory) {
+        for name in try ChunkSegmentFormat.segmentNames(in: directory, sys: sys) {
             let file = try MappedFile.open(directory + "/" + name, sys: sys, mapping: mapping)
             try file.withUnsafeBytes { bytes throws(TSDBError) in try Self.checkHeader(bytes, file: file.path) }
             segments.append(file)

@@ -37,18 +37,18 @@ struct ChunkSegmentWriter: ~Copyable {
 
     /// Creates `directory` if needed. It must not hold segment files already: chunk refs
     /// count segments from the first file this writer creates.
-    init(directory: String, sys: Syscalls = .system, segmentSize: Int = ChunkSegmentFormat.defaultSegmentSize) throws(TSDBError) {
+    init(directory: String, sys: Syscalls, segmentSize: Int = ChunkSegmentFormat.defaultSegmentSize) throws(TSDBError) {
         guard segmentSize > 0, segmentSize <= Int(UInt32.max) else {
             throw TSDBError(.invalidArgument, "chunk segment size \(segmentSize) is not in 1...\(UInt32.max)")
         }
         // Through `sys`, so that tests can fail it; mkdir -p only when a parent is missing.
         let made = sys.mkdir(directory, 0o777)
         if made == -ENOENT {
-            try FileSystem.createDirectory(directory)
+            try FileSystem.createDirectory(directory, sys: sys)
         } else if made != 0 && made != -EEXIST {
             throw TSDBError.io("create directory", path: directory, errno: -made)
         }
-        let existing = try ChunkSegmentFormat.segmentNames(in: directory)
+        let existing = try ChunkSegmentFormat.segmentNames(in: directory, sys: sys)
         guard existing.isEmpty else {
             throw TSDBError(.invalidArgument, "\(directory) already holds chunk segments (\(existing[0]))")
         }

@@ -30,7 +30,7 @@ enum BlockCompactor {
     ///   `.corruption` for damaged parent bytes, `.unsupported` for non-XOR chunks, `.io`
     ///   when writing fails. Nothing is left behind on failure (see ``BlockWriter/build``).
     static func compact(
-        directory: String, blocks: [Block], sys: Syscalls = .system, ulid: ULID? = nil,
+        directory: String, blocks: [Block], sys: Syscalls, ulid: ULID? = nil,
         segmentSize: Int = ChunkSegmentFormat.defaultSegmentSize
     ) throws(TSDBError) -> BlockMeta? {
         guard !blocks.isEmpty else { throw TSDBError(.invalidArgument, "compaction needs at least one block") }

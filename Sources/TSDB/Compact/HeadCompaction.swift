@@ -11,7 +11,7 @@ enum HeadCompaction {
     /// (or both, where it reads each timestamp once). Runs on one thread at a time.
     static func run(
         head: Head, wal: WAL, directory: String, options: Options,
-        shouldStop: () -> Bool = { false }, publish: (Block) -> Void
+        shouldStop: () -> Bool = { false }, corruptions: (() -> Void)? = nil, publish: (Block) -> Void
     ) throws(TSDBError) -> [BlockMeta] {
         let range = options.blockRange
         var written: [BlockMeta] = []
@@ -70,9 +70,9 @@ enum HeadCompaction {
             if droppedWithoutBlock {
                 // No block covers that range, so the next open would replay its deleted
                 // samples from the WAL and the head chunk files: forget them there too.
-                try forgetBelowMinValidTime(head: head, wal: wal, options: options)
+                try forgetBelowMinValidTime(head: head, wal: wal, options: options, corruptions: corruptions)
             } else {
-                try truncateWAL(wal, keep: { head.series.lookup($0) != nil }, minTime: t, options: options)
+                try truncateWAL(wal, head: head, minTime: t, options: options, corruptions: corruptions)
             }
             options.logger.info("WAL checkpoint complete", metadata: ["duration_seconds": "\(seconds(since: start))"])
         }
@@ -89,9 +89,18 @@ enum HeadCompaction {
     /// With `all`, every segment before the new one is checkpointed: afterwards the WAL holds
     /// no sample below `minTime`, which deleting a block whose samples the WAL still held
     /// needs (``Maintenance``).
-    static func truncateWAL(_ wal: WAL, keep: (UInt64) -> Bool, minTime: Int64, options: Options, all: Bool = false) throws(TSDBError) {
+    ///
+    /// Damage in a segment being checkpointed does not stop it (Prometheus issue 13152): the
+    /// damaged records are left out, the head's series are written into the checkpoint
+    /// instead, and the damage is logged and counted in `prometheus_tsdb_wal_corruptions_total`
+    /// through `corruptions`.
+    static func truncateWAL(
+        _ wal: WAL, head: Head, minTime: Int64, options: Options, all: Bool = false,
+        corruptions: (() -> Void)? = nil
+    ) throws(TSDBError) {
+        let keep: (UInt64) -> Bool = { head.series.lookup($0) != nil }
         try wal.cutSegment()
-        let segments = try WALFormat.segments(in: wal.directory)
+        let segments = try WALFormat.segments(in: wal.directory, sys: options.syscalls)
         guard let first = segments.first, let current = segments.last else { return }
         let last: Int
         if all {
@@ -102,8 +111,13 @@ enum HeadCompaction {
             last = first + (older - first) * 2 / 3
             guard older >= first, last > first else { return }
         }
-        _ = try Checkpoint.create(walDirectory: wal.directory, from: first, to: last, keep: keep, minTime: minTime,
-                                  compression: options.walCompression, sys: options.syscalls)
+        let stats = try Checkpoint.create(walDirectory: wal.directory, from: first, to: last, keep: keep, minTime: minTime,
+                                          compression: options.walCompression, sys: options.syscalls,
+                                          liveSeries: { head.loggedSeries() })
+        for damage in stats.damage {
+            options.logger.error("WAL corruption skipped by the checkpoint: the damaged records are lost", metadata: ["damage": "\(damage)"])
+            corruptions?()
+        }
         try Checkpoint.deleteSegments(walDirectory: wal.directory, before: last + 1, sys: options.syscalls)
         try Checkpoint.deleteCheckpoints(walDirectory: wal.directory, before: last, sys: options.syscalls)
     }
@@ -114,11 +128,11 @@ enum HeadCompaction {
     /// they would come back. The head chunk files (a cache of the WAL) are dropped first, then
     /// every WAL segment is checkpointed from the minimum valid time on; the tombstones that
     /// hid those samples go in the same checkpoint, never before the samples.
-    static func forgetBelowMinValidTime(head: Head, wal: WAL, options: Options) throws(TSDBError) {
+    static func forgetBelowMinValidTime(head: Head, wal: WAL, options: Options, corruptions: (() -> Void)? = nil) throws(TSDBError) {
         let minTime = head.minValidTime
         guard minTime > .min else { return }
         head.headChunks.discardAll()
-        try truncateWAL(wal, keep: { head.series.lookup($0) != nil }, minTime: minTime, options: options, all: true)
+        try truncateWAL(wal, head: head, minTime: minTime, options: options, all: true, corruptions: corruptions)
     }
 
     private static func seconds(since start: UInt64) -> Double {

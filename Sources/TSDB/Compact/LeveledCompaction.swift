@@ -51,7 +51,7 @@ enum LeveledCompaction {
     /// - Throws: as ``BlockCompactor/compact(directory:blocks:sys:ulid:segmentSize:)``;
     ///   nothing is written then.
     static func runOnce(
-        directory: String, blocks: [Block], ranges: [Int64], sys: Syscalls = .system,
+        directory: String, blocks: [Block], ranges: [Int64], sys: Syscalls,
         segmentSize: Int = ChunkSegmentFormat.defaultSegmentSize
     ) throws(TSDBError) -> Step? {
         guard !ranges.isEmpty else { throw TSDBError(.invalidArgument, "compaction needs at least one block range") }
@@ -81,7 +81,7 @@ enum LeveledCompaction {
     /// Deletes block `ulid` of `directory` crash-safely: rename to `<ulid>.tmp-for-deletion`,
     /// fsync the directory, remove. Close the ``Block`` first. Returns false if it was gone.
     @discardableResult
-    static func deleteBlock(directory: String, ulid: ULID, sys: Syscalls = .system) throws(TSDBError) -> Bool {
+    static func deleteBlock(directory: String, ulid: ULID, sys: Syscalls) throws(TSDBError) -> Bool {
         try BlockWriter.delete(directory: directory, ulid: ulid, sys: sys)
     }
 }

@@ -25,10 +25,12 @@ struct Maintenance {
     /// - Throws: the first failure; what was finished before it stays (a failed step leaves
     ///   its inputs as they were).
     func run() throws(TSDBError) -> [BlockMeta] {
+        try deleteUndeleted()
         var written: [BlockMeta] = []
         try applyRetention(reserve: headBlockEstimate())
         written += try timed("head compaction", didWork: { !$0.isEmpty }) { () throws(TSDBError) -> [BlockMeta] in
-            try HeadCompaction.run(head: head, wal: wal, directory: directory, options: options, shouldStop: shouldStop) { blocks.add($0) }
+            try HeadCompaction.run(head: head, wal: wal, directory: directory, options: options, shouldStop: shouldStop,
+                                   corruptions: { metrics.walCorruptions.increment() }) { blocks.add($0) }
         }
         try applyRetention(reserve: 0)
         guard !shouldStop() else { return written }
@@ -49,7 +51,7 @@ struct Maintenance {
             guard !plan.isEmpty else { break }
             // The merged block needs about as much room as its parents until they go.
             let planned = Set(plan.map(\.ulid))
-            let reserve = current.filter { planned.contains($0.meta.ulid) }.reduce(Int64(0)) { $0 + DiskUsage.bytes(under: $1.directory) }
+            let reserve = current.filter { planned.contains($0.meta.ulid) }.reduce(Int64(0)) { $0 + DiskUsage.bytes(under: $1.directory, sys: sys) }
             try applyRetention(reserve: reserve)
             if let limit = options.retentionSize, otherBytes() + reserve > limit {
                 logger.warning("skipping compaction: the merged block would take the data directory over its size limit", metadata: [
@@ -77,6 +79,7 @@ struct Maintenance {
     /// later one as they were: the new block is removed before it is published, so no two
     /// blocks overlap (Prometheus issues 4200 and 3782).
     func cleanTombstones() throws(TSDBError) -> [BlockMeta] {
+        try deleteUndeleted()
         var written: [BlockMeta] = []
         for block in blocks.all where block.hasTombstones {
             let meta = try timed("tombstone cleanup") { () throws(TSDBError) -> BlockMeta? in
@@ -109,7 +112,7 @@ struct Maintenance {
             doomed.formUnion(old)
         }
         if let limit = options.retentionSize {
-            let sized = current.filter { !doomed.contains($0.meta.ulid) }.map { ($0.meta, DiskUsage.bytes(under: $0.directory)) }
+            let sized = current.filter { !doomed.contains($0.meta.ulid) }.map { ($0.meta, DiskUsage.bytes(under: $0.directory, sys: sys)) }
             let big = Retention.beyondSize(sized, otherBytes: otherBytes(), reserve: reserve, limit: limit)
             if !big.isEmpty {
                 metrics.sizeRetentions.increment()
@@ -123,7 +126,7 @@ struct Maintenance {
     /// Bytes counted against the size limit besides blocks: the WAL (with checkpoints) and
     /// the head chunk files.
     func otherBytes() -> Int64 {
-        DiskUsage.bytes(under: directory + "/wal") + DiskUsage.bytes(under: directory + "/chunks_head")
+        DiskUsage.bytes(under: directory + "/wal", sys: sys) + DiskUsage.bytes(under: directory + "/chunks_head", sys: sys)
     }
 
     /// Room the next head compaction's block needs: the largest level-1 block so far, or
@@ -131,8 +134,8 @@ struct Maintenance {
     /// the same samples).
     private func headBlockEstimate() -> Int64 {
         guard options.retentionSize != nil else { return 0 }
-        let firsts = blocks.all.filter { $0.meta.compaction.level == 1 }.map { DiskUsage.bytes(under: $0.directory) }
-        return firsts.max() ?? DiskUsage.bytes(under: directory + "/wal") / 2
+        let firsts = blocks.all.filter { $0.meta.compaction.level == 1 }.map { DiskUsage.bytes(under: $0.directory, sys: sys) }
+        return firsts.max() ?? DiskUsage.bytes(under: directory + "/wal", sys: sys) / 2
     }
 
     /// Opens the block `meta` wrote and adds it to the set. If it cannot be opened, it is
@@ -154,10 +157,32 @@ struct Maintenance {
     /// open, which replays whatever no block covers, would bring them back.
     private func retire(_ ulids: Set<ULID>, dataGoes: Bool = false) throws(TSDBError) {
         guard !ulids.isEmpty else { return }
-        if dataGoes { try HeadCompaction.forgetBelowMinValidTime(head: head, wal: wal, options: options) }
+        if dataGoes {
+            try HeadCompaction.forgetBelowMinValidTime(head: head, wal: wal, options: options,
+                                                       corruptions: { metrics.walCorruptions.increment() })
+        }
+        // Every block is tried; one that fails stays listed for the next round, which
+        // deletes it first (it is out of the set already, so nothing else would).
+        var failure: TSDBError?
         for block in blocks.remove(ulids) {
             block.close()
-            try BlockWriter.delete(directory: directory, ulid: block.meta.ulid, sys: sys)
+            do throws(TSDBError) {
+                try BlockWriter.delete(directory: directory, ulid: block.meta.ulid, sys: sys)
+                metrics.deletedBlocks.increment()
+            } catch {
+                blocks.deletionFailed(block.meta.ulid)
+                logger.error("block deletion failed; retried next round", metadata: ["block": "\(block.meta.ulid)", "error": "\(error)"])
+                if failure == nil { failure = error }
+            }
+        }
+        if let failure { throw failure }
+    }
+
+    /// Deletes what earlier failed deletions left on disk.
+    private func deleteUndeleted() throws(TSDBError) {
+        for ulid in blocks.pendingDeletions.sorted() {
+            try BlockWriter.finishDeletion(directory: directory, ulid: ulid, sys: sys)
+            blocks.deletionDone(ulid)
             metrics.deletedBlocks.increment()
         }
     }

@@ -13,13 +13,13 @@ enum Snapshot {
     /// only (the one in progress is removed). The caller keeps the blocks from being deleted
     /// meanwhile (the database's compaction lock).
     static func write(blocks: [Block], head: Head?, from source: String, to target: String, sys: Syscalls) throws(TSDBError) -> [BlockMeta] {
-        let resolvedSource = realPath(source)
-        try FileSystem.createDirectory(target)
-        let resolvedTarget = realPath(target)
+        let resolvedSource = realPath(source, sys: sys)
+        try FileSystem.createDirectory(target, sys: sys)
+        let resolvedTarget = realPath(target, sys: sys)
         guard resolvedTarget != resolvedSource, !resolvedTarget.hasPrefix(resolvedSource + "/") else {
             throw TSDBError(.invalidArgument, "snapshot target \(target) is inside the data directory \(source)")
         }
-        let existing = (try FileSystem.list(target) ?? []).filter { ULID($0) != nil }
+        let existing = (try FileSystem.list(target, sys: sys) ?? []).filter { ULID($0) != nil }
         guard existing.isEmpty else {
             throw TSDBError(.invalidArgument, "snapshot target \(target) already holds blocks (\(existing.sorted().joined(separator: ", ")))")
         }
@@ -51,9 +51,9 @@ enum Snapshot {
         let tmp = final + BlockWriter.creationSuffix
         do throws(TSDBError) {
             try FileSystem.removeAll(tmp, sys: sys)
-            try FileSystem.createDirectory(tmp + "/chunks")
+            try FileSystem.createDirectory(tmp + "/chunks", sys: sys)
             try link(block.directory + "/index", tmp + "/index", sys: sys)
-            for name in (try FileSystem.list(block.directory + "/chunks") ?? []).sorted() {
+            for name in (try FileSystem.list(block.directory + "/chunks", sys: sys) ?? []).sorted() {
                 try link(block.directory + "/chunks/" + name, tmp + "/chunks/" + name, sys: sys)
             }
             try meta.write(blockDirectory: tmp, sys: sys)
@@ -74,9 +74,8 @@ enum Snapshot {
         guard r == 0 else { throw TSDBError.io("hard-link \(from) to", path: to, errno: -r) }
     }
 
-    private static func realPath(_ path: String) -> String {
-        guard let resolved = realpath(path, nil) else { return path }
-        defer { free(resolved) }
-        return String(cString: resolved)
+    private static func realPath(_ path: String, sys: Syscalls) -> String {
+        var resolved = path
+        return sys.realpath(path, &resolved) == 0 ? resolved : path
     }
 }

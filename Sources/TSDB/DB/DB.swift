@@ -80,7 +80,7 @@ public final class DB: Sendable {
     ///   ``Options/repairWAL``).
     public static func open(directory: String, options: Options = Options()) throws(TSDBError) -> DB {
         let options = try options.validated()
-        try FileSystem.createDirectory(directory)
+        try FileSystem.createDirectory(directory, sys: options.syscalls)
         let lock = try DirectoryLock(directory: directory, sys: options.syscalls)
         do throws(TSDBError) {
             let (blocks, warnings) = try BlockLoader.load(directory: directory, sys: options.syscalls)
@@ -115,7 +115,7 @@ public final class DB: Sendable {
     public static func openReadOnly(directory: String, options: Options = Options()) throws(TSDBError) -> DB {
         var options = try options.validated()
         options.compactionEnabled = false
-        guard FileSystem.isDirectory(directory) else {
+        guard FileSystem.isDirectory(directory, sys: options.syscalls) else {
             throw TSDBError(.notFound, "no data directory at \(directory)", location: .init(file: directory))
         }
         let (blocks, warnings) = try BlockLoader.load(directory: directory, sys: options.syscalls, readOnly: true)
@@ -140,7 +140,7 @@ public final class DB: Sendable {
         logger.debug("opened", metadata: [
             "directory": "\(directory)", "blocks": "\(blockSet.all.count)", "series": "\(replayStats.series)",
             "samples_replayed": "\(replayStats.samples)", "replay_seconds": "\(replayStats.seconds)"])
-        metrics.refresh(head: head, blocks: blockSet.all, walDirectory: directory + "/wal")
+        metrics.refresh(head: head, blocks: blockSet.all, walDirectory: directory + "/wal", sys: options.syscalls)
     }
 
     /// A new transaction. See ``Appender``.
@@ -187,7 +187,7 @@ public final class DB: Sendable {
         guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
         closedFlag.set()
         background.withLock { $0 }?.stop()
-        metrics.refresh(head: head, blocks: blockSet.all, walDirectory: directory + "/wal")
+        metrics.refresh(head: head, blocks: blockSet.all, walDirectory: directory + "/wal", sys: options.syscalls)
         // Blocks are unmapped when the last querier holding them goes away.
         _ = blockSet.removeAll()
         defer { lock?.release() }
@@ -276,7 +276,7 @@ public final class DB: Sendable {
             // A failure is logged and retried next tick; the data stays in head, WAL and blocks.
             compactionLock.withLock { _ = try? maintenance.run() }
         }
-        metrics.refresh(head: head, blocks: blockSet.all, walDirectory: directory + "/wal")
+        metrics.refresh(head: head, blocks: blockSet.all, walDirectory: directory + "/wal", sys: options.syscalls)
     }
 
     private func readOnlyError(_ what: String) -> TSDBError {

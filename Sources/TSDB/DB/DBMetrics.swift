@@ -56,7 +56,7 @@ final class DBMetrics: Sendable {
     }
 
     /// Publishes the head's counts and the sizes on disk.
-    func refresh(head: Head, blocks: [Block], walDirectory: String) {
+    func refresh(head: Head, blocks: [Block], walDirectory: String, sys: Syscalls) {
         headSeries.record(head.series.seriesCount)
         let appended = head.stats.samplesAppended.load(ordering: .relaxed)
         let outOfOrder = head.stats.outOfOrder.load(ordering: .relaxed)
@@ -69,7 +69,7 @@ final class DBMetrics: Sendable {
         if outOfOrder > before.outOfOrder { outOfOrderSamples.increment(by: outOfOrder - before.outOfOrder) }
         if outOfBounds > before.outOfBounds { outOfBoundSamples.increment(by: outOfBounds - before.outOfBounds) }
         blocksLoaded.record(blocks.count)
-        blocksBytes.record(blocks.reduce(Int64(0)) { $0 + DiskUsage.bytes(under: $1.directory) })
-        walBytes.record(DiskUsage.bytes(under: walDirectory))
+        blocksBytes.record(blocks.reduce(Int64(0)) { $0 + DiskUsage.bytes(under: $1.directory, sys: sys) })
+        walBytes.record(DiskUsage.bytes(under: walDirectory, sys: sys))
     }
 }

@@ -4,30 +4,25 @@ import Glibc
 import Darwin
 #endif
 
-/// The engine's only door to the file system. Every syscall goes through here, so tests can
-/// inject failures (ENOSPC, EIO) in one place as the WAL and blocks arrive.
+/// File-system helpers over ``Syscalls``, the engine's only door to the file system, so
+/// tests can inject failures (ENOSPC, EIO) in one place as the WAL and blocks arrive.
 enum FileSystem {
-    /// `mkdir -p`: creates `path` and missing parents; an existing directory is fine.
-    static func createDirectory(_ path: String) throws(TSDBError) {
+    /// `mkdir -p`: creates `path` and missing parents; an existing directory is fine. Each
+    /// directory it creates is made durable: its parent is fsynced after the `mkdir`.
+    static func createDirectory(_ path: String, sys: Syscalls) throws(TSDBError) {
         guard !path.isEmpty else { throw TSDBError(.invalidArgument, "empty directory path") }
-        var st = stat()
-        if stat(path, &st) == 0 {
+        if let st = status(path, sys: sys) {
             guard st.st_mode & S_IFMT == S_IFDIR else {
                 throw TSDBError(.invalidArgument, "\(path) exists and is not a directory")
             }
             return
         }
         let parent = parentDirectory(of: path)
-        if parent != path && !parent.isEmpty { try createDirectory(parent) }
-        if mkdir(path, 0o777) != 0 && errno != EEXIST {
-            throw TSDBError(.io, "cannot create directory \(path)", cause: Errno(errno))
-        }
-    }
-
-    /// Whether `path` exists and is a directory (following symlinks).
-    static func isDirectory(_ path: String) -> Bool {
-        var st = stat()
-        return stat(path, &st) == 0 && st.st_mode & S_IFMT == S_IFDIR
+        if parent != path && !parent.isEmpty { try createDirectory(parent, sys: sys) }
+        let r = sys.mkdir(path, 0o777)
+        if r == -EEXIST { return }
+        guard r == 0 else { throw .io("create directory", path: path, errno: -r) }
+        try syncDirectory(parent.isEmpty ? "." : parent, sys: sys)
     }
 
     static func parentDirectory(of path: String) -> String {

@@ -4,11 +4,10 @@ import Glibc
 import Darwin
 #endif
 
-/// The calls that size and map a file, replaceable like ``Syscalls`` so tests can inject
-/// `ENOMEM` or a failing `fstat`. Failures are reported as `-errno` or an ``Errno``.
+/// The calls that map a file, replaceable like ``Syscalls`` so tests can inject `ENOMEM`.
+/// Failures are reported as `-errno` or an ``Errno``. The file's size comes from
+/// ``Syscalls/fstat``.
 struct MappingCalls: Sendable {
-    /// The size of the open file in bytes, or `-errno`. The corresponding C function is `fstat`.
-    var fileSize: @Sendable (_ fd: Int32) -> Int64
     /// Maps `length > 0` bytes of `fd` from offset 0, read-only and shared.
     var map: @Sendable (_ fd: Int32, _ length: Int) -> Result<UnsafeRawPointer, Errno>
     /// Unmaps what ``map`` returned; 0 or `-errno`.
@@ -23,10 +22,6 @@ struct MappingCalls: Sendable {
 
     private static func system(flags: Int32) -> MappingCalls {
         MappingCalls(
-            fileSize: { fd in
-                var st = stat()
-                return fstat(fd, &st) == 0 ? Int64(st.st_size) : Int64(-errno)
-            },
             map: { fd, length in
                 let p = mmap(nil, length, PROT_READ, flags, fd, 0)
                 guard let p, p != UnsafeMutableRawPointer(bitPattern: -1) else { return .failure(Errno(errno)) }
@@ -79,10 +74,12 @@ final class MappedFile: @unchecked Sendable {
 
     /// Opens and maps `path`. Costs one `open`, `fstat`, `mmap` and `close`; pages are read
     /// lazily by the kernel on first touch.
-    static func open(_ path: String, sys: Syscalls = .system, mapping: MappingCalls = .system) throws(TSDBError) -> MappedFile {
+    static func open(_ path: String, sys: Syscalls, mapping: MappingCalls = .system) throws(TSDBError) -> MappedFile {
         let file = try OpenFile.open(path, flags: O_RDONLY, sys: sys)
-        let size = mapping.fileSize(file.fd)
-        guard size >= 0 else { throw .io("stat", path: path, errno: Int32(truncatingIfNeeded: -size)) }
+        var st = FileStatus()
+        let r = sys.fstat(file.fd, &st)
+        guard r == 0 else { throw .io("stat", path: path, errno: -r) }
+        let size = Int64(st.st_size)
         guard size <= Int64(Int.max) else {
             throw TSDBError(.unsupported, "\(path) is too large to map (\(size) bytes)", location: .init(file: path))
         }

@@ -27,6 +27,20 @@ extension Head {
         }
     }
 
+    /// Every series whose series record is in the WAL, with its reference: what a
+    /// checkpoint that skips damage writes so that no live series loses its record. Costs a
+    /// walk of the series table.
+    func loggedSeries() -> [RefSeries] {
+        var out: [RefSeries] = []
+        let last = series.lastRef
+        guard last > 0 else { return out }
+        for ref in 1...last {
+            guard let s = series.lookup(ref)?.takeUnretainedValue(), s.walLogged.load(ordering: .acquiring) else { continue }
+            out.append(RefSeries(ref: s.ref, labels: s.labels))
+        }
+        return out
+    }
+
     /// Drops everything older than `minTime`, which is in a block now: chunks that end
     /// before it, and series left with no samples and no open transaction. Raises the
     /// minimum valid time to `minTime`. Holds the commit gate exclusively, so queries see

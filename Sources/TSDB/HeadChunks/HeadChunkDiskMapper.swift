@@ -52,7 +52,7 @@ final class HeadChunkDiskMapper: Sendable {
     /// there, oldest first, with their newest sample times; the first chunk written goes into
     /// a new file after the last of them, as Prometheus never appends to an existing file.
     func enable(directory: String, sys: Syscalls, files: [FileInfo], maxFileSize: Int = HeadChunkFormat.maxFileSize) throws(TSDBError) {
-        try FileSystem.createDirectory(directory)
+        try FileSystem.createDirectory(directory, sys: sys)
         let next = (files.last?.seq ?? 0) + 1
         state.withLock { w in
             var fresh = Writer(directory: directory, sys: sys, maxFileSize: maxFileSize, files: files, nextSeq: next)

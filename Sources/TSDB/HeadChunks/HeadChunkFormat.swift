@@ -26,8 +26,8 @@ enum HeadChunkFormat {
     /// Sequence numbers of the head chunk files in `directory`, ascending; names that are not
     /// all decimal digits are ignored, as Prometheus's `listChunkFiles` does. Empty when the
     /// directory does not exist.
-    static func fileSequences(in directory: String) throws(TSDBError) -> [Int] {
-        let names = try FileSystem.list(directory) ?? []
+    static func fileSequences(in directory: String, sys: Syscalls) throws(TSDBError) -> [Int] {
+        let names = try FileSystem.list(directory, sys: sys) ?? []
         var out: [Int] = []
         for name in names where !name.isEmpty && name.utf8.count <= 18 && name.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) {
             if let seq = Int(name) { out.append(seq) }

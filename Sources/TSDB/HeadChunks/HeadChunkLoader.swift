@@ -31,13 +31,13 @@ enum HeadChunkLoader {
     static func load(directory: String, minValidTime: Int64, sys: Syscalls, mapping: MappingCalls = .populated) throws(TSDBError) -> LoadedHeadChunks {
         var result = LoadedHeadChunks()
         var groups = ChunkGroups()
-        var seqs = try HeadChunkFormat.fileSequences(in: directory)
+        var seqs = try HeadChunkFormat.fileSequences(in: directory, sys: sys)
         guard let last = seqs.last else { return result }
 
         // A last file that lost even its header (a crash right after creating it) is
         // deleted, as Prometheus's repairLastChunkFile does.
         let lastPath = directory + "/" + HeadChunkFormat.fileName(last)
-        if (FileSystem.size(lastPath) ?? 0) < Int64(HeadChunkFormat.headerSize) {
+        if (FileSystem.size(lastPath, sys: sys) ?? 0) < Int64(HeadChunkFormat.headerSize) {
             try FileSystem.removeAll(lastPath, sys: sys)
             result.notes.append("head chunk file \(lastPath): deleted, it ends inside its header")
             seqs.removeLast()

@@ -10,7 +10,7 @@
     public final class Index {
         private let reader: IndexReader
 
-        public init(path: String) throws(TSDBError) { reader = try IndexReader.open(path: path) }
+        public init(path: String) throws(TSDBError) { reader = try IndexReader.open(path: path, sys: .system) }
 
         /// Every series reference, ascending.
         public func allPostings() throws(TSDBError) -> [UInt64] { try reader.allPostings() }

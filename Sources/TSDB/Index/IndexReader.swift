@@ -46,7 +46,7 @@ final class IndexReader: Sendable {
     }
 
     /// Reads the index file at `path` into memory and opens it.
-    static func open(path: String, sys: Syscalls = .system) throws(TSDBError) -> IndexReader {
+    static func open(path: String, sys: Syscalls) throws(TSDBError) -> IndexReader {
         let f = try OpenFile.open(path, flags: O_RDONLY, sys: sys)
         let bytes = try f.readAll()
         try f.close()

@@ -47,7 +47,7 @@ final class IndexWriter {
     private var postings: [UInt64: [UInt32]] = [:]
 
     /// Creates (or truncates) the file at `path` and writes the header.
-    init(path: String, sys: Syscalls = .system) throws(TSDBError) {
+    init(path: String, sys: Syscalls) throws(TSDBError) {
         self.path = path
         file = try OpenFile.open(path, flags: O_WRONLY | O_CREAT | O_TRUNC, sys: sys)
         out.writeBigEndian(IndexFormat.magic)

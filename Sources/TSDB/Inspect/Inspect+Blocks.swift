@@ -25,13 +25,13 @@ extension Inspect {
     /// Classifies `directory`. Throws `.notFound` when it does not exist and
     /// `.invalidArgument` when it is not a directory.
     public static func classify(_ directory: String) throws(TSDBError) -> DirectoryKind {
-        guard FileSystem.size(directory) != nil else {
+        guard FileSystem.size(directory, sys: .system) != nil else {
             throw TSDBError(.notFound, "no such directory: \(directory)", location: .init(file: directory))
         }
-        guard FileSystem.isDirectory(directory) else {
+        guard FileSystem.isDirectory(directory, sys: .system) else {
             throw TSDBError(.invalidArgument, "\(directory) is a file, not a data directory", location: .init(file: directory))
         }
-        let names = (try FileSystem.list(directory) ?? []).sorted()
+        let names = (try FileSystem.list(directory, sys: .system) ?? []).sorted()
         if names.contains(BlockMeta.fileName) { return .block }
         let known: Set<String> = ["wal", "chunks_head", "lock", "queries.active", "wbl"]
         for name in names {
@@ -67,10 +67,10 @@ extension Inspect {
         var out: [InspectedBlock] = []
         for b in blocks {
             var size = Int64(b.tombstonesSize)
-            size += FileSystem.size(b.directory + "/index") ?? 0
-            size += FileSystem.size(b.directory + "/" + BlockMeta.fileName) ?? 0
-            for name in (try? ChunkSegmentFormat.segmentNames(in: b.directory + "/chunks")) ?? [] {
-                size += FileSystem.size(b.directory + "/chunks/" + name) ?? 0
+            size += FileSystem.size(b.directory + "/index", sys: .system) ?? 0
+            size += FileSystem.size(b.directory + "/" + BlockMeta.fileName, sys: .system) ?? 0
+            for name in (try? ChunkSegmentFormat.segmentNames(in: b.directory + "/chunks", sys: .system)) ?? [] {
+                size += FileSystem.size(b.directory + "/chunks/" + name, sys: .system) ?? 0
             }
             out.append(InspectedBlock(directory: b.directory, meta: b.meta, size: size))
         }

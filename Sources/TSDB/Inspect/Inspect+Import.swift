@@ -11,6 +11,8 @@
     /// which out-of-order samples are dropped and which fail the import (see
     /// ``Inspect/importText(file:into:options:progress:)``).
     public var samplesPerCommit = 5000
+    /// The file syscalls; tests replace entries to inject failures.
+    var syscalls: Syscalls = .system
 
     public init(defaultTimestamp: Int64) { self.defaultTimestamp = defaultTimestamp }
 }
@@ -61,10 +63,10 @@ extension Inspect {
     public static func importText(
         file: String, into directory: String, options: ImportOptions, progress: (Double) -> Void = { _ in }
     ) throws(TSDBError) -> ImportReport {
-        guard FileSystem.size(file) != nil, !FileSystem.isDirectory(file) else {
+        guard FileSystem.size(file, sys: options.syscalls) != nil, !FileSystem.isDirectory(file, sys: options.syscalls) else {
             throw TSDBError(.notFound, "no input file \(file)", location: .init(file: file))
         }
-        let mapped = try MappedFile.open(file)
+        let mapped = try MappedFile.open(file, sys: options.syscalls)
         return try mapped.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) throws(TSDBError) -> ImportReport in
             var job = TextImport(bytes: bytes, file: file, directory: directory, options: options)
             return try job.run(progress: progress)
@@ -130,10 +132,10 @@ private struct TextImport {
         let duration = Inspect.compatibleBlockDuration(options.maxBlockDuration)
         let start = duration * (minTime / duration)  // Go's truncating division, as promtool
         let windows = Double((maxTime - start) / duration + 1)
-        try FileSystem.createDirectory(directory)
+        try FileSystem.createDirectory(directory, sys: options.syscalls)
         let staging = directory + "/import-" + BlockWriter.newULID().description + BlockWriter.creationSuffix
         do throws(TSDBError) {
-            try FileSystem.createDirectory(staging)
+            try FileSystem.createDirectory(staging, sys: options.syscalls)
             var t = start
             var next = Int64.max
             var done = 0.0
@@ -149,13 +151,13 @@ private struct TextImport {
             }
             for meta in report.blocks {
                 let name = meta.ulid.description
-                let r = Syscalls.system.rename(staging + "/" + name, directory + "/" + name)
+                let r = options.syscalls.rename(staging + "/" + name, directory + "/" + name)
                 guard r == 0 else { throw TSDBError.io("rename \(staging)/\(name) to", path: directory + "/" + name, errno: -r) }
             }
-            try FileSystem.syncDirectory(directory, sys: .system)
-            try FileSystem.removeAll(staging, sys: .system)
+            try FileSystem.syncDirectory(directory, sys: options.syscalls)
+            try FileSystem.removeAll(staging, sys: options.syscalls)
         } catch {
-            try? FileSystem.removeAll(staging, sys: .system)
+            try? FileSystem.removeAll(staging, sys: options.syscalls)
             throw error
         }
         progress(1)
@@ -221,7 +223,7 @@ private struct TextImport {
             let chunks = state.chunks(minTime: .min, maxTime: .max)
             if !chunks.isEmpty { series.append((labels[Int(id)], chunks)) }
         }
-        let meta = try BlockWriter.write(directory: staging, series: series, minTime: headMin, maxTime: headMax + 1)
+        let meta = try BlockWriter.write(directory: staging, series: series, minTime: headMin, maxTime: headMax + 1, sys: options.syscalls)
         return (meta, dropped, nextSample)
     }
 }

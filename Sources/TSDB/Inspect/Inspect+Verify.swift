@@ -21,7 +21,7 @@ extension Inspect {
     /// Reads only; reports each problem with its file and offset and carries on.
     public static func verify(directory: String) throws(TSDBError) -> VerifyReport {
         var report = VerifyReport()
-        for name in (try FileSystem.list(directory) ?? []).sorted() where ULID(name) != nil {
+        for name in (try FileSystem.list(directory, sys: .system) ?? []).sorted() where ULID(name) != nil {
             report.blocks += 1
             verifyBlock(directory + "/" + name, &report)
         }
@@ -39,7 +39,7 @@ extension Inspect {
     /// last one) and scanned as an open would: a damaged tail of the last file is what a
     /// crash leaves and the next open cuts, and is reported like a torn WAL tail.
     private static func verifyHeadChunks(_ directory: String, _ report: inout VerifyReport) throws(TSDBError) {
-        let seqs = try HeadChunkFormat.fileSequences(in: directory)
+        let seqs = try HeadChunkFormat.fileSequences(in: directory, sys: .system)
         for (a, b) in zip(seqs, seqs.dropFirst()) where b != a + 1 {
             report.problems.append(InspectProblem(file: directory + "/" + HeadChunkFormat.fileName(b), offset: nil,
                                                   message: "head chunk file \(HeadChunkFormat.fileName(a)) is followed by \(HeadChunkFormat.fileName(b)): the files must be numbered consecutively"))
@@ -69,17 +69,17 @@ extension Inspect {
     private static func verifyBlock(_ block: String, _ report: inout VerifyReport) {
         let metaPath = block + "/" + BlockMeta.fileName
         var meta: BlockMeta?
-        do throws(TSDBError) { meta = try BlockMeta.read(blockDirectory: block) } catch {
+        do throws(TSDBError) { meta = try BlockMeta.read(blockDirectory: block, sys: .system) } catch {
             report.problems.append(InspectProblem(error, file: metaPath))
         }
-        if FileSystem.size(block + "/" + TombstonesFile.fileName) != nil {
-            do throws(TSDBError) { _ = try TombstonesFile.read(blockDirectory: block) } catch {
+        if FileSystem.size(block + "/" + TombstonesFile.fileName, sys: .system) != nil {
+            do throws(TSDBError) { _ = try TombstonesFile.read(blockDirectory: block, sys: .system) } catch {
                 report.problems.append(InspectProblem(error, file: block + "/" + TombstonesFile.fileName))
             }
         }
         var chunkReader: ChunkSegmentReader?
         do throws(TSDBError) {
-            let reader = try ChunkSegmentReader(directory: block + "/chunks")
+            let reader = try ChunkSegmentReader(directory: block + "/chunks", sys: .system)
             chunkReader = reader
             for segment in 0..<reader.segmentCount {
                 // Every chunk of every segment, referenced or not: CRC and framing.
@@ -92,7 +92,7 @@ extension Inspect {
         }
         let indexPath = block + "/index"
         do throws(TSDBError) {
-            let index = try IndexReader.open(path: indexPath)
+            let index = try IndexReader.open(path: indexPath, sys: .system)
             try verifyIndex(index, path: indexPath, meta: meta, chunks: chunkReader, &report)
         } catch {
             report.problems.append(InspectProblem(error, file: indexPath))

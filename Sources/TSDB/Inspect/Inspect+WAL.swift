@@ -50,17 +50,17 @@ extension Inspect {
     /// - Throws: `.io` when a segment cannot be read.
     public static func walkWAL(directory: String, _ body: (WALRecordInfo) -> Void) throws(TSDBError) -> [InspectProblem] {
         let wal = directory + "/wal"
-        guard FileSystem.isDirectory(wal) else { return [] }
+        guard FileSystem.isDirectory(wal, sys: .system) else { return [] }
         var files: [String] = []
-        if let checkpoint = try WALFormat.latestCheckpoint(in: wal) {
+        if let checkpoint = try WALFormat.latestCheckpoint(in: wal, sys: .system) {
             let dir = wal + "/" + checkpoint.name
-            for i in try WALFormat.segments(in: dir) { files.append(dir + "/" + WALFormat.segmentName(i)) }
+            for i in try WALFormat.segments(in: dir, sys: .system) { files.append(dir + "/" + WALFormat.segmentName(i)) }
         }
         var problems: [InspectProblem] = []
         let indexes: [Int]
-        do { indexes = try WALFormat.segments(in: wal) } catch {
+        do { indexes = try WALFormat.segments(in: wal, sys: .system) } catch {
             problems.append(InspectProblem(error, file: wal))
-            indexes = ((try? FileSystem.list(wal)) ?? []).compactMap { Int($0) }.sorted()
+            indexes = ((try? FileSystem.list(wal, sys: .system)) ?? []).compactMap { Int($0) }.sorted()
         }
         for i in indexes { files.append(wal + "/" + WALFormat.segmentName(i)) }
         // Open cuts a torn record of any segment and reads on (FORMAT.md §6.6); a checkpoint

@@ -77,7 +77,7 @@ enum TombstonesFile {
     /// Reads `<blockDirectory>/tombstones`. A missing file reads as no tombstones, as in
     /// Prometheus's `ReadTombstones`. Returns the set and the file's size in bytes (0 when
     /// missing), which Prometheus counts in the block's size.
-    static func read(blockDirectory: String, sys: Syscalls = .system) throws(TSDBError) -> (tombstones: TombstoneSet, size: Int) {
+    static func read(blockDirectory: String, sys: Syscalls) throws(TSDBError) -> (tombstones: TombstoneSet, size: Int) {
         let path = blockDirectory + "/" + fileName
         let file: OpenFile
         do {
@@ -94,7 +94,7 @@ enum TombstonesFile {
     /// directory fsync), as Prometheus's `WriteFile`. Writes the file even when `set` is
     /// empty. Returns the bytes written.
     @discardableResult
-    static func write(_ set: TombstoneSet, blockDirectory: String, sys: Syscalls = .system) throws(TSDBError) -> Int {
+    static func write(_ set: TombstoneSet, blockDirectory: String, sys: Syscalls) throws(TSDBError) -> Int {
         let bytes = encode(set)
         try FileSystem.replaceFile(blockDirectory + "/" + fileName, with: bytes, sys: sys)
         return bytes.count

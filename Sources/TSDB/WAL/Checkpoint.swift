@@ -16,6 +16,9 @@ struct CheckpointStats: Sendable, Equatable {
     /// Whole records of types this engine does not read (exemplars, metadata, histograms,
     /// m-map markers); a checkpoint drops them, as Prometheus drops types it does not know.
     var droppedRecords = 0
+    /// Damage skipped in the segments read (with `liveSeries` given): where, and why. Each
+    /// damaged segment was read up to its damage only.
+    var damage: [String] = []
 }
 
 /// WAL checkpoints: `checkpoint.NNNNNNNN` is a directory of WAL segments that
@@ -57,31 +60,54 @@ enum Checkpoint {
     /// deleted here. On failure no `checkpoint.<to>` appears and the temporary directory is
     /// removed; the WAL is as it was.
     ///
-    /// Cost: reads the checkpoint and the segments one at a time (one segment in memory).
+    /// Damage in the middle of a segment or of the previous checkpoint (bit rot, a bad
+    /// sector) throws, unless `liveSeries` is given: then the checkpoint is made again with
+    /// a series record for every series `liveSeries` returns (the head's, so none of them
+    /// loses the record that named it) ahead of what is read, every damaged file is read up
+    /// to its damage only, and the damage is reported in ``CheckpointStats/damage``. Only
+    /// the damaged records are lost, as a restart would lose them, and the segments can be
+    /// deleted, so the WAL does not grow until the disk is full (Prometheus issue 13152).
+    ///
+    /// Cost: reads the checkpoint and the segments one at a time (one segment in memory);
+    /// twice when damage is skipped.
     /// - Throws: ``TSDBError/Code/corruption`` for damage inside a segment or the previous
-    ///   checkpoint (a record cut off by the end of a segment, which replay also skips, is
-    ///   skipped); ``TSDBError/Code/io`` when a file operation fails.
+    ///   checkpoint without `liveSeries` (a record cut off by the end of a segment, which
+    ///   replay also skips, is skipped); ``TSDBError/Code/io`` when a file operation fails.
     static func create(
         walDirectory: String, from: Int, to: Int, keep: (UInt64) -> Bool, minTime: Int64,
-        compression: WALCompression, sys: Syscalls
+        compression: WALCompression, sys: Syscalls, liveSeries: (() -> [RefSeries])? = nil
+    ) throws(TSDBError) -> CheckpointStats {
+        do throws(TSDBError) {
+            return try create(walDirectory: walDirectory, from: from, to: to, keep: keep, minTime: minTime,
+                              compression: compression, sys: sys, preamble: nil)
+        } catch where error.code == .corruption && liveSeries != nil {
+            return try create(walDirectory: walDirectory, from: from, to: to, keep: keep, minTime: minTime,
+                              compression: compression, sys: sys, preamble: liveSeries!())
+        }
+    }
+
+    /// One attempt; with a `preamble` (the live series) damage is skipped.
+    private static func create(
+        walDirectory: String, from: Int, to: Int, keep: (UInt64) -> Bool, minTime: Int64,
+        compression: WALCompression, sys: Syscalls, preamble: [RefSeries]?
     ) throws(TSDBError) -> CheckpointStats {
         var stats = CheckpointStats()
 
         // The sources: the latest checkpoint, whole, then segments from...to.
         var sources: [(path: String, inCheckpoint: Bool)] = []
         var first = from
-        if let last = try WALFormat.latestCheckpoint(in: walDirectory) {
+        if let last = try WALFormat.latestCheckpoint(in: walDirectory, sys: sys) {
             guard from <= last.index + 1 else {
                 throw TSDBError(.invalidArgument, "cannot checkpoint WAL segments \(from)...\(to) of \(walDirectory): unexpected gap to the last checkpoint \(last.name), which ends at segment \(last.index)")
             }
             // Segments below the checkpoint should not exist; they are ignored.
             first = last.index + 1
             let dir = walDirectory + "/" + last.name
-            for index in try WALFormat.segments(in: dir) {
+            for index in try WALFormat.segments(in: dir, sys: sys) {
                 sources.append((dir + "/" + WALFormat.segmentName(index), true))
             }
         }
-        for index in try WALFormat.segments(in: walDirectory) where index >= first && index <= to {
+        for index in try WALFormat.segments(in: walDirectory, sys: sys) where index >= first && index <= to {
             sources.append((walDirectory + "/" + WALFormat.segmentName(index), false))
         }
 
@@ -98,8 +124,16 @@ enum Checkpoint {
             var batch: [[UInt8]] = []
             var batchBytes = 0
             var samples: [RefSample] = []
+            var damage: [String] = []
+            defer { stats.damage = damage }
+            if let preamble, !preamble.isEmpty {
+                var w = ByteWriter()
+                RecordEncoder.series(preamble, into: &w)
+                try out.log([w.bytes])
+            }
             for source in sources {
-                try forEachRecord(in: source.path, skipTornTail: !source.inCheckpoint, sys: sys) { record, path, offset throws(TSDBError) in
+                try forEachRecord(in: source.path, skipTornTail: !source.inCheckpoint, skipDamage: preamble != nil,
+                                  damage: &damage, sys: sys) { record, path, offset throws(TSDBError) in
                     guard let kept = try filter(record, file: path, offset: offset, keep: keep, minTime: minTime, samples: &samples, stats: &stats) else { return }
                     batch.append(kept)
                     batchBytes += kept.count
@@ -194,7 +228,7 @@ enum Checkpoint {
     /// with `skipTornTail`, a record cut off by the end of the segment: a write that failed
     /// and could not be undone, which replay skips too.
     private static func forEachRecord(
-        in path: String, skipTornTail: Bool, sys: Syscalls,
+        in path: String, skipTornTail: Bool, skipDamage: Bool, damage: inout [String], sys: Syscalls,
         _ body: (_ record: [UInt8], _ path: String, _ offset: Int) throws(TSDBError) -> Void
     ) throws(TSDBError) {
         var reader = SegmentReader(bytes: try WALRecovery.readFile(path, sys: sys), path: path)
@@ -204,6 +238,10 @@ enum Checkpoint {
                 next = try reader.next()
             } catch {
                 if skipTornTail && error.kind == .torn { return }
+                if skipDamage {
+                    damage.append("\(path): damaged at offset \(error.offset) (\(error.reason)); the rest of the file was skipped")
+                    return
+                }
                 throw TSDBError(.corruption, "cannot checkpoint \(path): damaged at offset \(error.offset): \(error.reason)",
                                 location: .init(file: path, offset: error.offset))
             }
@@ -215,8 +253,7 @@ enum Checkpoint {
     /// Prometheus's `fileutil.Replace`: removes a directory already at `target`, renames
     /// `source` to it and fsyncs the parent.
     private static func replace(_ source: String, with target: String, sys: Syscalls) throws(TSDBError) {
-        var st = stat()
-        if stat(target, &st) == 0, st.st_mode & S_IFMT == S_IFDIR {
+        if FileSystem.isDirectory(target, sys: sys) {
             try FileSystem.removeAll(target, sys: sys)
         }
         let r = sys.rename(source, target)
@@ -228,7 +265,7 @@ enum Checkpoint {
     /// with `to + 1`; a failure leaves segments that the checkpoint supersedes, and replay
     /// skips them.
     static func deleteSegments(walDirectory: String, before index: Int, sys: Syscalls) throws(TSDBError) {
-        for segment in try WALFormat.segments(in: walDirectory) {
+        for segment in try WALFormat.segments(in: walDirectory, sys: sys) {
             guard segment < index else { break }
             let path = walDirectory + "/" + WALFormat.segmentName(segment)
             let r = sys.unlink(path)
@@ -241,7 +278,7 @@ enum Checkpoint {
     /// the first failure. A leftover old checkpoint only takes space: readers use the latest.
     static func deleteCheckpoints(walDirectory: String, before index: Int, sys: Syscalls) throws(TSDBError) {
         var failure: TSDBError?
-        for checkpoint in try list(in: walDirectory) {
+        for checkpoint in try list(in: walDirectory, sys: sys) {
             guard checkpoint.index < index else { break }
             do throws(TSDBError) {
                 try FileSystem.removeAll(walDirectory + "/" + checkpoint.name, sys: sys)
@@ -255,7 +292,7 @@ enum Checkpoint {
     /// Prometheus's `wlog.DeleteTempCheckpoints`: removes every `checkpoint.*.tmp` left by a
     /// checkpoint that crashed or failed. ``create(walDirectory:from:to:keep:minTime:compression:sys:)`` calls it.
     static func deleteTemporaryCheckpoints(walDirectory: String, sys: Syscalls) throws(TSDBError) {
-        for name in try FileSystem.list(walDirectory) ?? []
+        for name in try FileSystem.list(walDirectory, sys: sys) ?? []
         where name.hasPrefix("checkpoint.") && name.hasSuffix(temporarySuffix) {
             try FileSystem.removeAll(walDirectory + "/" + name, sys: sys)
         }
@@ -263,9 +300,9 @@ enum Checkpoint {
 
     /// The checkpoints in `walDirectory`, lowest index first (Prometheus's
     /// `listCheckpoints`); `.tmp` and other non-numeric names are ignored.
-    static func list(in walDirectory: String) throws(TSDBError) -> [(name: String, index: Int)] {
+    static func list(in walDirectory: String, sys: Syscalls) throws(TSDBError) -> [(name: String, index: Int)] {
         var found: [(name: String, index: Int)] = []
-        for name in try FileSystem.list(walDirectory) ?? [] where name.hasPrefix("checkpoint.") {
+        for name in try FileSystem.list(walDirectory, sys: sys) ?? [] where name.hasPrefix("checkpoint.") {
             let digits = name.dropFirst("checkpoint.".count)
             guard !digits.isEmpty, digits.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }), let index = Int(digits) else { continue }
             found.append((name, index))

@@ -81,8 +81,8 @@ final class WAL: @unchecked Sendable {
         self.sys = sys
         page = .allocate(byteCount: WALFormat.pageSize, alignment: 16)
         page.initializeMemory(as: UInt8.self, repeating: 0)
-        try FileSystem.createDirectory(directory)
-        segmentIndex = (try WALFormat.segments(in: directory).last).map { $0 + 1 } ?? 0
+        try FileSystem.createDirectory(directory, sys: sys)
+        segmentIndex = (try WALFormat.segments(in: directory, sys: sys).last).map { $0 + 1 } ?? 0
         syncedPosition = (segmentIndex, 0)
         segment = try createSegment(segmentIndex)
     }
@@ -238,7 +238,10 @@ final class WAL: @unchecked Sendable {
     }
 
     /// A finished segment still needs an fsync: the next group fsync does it with
-    /// `.everyCommit`, a background one otherwise (as Prometheus does).
+    /// `.everyCommit`, a background one otherwise (as Prometheus does). The background one
+    /// also fsyncs the WAL directory, whose entry for the segment is not durable until then
+    /// (`.everyCommit` fsyncs it when it creates a segment); Prometheus does not, so under
+    /// POSIX rules a power loss could lose a whole fsynced segment.
     private func retire(_ file: OpenFile) {
         if options.syncMode == .everyCommit {
             unsyncedSegments.append(file)
@@ -249,6 +252,7 @@ final class WAL: @unchecked Sendable {
             do throws(TSDBError) {
                 try self.timedSync(box.value)
                 try box.value.close()
+                try FileSystem.syncDirectory(self.directory, sys: self.sys)
             } catch {
                 self.finishError.withLock { if $0 == nil { $0 = error } }
             }
@@ -406,6 +410,10 @@ final class WAL: @unchecked Sendable {
             } catch {
                 if failure == nil { failure = error }
             }
+        }
+        // The entries of segments created since the last directory fsync.
+        if failure == nil {
+            do throws(TSDBError) { try FileSystem.syncDirectory(directory, sys: sys) } catch { failure = error }
         }
         if failure == nil { advanceSynced(to: lock.withLock { writeSeq }) }
         if failure == nil, let error = finishError.withLock({ $0 }) { failure = error }

@@ -50,8 +50,8 @@ enum WALFormat {
 
     /// The segment indexes in `directory`, ascending. Names that are not all digits are
     /// ignored; a gap in the sequence is an error, as in Prometheus.
-    static func segments(in directory: String) throws(TSDBError) -> [Int] {
-        guard let names = try FileSystem.list(directory) else { return [] }
+    static func segments(in directory: String, sys: Syscalls) throws(TSDBError) -> [Int] {
+        guard let names = try FileSystem.list(directory, sys: sys) else { return [] }
         let indexes = names.compactMap { name -> Int? in
             guard !name.isEmpty, name.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }) else { return nil }
             return Int(name)
@@ -64,8 +64,8 @@ enum WALFormat {
     }
 
     /// Latest `checkpoint.NNNNNNNN` directory in `directory` (ignoring `.tmp` ones), if any.
-    static func latestCheckpoint(in directory: String) throws(TSDBError) -> (name: String, index: Int)? {
-        guard let names = try FileSystem.list(directory) else { return nil }
+    static func latestCheckpoint(in directory: String, sys: Syscalls) throws(TSDBError) -> (name: String, index: Int)? {
+        guard let names = try FileSystem.list(directory, sys: sys) else { return nil }
         var best: (String, Int)?
         for name in names where name.hasPrefix("checkpoint.") {
             let digits = name.dropFirst("checkpoint.".count)

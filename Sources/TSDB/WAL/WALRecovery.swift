@@ -55,11 +55,11 @@ enum WALRecovery {
     ) throws(TSDBError) -> WALReadReport {
         var report = WALReadReport()
         var after = -1
-        if let checkpoint = try WALFormat.latestCheckpoint(in: directory) {
+        if let checkpoint = try WALFormat.latestCheckpoint(in: directory, sys: sys) {
             report.checkpoint = checkpoint.name
             after = checkpoint.index
             let dir = directory + "/" + checkpoint.name
-            for index in try WALFormat.segments(in: dir) {
+            for index in try WALFormat.segments(in: dir, sys: sys) {
                 let path = dir + "/" + WALFormat.segmentName(index)
                 var reader = try SegmentReader.open(path, sys: sys, map: !readOnly)
                 report.segments += 1
@@ -71,7 +71,7 @@ enum WALRecovery {
                 }
             }
         }
-        let indexes = try WALFormat.segments(in: directory).filter { $0 > after }
+        let indexes = try WALFormat.segments(in: directory, sys: sys).filter { $0 > after }
         if let first = indexes.first, after >= 0, first != after + 1 {
             // Prometheus opens every segment from the checkpoint's on, and fails the same way.
             let missing = directory + "/" + WALFormat.segmentName(after + 1)
@@ -86,7 +86,7 @@ enum WALRecovery {
             if let error = try segment(&reader, &report) {
                 try refuseUnsupported(error, path)
                 let laterHoldData = indexes[(i + 1)...].contains {
-                    (FileSystem.size(directory + "/" + WALFormat.segmentName($0)) ?? 0) > 0
+                    (FileSystem.size(directory + "/" + WALFormat.segmentName($0), sys: sys) ?? 0) > 0
                 }
                 let tornTail = error.kind == .torn
                     || (!laterHoldData && !reader.hasValidRecord(after: error.offset))
@@ -105,7 +105,7 @@ enum WALRecovery {
                 var dropped = reader.bytes.count - error.offset
                 for later in indexes[(i + 1)...] {
                     let laterPath = directory + "/" + WALFormat.segmentName(later)
-                    dropped += Int(FileSystem.size(laterPath) ?? 0)
+                    dropped += Int(FileSystem.size(laterPath, sys: sys) ?? 0)
                     try FileSystem.removeAll(laterPath, sys: sys)
                 }
                 report.droppedBytes += dropped

@@ -218,12 +218,12 @@ import TSDBTestSupport
     @Test func writeAndReadFilesCrashSafely() throws {
         try TemporaryDirectory.with { dir in
             let meta = try Self.decode(PrometheusBlockFixtures.metaLevel3)
-            let size = try meta.write(blockDirectory: dir)
+            let size = try meta.write(blockDirectory: dir, sys: .system)
             #expect(size == PrometheusBlockFixtures.metaLevel3.utf8.count)
             #expect(FileManager.default.contents(atPath: dir + "/meta.json") == Data(PrometheusBlockFixtures.metaLevel3.utf8))
             #expect(!FileManager.default.fileExists(atPath: dir + "/meta.json.tmp"))
-            #expect(try BlockMeta.read(blockDirectory: dir) == meta)
-            let error = #expect(throws: TSDBError.self) { try BlockMeta.read(blockDirectory: dir + "/missing") }
+            #expect(try BlockMeta.read(blockDirectory: dir, sys: .system) == meta)
+            let error = #expect(throws: TSDBError.self) { try BlockMeta.read(blockDirectory: dir + "/missing", sys: .system) }
             #expect(error?.code == .notFound)
         }
     }
@@ -231,13 +231,14 @@ import TSDBTestSupport
     @Test func failedWriteLeavesTheOldFile() throws {
         try TemporaryDirectory.with { dir in
             let old = try Self.decode(PrometheusBlockFixtures.metaLevel2)
-            try old.write(blockDirectory: dir)
+            try old.write(blockDirectory: dir, sys: .system)
             var sys = Syscalls.system
-            sys.fsync = { _ in -EIO }
+            sys.fdatasync = { _ in -EIO }
+            sys.fsync = sys.fdatasync  // directories too, as one count
             var new = old
             new.compaction.failed = true
             #expect(throws: TSDBError.self) { try new.write(blockDirectory: dir, sys: sys) }
-            #expect(try BlockMeta.read(blockDirectory: dir) == old)
+            #expect(try BlockMeta.read(blockDirectory: dir, sys: .system) == old)
         }
     }
 
@@ -251,13 +252,13 @@ import TSDBTestSupport
             for name in blocks {
                 let path = dir + "/data/" + name
                 let original = try #require(FileManager.default.contents(atPath: path + "/meta.json"))
-                let meta = try BlockMeta.read(blockDirectory: path)
+                let meta = try BlockMeta.read(blockDirectory: path, sys: .system)
                 #expect(meta.ulid.description == name)
                 #expect(meta.compaction.level == 1 && meta.compaction.sources == [meta.ulid])
                 #expect(meta.minTime < meta.maxTime)
                 #expect(Data(meta.encoded()) == original, "\(name)")
                 // Rewritten by us, promtool still reads the block.
-                try meta.write(blockDirectory: path)
+                try meta.write(blockDirectory: path, sys: .system)
             }
             let listing = try Promtool.run(["tsdb", "list", dir + "/data"])
             #expect(blocks.allSatisfy { listing.contains($0) })

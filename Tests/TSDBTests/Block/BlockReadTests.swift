@@ -83,7 +83,7 @@ enum PromtoolDump {
             let meta = try workload.write(to: dir)
             let blockDir = dir + "/" + meta.ulid.description
             // Delete random ranges of random series, by index reference.
-            let index = try IndexReader.open(path: blockDir + "/index")
+            let index = try IndexReader.open(path: blockDir + "/index", sys: .system)
             var stones = TombstoneSet()
             var deleted: [Labels: [TombstoneInterval]] = [:]
             let span = UInt64(workload.maxTime - workload.minTime + 1)
@@ -101,9 +101,9 @@ enum PromtoolDump {
                 stones.add(ref: ref, TombstoneInterval(minTime: .min, maxTime: .max))
                 deleted[try index.series(ref).labels, default: []].append(TombstoneInterval(minTime: .min, maxTime: .max))
             }
-            _ = try TombstonesFile.write(stones, blockDirectory: blockDir)
+            _ = try TombstonesFile.write(stones, blockDirectory: blockDir, sys: .system)
 
-            let block = try Block.open(directory: blockDir)
+            let block = try Block.open(directory: blockDir, sys: .system)
             for _ in 0..<100 {
                 let matchers = [BlockWorkload.randomMatcher(&rng)]
                 let lo = workload.minTime - 1000 + Int64(rng.next() % span)
@@ -131,7 +131,7 @@ enum PromtoolDump {
         let workload = BlockWorkload(count: 10, using: &rng)
         try TemporaryDirectory.with { dir in
             let meta = try workload.write(to: dir)
-            let block = try Block.open(directory: dir + "/" + meta.ulid.description)
+            let block = try Block.open(directory: dir + "/" + meta.ulid.description, sys: .system)
             try block.retain()
             #expect(block.referenceCount == 1)
             let closed = DispatchSemaphore(value: 0)
@@ -161,7 +161,7 @@ enum PromtoolDump {
         let workload = BlockWorkload(count: 50, using: &rng)
         try TemporaryDirectory.with { dir in
             let meta = try workload.write(to: dir)
-            let block = try Block.open(directory: dir + "/" + meta.ulid.description)
+            let block = try Block.open(directory: dir + "/" + meta.ulid.description, sys: .system)
             let expected = workload.expected(Self.all, minTime: .min, maxTime: .max).map(\.0)
             let failures = Locked(0)
             DispatchQueue.concurrentPerform(iterations: 8) { _ in
@@ -185,21 +185,21 @@ enum PromtoolDump {
             let fm = FileManager.default
             // No tombstones file: none.
             try fm.removeItem(atPath: blockDir + "/tombstones")
-            #expect(try Block.open(directory: blockDir).select(Self.all, minTime: .min, maxTime: .max).count == 5)
+            #expect(try Block.open(directory: blockDir, sys: .system).select(Self.all, minTime: .min, maxTime: .max).count == 5)
             // Damaged chunk bytes: select reports corruption, it does not trap.
             let segment = blockDir + "/chunks/000001"
             var bytes = try Data(contentsOf: URL(fileURLWithPath: segment))
             bytes[bytes.count - 10] ^= 0xFF
             try bytes.write(to: URL(fileURLWithPath: segment))
-            let damaged = try Block.open(directory: blockDir)
+            let damaged = try Block.open(directory: blockDir, sys: .system)
             #expect { try damaged.select(Self.all, minTime: .min, maxTime: .max) } throws: { error in
                 (error as? TSDBError)?.code == .corruption
             }
             #expect(damaged.referenceCount == 0)
             try fm.removeItem(atPath: blockDir + "/index")
-            #expect { try Block.open(directory: blockDir) } throws: { ($0 as? TSDBError)?.code == .notFound }
+            #expect { try Block.open(directory: blockDir, sys: .system) } throws: { ($0 as? TSDBError)?.code == .notFound }
             try fm.removeItem(atPath: blockDir + "/meta.json")
-            #expect { try Block.open(directory: blockDir) } throws: { ($0 as? TSDBError)?.code == .notFound }
+            #expect { try Block.open(directory: blockDir, sys: .system) } throws: { ($0 as? TSDBError)?.code == .notFound }
         }
     }
 }
@@ -245,7 +245,7 @@ struct BlockPromtoolTests {
             var ours: DumpedSamples = [:]
             var total: UInt64 = 0
             for name in names {
-                let block = try Block.open(directory: data + "/" + name)
+                let block = try Block.open(directory: data + "/" + name, sys: .system)
                 #expect(block.meta.ulid.description == name)
                 #expect(block.meta.compaction.level == 1)
                 let series = try block.select(BlockReadTests.all, minTime: .min, maxTime: .max)

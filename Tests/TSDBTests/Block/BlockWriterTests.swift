@@ -102,9 +102,9 @@ struct BlockWorkload {
 
             let blockDir = dir + "/" + meta.ulid.description
             #expect(Set(try FileManager.default.contentsOfDirectory(atPath: blockDir)) == ["chunks", "index", "meta.json", "tombstones"])
-            let block = try Block.open(directory: blockDir)
+            let block = try Block.open(directory: blockDir, sys: .system)
             #expect(block.meta == meta)
-            #expect(try TombstonesFile.read(blockDirectory: blockDir).tombstones.isEmpty)
+            #expect(try TombstonesFile.read(blockDirectory: blockDir, sys: .system).tombstones.isEmpty)
 
             // Everything.
             let all = try block.select([try Matcher(.regexMatch, "__name__", ".+")], minTime: .min, maxTime: .max)
@@ -146,9 +146,9 @@ struct BlockWorkload {
             let a = try Labels(["__name__": "a"]), b = try Labels(["__name__": "b", "x": "1"]), c = try Labels(["__name__": "c"])
             let chunk = HeadChunk(chunk: XORChunk(encoding: [Sample(timestamp: 10, value: 1), Sample(timestamp: 20, value: .nan)]),
                                   minTime: 10, maxTime: 20)
-            let meta = try BlockWriter.write(directory: dir, series: [(c, [chunk]), (b, []), (a, [chunk])], minTime: 0, maxTime: 100)
+            let meta = try BlockWriter.write(directory: dir, series: [(c, [chunk]), (b, []), (a, [chunk])], minTime: 0, maxTime: 100, sys: .system)
             #expect(meta.stats == BlockMeta.Stats(numSamples: 4, numSeries: 2, numChunks: 2))
-            let block = try Block.open(directory: dir + "/" + meta.ulid.description)
+            let block = try Block.open(directory: dir + "/" + meta.ulid.description, sys: .system)
             #expect(try block.select([.notEqual("__name__", "")], minTime: 0, maxTime: 100).map(\.labels) == [a, c])
             #expect(try block.labelNames() == ["__name__"])
             // Between the two samples: the chunk overlaps, but no sample is in range.
@@ -166,7 +166,7 @@ struct BlockWorkload {
                                                ([(a, [chunk, chunk])], 0, 100),
                                                ([], 5, 5)] {
                 #expect(throws: TSDBError.self) {
-                    try BlockWriter.write(directory: dir, series: series, minTime: minTime, maxTime: maxTime)
+                    try BlockWriter.write(directory: dir, series: series, minTime: minTime, maxTime: maxTime, sys: .system)
                 }
             }
             #expect(try FileManager.default.contentsOfDirectory(atPath: dir).isEmpty)
@@ -184,10 +184,10 @@ struct BlockWorkload {
                 try Data([1, 2, 3]).write(to: URL(fileURLWithPath: dir + "/" + name + "/chunks/000001"))
             }
             try Data().write(to: URL(fileURLWithPath: dir + "/other.tmp-for-creation-not"))
-            let removed = try BlockWriter.removeLeftovers(in: dir)
+            let removed = try BlockWriter.removeLeftovers(in: dir, sys: .system)
             #expect(removed == ["01ARZ3NDEKTSV4RRFFQ69G5FAV.tmp-for-creation", "01ARZ3NDEKTSV4RRFFQ69G5FAW.tmp-for-deletion"])
             #expect(Set(try fm.contentsOfDirectory(atPath: dir)) == [meta.ulid.description, "other.tmp-for-creation-not"])
-            #expect(try BlockWriter.removeLeftovers(in: dir + "/missing").isEmpty)
+            #expect(try BlockWriter.removeLeftovers(in: dir + "/missing", sys: .system).isEmpty)
         }
     }
 
@@ -206,10 +206,11 @@ struct BlockWorkload {
             case "rename-any":
                 sys.rename = { _, _ in -EIO }
             case "fsync-3":
-                sys.fsync = { fd in
+                sys.fdatasync = { fd in
                     let n: Int = counter.withLock { $0 += 1; return $0 }
                     return n == 3 ? -EIO : real.fsync(fd)
                 }
+                sys.fsync = sys.fdatasync  // directories too, as one count
             case "fsync-last":
                 // The parent directory's fsync, after the rename: the block must go again.
                 sys.rename = { from, to in
@@ -217,10 +218,11 @@ struct BlockWorkload {
                     if from.hasSuffix(".tmp-for-creation") { counter.withLock { $0 = 1 } }
                     return r
                 }
-                sys.fsync = { fd in
+                sys.fdatasync = { fd in
                     let n: Int = counter.withLock { $0 }
                     return n == 1 ? -EIO : real.fsync(fd)
                 }
+                sys.fsync = sys.fdatasync  // directories too, as one count
             case "write-1":
                 sys.write = { _, _ in -Int(ENOSPC) }
             default:
@@ -245,7 +247,7 @@ struct BlockWorkload {
             #expect(FileManager.default.fileExists(atPath: dir + "/" + ulid.description + "/meta.json"))
             // Writing the same ULID again is refused, and the existing block is untouched.
             #expect(throws: TSDBError.self) { try workload.write(to: dir, ulid: ulid) }
-            #expect(try Block.open(directory: dir + "/" + ulid.description).meta == meta)
+            #expect(try Block.open(directory: dir + "/" + ulid.description, sys: .system).meta == meta)
         }
     }
 }

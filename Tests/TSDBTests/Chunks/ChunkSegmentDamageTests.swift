@@ -22,12 +22,12 @@ import TSDBTestSupport
             let ends = refs.dropFirst().map(\.offset) + [full.count]
             for length in 0..<full.count {
                 try ChunkTest.writeBytes(Array(full[..<length]), to: path)
-                let opened = ChunkTest.caught { () throws(TSDBError) in try ChunkSegmentReader(directory: dir) }
+                let opened = ChunkTest.caught { () throws(TSDBError) in try ChunkSegmentReader(directory: dir, sys: .system) }
                 if length < 8 {
                     ChunkTest.expectCorruption(opened, file: path, offset: 0, "length \(length)")
                     continue
                 }
-                let reader = try ChunkSegmentReader(directory: dir)
+                let reader = try ChunkSegmentReader(directory: dir, sys: .system)
                 // The first chunk that does not fit whole is where iteration stops.
                 let broken = ends.firstIndex { $0 > length }
                 let iterated = ChunkTest.caught { () throws(TSDBError) in try ChunkTest.allChunks(reader) }
@@ -61,7 +61,7 @@ import TSDBTestSupport
                     var damaged = full
                     damaged[position] ^= 0x40
                     try ChunkTest.writeBytes(damaged, to: path)
-                    let reader = try ChunkSegmentReader(directory: dir)
+                    let reader = try ChunkSegmentReader(directory: dir, sys: .system)
                     for (j, other) in refs.enumerated() {
                         let read = ChunkTest.caught { () throws(TSDBError) in try reader.chunk(other) }
                         if j == i {
@@ -88,21 +88,21 @@ import TSDBTestSupport
                 damaged[position] ^= 0x01
                 try ChunkTest.writeBytes(damaged, to: path)
                 ChunkTest.expectCorruption(
-                    ChunkTest.caught { () throws(TSDBError) in try ChunkSegmentReader(directory: dir) }, file: path, offset: offset)
+                    ChunkTest.caught { () throws(TSDBError) in try ChunkSegmentReader(directory: dir, sys: .system) }, file: path, offset: offset)
             }
             // Padding is not checked, as in Prometheus.
             var padded = full
             padded[6] = 0xFF
             try ChunkTest.writeBytes(padded, to: path)
-            _ = try ChunkSegmentReader(directory: dir)
+            _ = try ChunkSegmentReader(directory: dir, sys: .system)
             // A later empty segment is named too; files that are not numbers are ignored.
             try ChunkTest.writeBytes(full, to: path)
             try ChunkTest.writeBytes([], to: dir + "/000002")
             try ChunkTest.writeBytes([1, 2, 3], to: dir + "/000002.tmp")
             ChunkTest.expectCorruption(
-                ChunkTest.caught { () throws(TSDBError) in try ChunkSegmentReader(directory: dir) }, file: dir + "/000002", offset: 0)
+                ChunkTest.caught { () throws(TSDBError) in try ChunkSegmentReader(directory: dir, sys: .system) }, file: dir + "/000002", offset: 0)
         }
-        let missing = ChunkTest.caught { () throws(TSDBError) in try ChunkSegmentReader(directory: "/nonexistent/chunks") }
+        let missing = ChunkTest.caught { () throws(TSDBError) in try ChunkSegmentReader(directory: "/nonexistent/chunks", sys: .system) }
         #expect(missing?.code == .notFound)
     }
 
@@ -111,7 +111,7 @@ import TSDBTestSupport
             let refs = try Self.writeSample(dir)
             let path = dir + "/000001"
             let size = try ChunkTest.readBytes(path).count
-            let reader = try ChunkSegmentReader(directory: dir)
+            let reader = try ChunkSegmentReader(directory: dir, sys: .system)
             let cases: [(ChunkRef, String, Int)] = [
                 (ChunkRef(segment: 1, offset: 8), dir + "/000002", 8),
                 (ChunkRef(rawValue: UInt64.max), dir + "/" + ChunkSegmentFormat.segmentName(Int(UInt32.max)), Int(UInt32.max)),
@@ -144,7 +144,7 @@ import TSDBTestSupport
         try TemporaryDirectory.with { dir in
             let path = dir + "/000001"
             try ChunkTest.writeBytes([0x85, 0xBD, 0x40, 0xDD, 1, 0, 0, 0] + tail, to: path)
-            let reader = try ChunkSegmentReader(directory: dir)
+            let reader = try ChunkSegmentReader(directory: dir, sys: .system)
             ChunkTest.expectCorruption(
                 ChunkTest.caught { () throws(TSDBError) in try reader.chunk(ChunkRef(segment: 0, offset: 8)) }, file: path, offset: 8)
             ChunkTest.expectCorruption(
@@ -181,10 +181,10 @@ import TSDBTestSupport
                     #expect(error.code == .corruption, "seed \(rng.seed) round \(round): \(error)")
                     #expect(error.location?.file != nil && error.location?.offset != nil, "seed \(rng.seed): \(error)")
                 }
-                let opened = ChunkTest.caught { () throws(TSDBError) in try ChunkSegmentReader(directory: dir) }
+                let opened = ChunkTest.caught { () throws(TSDBError) in try ChunkSegmentReader(directory: dir, sys: .system) }
                 check(opened)
                 guard opened == nil else { continue }
-                let reader = try ChunkSegmentReader(directory: dir)
+                let reader = try ChunkSegmentReader(directory: dir, sys: .system)
                 let iterated = ChunkTest.caught { () throws(TSDBError) in try ChunkTest.allChunks(reader) }
                 check(iterated)
                 if round % 4 >= 2 && iterated != nil { detected += 1 }
@@ -201,7 +201,7 @@ import TSDBTestSupport
             _ = try Self.writeSample(dir)
             var mapping = MappingCalls.system
             mapping.map = { _, _ in .failure(Errno(ENOMEM)) }
-            let error = ChunkTest.caught { () throws(TSDBError) in try ChunkSegmentReader(directory: dir, mapping: mapping) }
+            let error = ChunkTest.caught { () throws(TSDBError) in try ChunkSegmentReader(directory: dir, sys: .system, mapping: mapping) }
             #expect(error?.code == .io)
             #expect((error?.cause as? Errno)?.code == ENOMEM)
         }

@@ -24,7 +24,7 @@ struct ChunkSegmentPromtoolTests {
             #expect(blocks.count == 16)
             var seen: [[UInt8]] = []
             for chunks in blocks {
-                let reader = try ChunkSegmentReader(directory: chunks)
+                let reader = try ChunkSegmentReader(directory: chunks, sys: .system)
                 #expect(reader.segmentCount == 1)
                 #expect(reader.segmentPath(0) == chunks + "/000001")
                 let all = try ChunkTest.allChunks(reader)
@@ -59,9 +59,9 @@ struct ChunkSegmentPromtoolTests {
     @Test func writerReproducesPromtoolsSegmentsByteForByte() throws {
         try TemporaryDirectory.with { dir in
             for chunks in try Self.promtoolBlocks(in: dir) {
-                let theirs = try ChunkTest.allChunks(try ChunkSegmentReader(directory: chunks))
+                let theirs = try ChunkTest.allChunks(try ChunkSegmentReader(directory: chunks, sys: .system))
                 let mine = dir + "/mine/" + UUID().uuidString
-                var writer = try ChunkSegmentWriter(directory: mine)
+                var writer = try ChunkSegmentWriter(directory: mine, sys: .system)
                 var refs: [ChunkRef] = []
                 for c in theirs { refs.append(try writer.write(encoding: c.encoding, data: c.data)) }
                 try writer.close()

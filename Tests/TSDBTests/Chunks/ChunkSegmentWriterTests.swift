@@ -11,7 +11,7 @@ import TSDBTestSupport
         var rng = SeededRandom.fromEnvironment()
         try TemporaryDirectory.with { dir in
             var written: [(ref: ChunkRef, samples: [Sample], bytes: [UInt8])] = []
-            var writer = try ChunkSegmentWriter(directory: dir, segmentSize: 16 * 1024)
+            var writer = try ChunkSegmentWriter(directory: dir, sys: .system, segmentSize: 16 * 1024)
             for _ in 0..<600 {
                 let samples = ChunkTest.randomSamples(&rng)
                 let bytes = XORChunk(encoding: samples).bytes
@@ -19,7 +19,7 @@ import TSDBTestSupport
             }
             try writer.close()
 
-            let reader = try ChunkSegmentReader(directory: dir)
+            let reader = try ChunkSegmentReader(directory: dir, sys: .system)
             #expect(reader.segmentCount > 3, "seed \(rng.seed)")
             let names = try FileManager.default.contentsOfDirectory(atPath: dir).sorted()
             #expect(names == (0..<reader.segmentCount).map(ChunkSegmentFormat.segmentName))
@@ -47,7 +47,7 @@ import TSDBTestSupport
         try TemporaryDirectory.with { dir in
             let first = ChunkTest.opaque(200)
             let second = XORChunk(encoding: [Sample(timestamp: 1000, value: 1.5)]).bytes
-            var writer = try ChunkSegmentWriter(directory: dir)
+            var writer = try ChunkSegmentWriter(directory: dir, sys: .system)
             let r1 = try writer.write(encoding: .xor, data: first)
             let r2 = try writer.write(encoding: ChunkEncoding(rawValue: 7), data: second)
             try writer.close()
@@ -67,7 +67,7 @@ import TSDBTestSupport
             #expect(bytes[216] == 7)
             #expect(bytes.count == 215 + 1 + 1 + second.count + 4, "no padding, no preallocated tail")
 
-            let reader = try ChunkSegmentReader(directory: dir)
+            let reader = try ChunkSegmentReader(directory: dir, sys: .system)
             let back = try reader.chunk(r2)
             #expect(back.encoding.rawValue == 7, "unknown encodings pass through")
             #expect(back.data == second)
@@ -94,8 +94,8 @@ import TSDBTestSupport
             let refs = try ChunkTest.writeSingly(dir, segmentSize: 78, sizes: Array(repeating: 10, count: 10))
             #expect(refs.map(\.segment) == [0, 0, 0, 0, 1, 1, 1, 1, 2, 2])
             #expect(refs.map(\.offset) == [8, 24, 40, 56, 8, 24, 40, 56, 8, 24])
-            #expect(FileSystem.size(dir + "/000001") == 72)
-            #expect(FileSystem.size(dir + "/000003") == 40)
+            #expect(FileSystem.size(dir + "/000001", sys: .system) == 72)
+            #expect(FileSystem.size(dir + "/000003", sys: .system) == 40)
         }
     }
 
@@ -103,12 +103,12 @@ import TSDBTestSupport
     /// 8 + 4·20 > 78 cuts before the 4th chunk of each segment.
     @Test func seriesWritesCutAsPrometheusWriteChunks() throws {
         try TemporaryDirectory.with { dir in
-            var writer = try ChunkSegmentWriter(directory: dir, segmentSize: 78)
+            var writer = try ChunkSegmentWriter(directory: dir, sys: .system, segmentSize: 78)
             let chunks = (0..<10).map { (encoding: ChunkEncoding.xor, data: ChunkTest.opaque(10, seed: UInt8($0))) }
             let refs = try writer.write(seriesChunks: chunks)
             try writer.close()
             #expect(refs.map(\.segment) == [0, 0, 0, 1, 1, 1, 2, 2, 2, 3])
-            let back = try ChunkTest.allChunks(try ChunkSegmentReader(directory: dir))
+            let back = try ChunkTest.allChunks(try ChunkSegmentReader(directory: dir, sys: .system))
             #expect(back.map(\.ref) == refs)
             #expect(back.map(\.data) == chunks.map(\.data))
         }
@@ -118,7 +118,7 @@ import TSDBTestSupport
     /// batches start from the header (chunks.go v2.42.0 lines 381–390).
     @Test func seriesWriteIntoAPartlyFilledSegment() throws {
         try TemporaryDirectory.with { dir in
-            var writer = try ChunkSegmentWriter(directory: dir, segmentSize: 78)
+            var writer = try ChunkSegmentWriter(directory: dir, sys: .system, segmentSize: 78)
             let r0 = try writer.write(encoding: .xor, data: ChunkTest.opaque(10))
             // Segment at 24 bytes: 24+20, 24+40 fit; 24+60 = 84 > 78 cuts; then 8+20·3 = 68 fits.
             let refs = try writer.write(seriesChunks: (0..<5).map { (.xor, ChunkTest.opaque(10, seed: UInt8($0))) })
@@ -128,7 +128,7 @@ import TSDBTestSupport
             try writer.close()
             #expect(r0 == ChunkRef(segment: 0, offset: 8))
             #expect(refs.map(\.segment) == [0, 0, 1, 1, 1])
-            #expect(try ChunkSegmentReader(directory: dir).segmentCount == 2)
+            #expect(try ChunkSegmentReader(directory: dir, sys: .system).segmentCount == 2)
         }
     }
 
@@ -140,16 +140,16 @@ import TSDBTestSupport
             let sizes = [10, 100, 10]
             var refs: [ChunkRef]
             if asSeries {
-                var writer = try ChunkSegmentWriter(directory: dir, segmentSize: 64)
+                var writer = try ChunkSegmentWriter(directory: dir, sys: .system, segmentSize: 64)
                 refs = try writer.write(seriesChunks: sizes.map { (.xor, ChunkTest.opaque($0)) })
                 try writer.close()
             } else {
                 refs = try ChunkTest.writeSingly(dir, segmentSize: 64, sizes: sizes)
             }
             #expect(refs == [ChunkRef(segment: 0, offset: 8), ChunkRef(segment: 1, offset: 8), ChunkRef(segment: 2, offset: 8)])
-            let size = FileSystem.size(dir + "/000002")
+            let size = FileSystem.size(dir + "/000002", sys: .system)
             #expect(size == 114, "header, 1-byte length, encoding, 100 bytes, CRC")
-            let reader = try ChunkSegmentReader(directory: dir)
+            let reader = try ChunkSegmentReader(directory: dir, sys: .system)
             #expect(try reader.chunk(refs[1]).data.count == 100)
         }
     }
@@ -157,20 +157,20 @@ import TSDBTestSupport
     @Test func closingWithoutChunksWritesNoSegment() throws {
         try TemporaryDirectory.with { dir in
             let chunks = dir + "/block/chunks"
-            let writer = try ChunkSegmentWriter(directory: chunks)
+            let writer = try ChunkSegmentWriter(directory: chunks, sys: .system)
             try writer.close()
             #expect(try FileManager.default.contentsOfDirectory(atPath: chunks).isEmpty)
-            #expect(try ChunkSegmentReader(directory: chunks).segmentCount == 0)
+            #expect(try ChunkSegmentReader(directory: chunks, sys: .system).segmentCount == 0)
         }
     }
 
     @Test func refusesADirectoryThatHoldsSegmentsOrABadSize() throws {
         try TemporaryDirectory.with { dir in
             _ = try ChunkTest.writeSingly(dir, segmentSize: 1024, sizes: [5])
-            let error = ChunkTest.caught { () throws(TSDBError) in _ = try ChunkSegmentWriter(directory: dir) }
+            let error = ChunkTest.caught { () throws(TSDBError) in _ = try ChunkSegmentWriter(directory: dir, sys: .system) }
             #expect(error?.code == .invalidArgument)
             for size in [0, -1, Int(UInt32.max) + 1] {
-                let bad = ChunkTest.caught { () throws(TSDBError) in _ = try ChunkSegmentWriter(directory: dir + "/x", segmentSize: size) }
+                let bad = ChunkTest.caught { () throws(TSDBError) in _ = try ChunkSegmentWriter(directory: dir + "/x", sys: .system, segmentSize: size) }
                 #expect(bad?.code == .invalidArgument)
             }
         }

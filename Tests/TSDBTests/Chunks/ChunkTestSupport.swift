@@ -47,7 +47,7 @@ enum ChunkTest {
 
     /// Writes opaque chunks of the given data sizes one by one and returns their refs.
     static func writeSingly(_ dir: String, segmentSize: Int, sizes: [Int]) throws -> [ChunkRef] {
-        var writer = try ChunkSegmentWriter(directory: dir, segmentSize: segmentSize)
+        var writer = try ChunkSegmentWriter(directory: dir, sys: .system, segmentSize: segmentSize)
         var refs: [ChunkRef] = []
         for (i, n) in sizes.enumerated() {
             refs.append(try writer.write(encoding: .xor, data: opaque(n, seed: UInt8(i % 256))))
@@ -97,10 +97,11 @@ final class ChunkSyscallProbe: Sendable {
     var syscalls: Syscalls {
         var sys = Syscalls.system
         let base = Syscalls.system
-        sys.fsync = { fd in
+        sys.fdatasync = { fd in
             self.state.withLock { $0.fsyncs += 1 }
             return base.fsync(fd)
         }
+        sys.fsync = sys.fdatasync  // directories too, as one count
         sys.write = { fd, bytes in
             let fail = self.state.withLock { s -> Int32? in
                 s.writes += 1

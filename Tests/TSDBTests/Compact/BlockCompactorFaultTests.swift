@@ -31,7 +31,7 @@ import Glibc
         try TemporaryDirectory.with { dir in
             let (_, metas) = try Self.parents(in: dir, seed: 7)
             let before = try F.listing(dir)
-            let blocks = try metas.map { try Block.open(directory: dir + "/" + $0.ulid.description) }
+            let blocks = try metas.map { try Block.open(directory: dir + "/" + $0.ulid.description, sys: .system) }
             defer { for b in blocks { b.close() } }
 
             // Count the writes a successful compaction makes, into a scratch directory.
@@ -58,7 +58,8 @@ import Glibc
                 faults.append(("ENOSPC from write \(n) of \(total)", sys))
             }
             var sys = Syscalls.system
-            sys.fsync = { _ in -EIO }
+            sys.fdatasync = { _ in -EIO }
+            sys.fsync = sys.fdatasync  // directories too, as one count
             faults.append(("fsync EIO", sys))
             sys = .system
             sys.mkdir = { _, _ in -ENOSPC }
@@ -74,7 +75,8 @@ import Glibc
                 if from.hasSuffix(".tmp-for-creation") { renamed.withLock { $0 = true } }
                 return r
             }
-            sys.fsync = { fd in renamed.withLock { $0 } ? -EIO : Syscalls.system.fsync(fd) }
+            sys.fdatasync = { fd in renamed.withLock { $0 } ? -EIO : Syscalls.system.fsync(fd) }
+            sys.fsync = sys.fdatasync  // directories too, as one count
             faults.append(("fsync of the data directory after the rename", sys))
 
             for (name, sys) in faults {
@@ -87,7 +89,7 @@ import Glibc
                 #expect(try F.listing(dir) == before, "\(name)")
             }
             // The parents are intact and a compaction works afterwards.
-            let meta = try #require(try BlockCompactor.compact(directory: dir, blocks: blocks))
+            let meta = try #require(try BlockCompactor.compact(directory: dir, blocks: blocks, sys: .system))
             #expect(try F.listing(dir).count == before.count + 1 && meta.compaction.parents.count == 4)
         }
     }
@@ -95,8 +97,8 @@ import Glibc
     @Test func loaderDeletesParentsOfALoadedChild() throws {
         try TemporaryDirectory.with { dir in
             let (parents, metas) = try Self.parents(in: dir, seed: 8)
-            let blocks = try metas.map { try Block.open(directory: dir + "/" + $0.ulid.description) }
-            let child = try #require(try BlockCompactor.compact(directory: dir, blocks: Array(blocks.prefix(2))))
+            let blocks = try metas.map { try Block.open(directory: dir + "/" + $0.ulid.description, sys: .system) }
+            let child = try #require(try BlockCompactor.compact(directory: dir, blocks: Array(blocks.prefix(2)), sys: .system))
             for b in blocks { b.close() }
             // What a crash between the rename and the deletions leaves: parents and child.
             // Read-only: left out, not deleted.
@@ -122,8 +124,8 @@ import Glibc
     @Test func loaderDeletesADamagedParentButNotADamagedOrphan() throws {
         try TemporaryDirectory.with { dir in
             let (_, metas) = try Self.parents(in: dir, seed: 9)
-            let blocks = try metas.map { try Block.open(directory: dir + "/" + $0.ulid.description) }
-            _ = try #require(try BlockCompactor.compact(directory: dir, blocks: [blocks[0]]))
+            let blocks = try metas.map { try Block.open(directory: dir + "/" + $0.ulid.description, sys: .system) }
+            _ = try #require(try BlockCompactor.compact(directory: dir, blocks: [blocks[0]], sys: .system))
             for b in blocks { b.close() }
             // Damage parent 0 (covered) then parent 1 (not covered).
             try Data([1, 2, 3]).write(to: URL(fileURLWithPath: dir + "/" + metas[0].ulid.description + "/index"))
@@ -144,7 +146,7 @@ import Glibc
             // Claim parent 0 as a parent of block 1 without holding its data.
             var forged = metas[1]
             forged.compaction.parents = [.init(ulid: metas[0].ulid, minTime: metas[0].minTime, maxTime: metas[0].maxTime)]
-            try forged.write(blockDirectory: dir + "/" + metas[1].ulid.description)
+            try forged.write(blockDirectory: dir + "/" + metas[1].ulid.description, sys: .system)
             let loaded = try BlockLoader.loadRemovingCovered(directory: dir, sys: .system)
             defer { for b in loaded.blocks { b.close() } }
             #expect(loaded.deleted.isEmpty)
@@ -158,11 +160,11 @@ import Glibc
     @Test(.enabled(if: Promtool.isAvailable)) func promtoolReadsTheCompactedBlock() throws {
         try TemporaryDirectory.with { dir in
             let (parents, metas) = try Self.parents(in: dir, seed: 11)
-            var blocks = try metas.map { try Block.open(directory: dir + "/" + $0.ulid.description) }
-            let meta = try #require(try BlockCompactor.compact(directory: dir, blocks: blocks))
+            var blocks = try metas.map { try Block.open(directory: dir + "/" + $0.ulid.description, sys: .system) }
+            let meta = try #require(try BlockCompactor.compact(directory: dir, blocks: blocks, sys: .system))
             for b in blocks { b.close() }
-            for m in metas { try LeveledCompaction.deleteBlock(directory: dir, ulid: m.ulid) }
-            let child = try Block.open(directory: dir + "/" + meta.ulid.description)
+            for m in metas { try LeveledCompaction.deleteBlock(directory: dir, ulid: m.ulid, sys: .system) }
+            let child = try Block.open(directory: dir + "/" + meta.ulid.description, sys: .system)
             blocks = [child]
             defer { child.close() }
             let ours = try child.select(F.all, minTime: .min, maxTime: .max)

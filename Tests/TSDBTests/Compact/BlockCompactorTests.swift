@@ -57,17 +57,17 @@ struct CompactionFixture {
                 return HeadChunk(chunk: XORChunk(encoding: part), minTime: part[0].timestamp, maxTime: part[part.count - 1].timestamp)
             })
         }
-        var meta = try BlockWriter.write(directory: dir, series: series, minTime: parent.minTime, maxTime: parent.maxTime, ulid: ulid)
+        var meta = try BlockWriter.write(directory: dir, series: series, minTime: parent.minTime, maxTime: parent.maxTime, sys: .system, ulid: ulid)
         if !parent.deleted.isEmpty {
             let blockDir = dir + "/" + meta.ulid.description
-            let index = try IndexReader.open(path: blockDir + "/index")
+            let index = try IndexReader.open(path: blockDir + "/index", sys: .system)
             var stones = TombstoneSet()
             for ref in try index.allPostings() {
                 for interval in parent.deleted[try index.series(ref).labels] ?? [] { stones.add(ref: ref, interval) }
             }
-            _ = try TombstonesFile.write(stones, blockDirectory: blockDir)
+            _ = try TombstonesFile.write(stones, blockDirectory: blockDir, sys: .system)
             meta.stats.numTombstones = UInt64(stones.intervalCount)
-            try meta.write(blockDirectory: blockDir)
+            try meta.write(blockDirectory: blockDir, sys: .system)
         }
         return meta
     }
@@ -118,9 +118,9 @@ struct CompactionFixture {
                                maxTime: Int64(i + 1) * 100_000, using: &rng)
             }
             let metas = try parents.map { try F.write($0, to: dir) }
-            let blocks = try metas.map { try Block.open(directory: dir + "/" + $0.ulid.description) }
+            let blocks = try metas.map { try Block.open(directory: dir + "/" + $0.ulid.description, sys: .system) }
             defer { for b in blocks { b.close() } }
-            let meta = try #require(try BlockCompactor.compact(directory: dir, blocks: blocks))
+            let meta = try #require(try BlockCompactor.compact(directory: dir, blocks: blocks, sys: .system))
 
             #expect(meta.minTime == 0 && meta.maxTime == 300_000)
             #expect(meta.compaction.level == 2)
@@ -128,9 +128,9 @@ struct CompactionFixture {
             #expect(meta.compaction.parents == metas.map { .init(ulid: $0.ulid, minTime: $0.minTime, maxTime: $0.maxTime) })
             #expect(meta.stats.numChunks == metas.reduce(0) { $0 + $1.stats.numChunks }, "no chunk needed rewriting")
             #expect(meta.stats.numSamples == metas.reduce(0) { $0 + $1.stats.numSamples })
-            #expect(try BlockMeta.read(blockDirectory: dir + "/" + meta.ulid.description) == meta)
+            #expect(try BlockMeta.read(blockDirectory: dir + "/" + meta.ulid.description, sys: .system) == meta)
 
-            let child = try Block.open(directory: dir + "/" + meta.ulid.description)
+            let child = try Block.open(directory: dir + "/" + meta.ulid.description, sys: .system)
             defer { child.close() }
             let model = F.model(parents)
             #expect(meta.stats.numSeries == UInt64(model.count))
@@ -159,10 +159,10 @@ struct CompactionFixture {
             let metas = [try F.write(a, to: dir), try F.write(b, to: dir)]
             // The planner picks them as overlapping, whatever the ranges.
             #expect(CompactionPlanner(ranges: [2 * 3_600_000]).plan(metas).map(\.ulid) == metas.map(\.ulid))
-            let blocks = try metas.map { try Block.open(directory: dir + "/" + $0.ulid.description) }
+            let blocks = try metas.map { try Block.open(directory: dir + "/" + $0.ulid.description, sys: .system) }
             defer { for b in blocks { b.close() } }
-            let meta = try #require(try BlockCompactor.compact(directory: dir, blocks: blocks))
-            let child = try Block.open(directory: dir + "/" + meta.ulid.description)
+            let meta = try #require(try BlockCompactor.compact(directory: dir, blocks: blocks, sys: .system))
+            let child = try Block.open(directory: dir + "/" + meta.ulid.description, sys: .system)
             defer { child.close() }
             let model = F.model([a, b])
             #expect(try F.contents(child) == model)
@@ -187,18 +187,18 @@ struct CompactionFixture {
             // Deleting past a's end does not touch b: tombstones belong to their block.
             a.deleted[labels[2]] = [TombstoneInterval(minTime: 90_000, maxTime: 150_000)]
             let metas = [try F.write(a, to: dir), try F.write(b, to: dir)]
-            let blocks = try metas.map { try Block.open(directory: dir + "/" + $0.ulid.description) }
+            let blocks = try metas.map { try Block.open(directory: dir + "/" + $0.ulid.description, sys: .system) }
             defer { for b in blocks { b.close() } }
-            let meta = try #require(try BlockCompactor.compact(directory: dir, blocks: blocks))
+            let meta = try #require(try BlockCompactor.compact(directory: dir, blocks: blocks, sys: .system))
             #expect(meta.stats.numTombstones == 0)
-            let child = try Block.open(directory: dir + "/" + meta.ulid.description)
+            let child = try Block.open(directory: dir + "/" + meta.ulid.description, sys: .system)
             defer { child.close() }
             let got = try F.contents(child)
             #expect(got == F.model([a, b]))
             #expect(got[labels[2]]?.contains { $0.timestamp >= 100_000 } ?? false)
             // The single-block case: a alone, as the tombstone rule of the planner would have it.
-            let alone = try #require(try BlockCompactor.compact(directory: dir, blocks: [blocks[0]]))
-            let rewritten = try Block.open(directory: dir + "/" + alone.ulid.description)
+            let alone = try #require(try BlockCompactor.compact(directory: dir, blocks: [blocks[0]], sys: .system))
+            let rewritten = try Block.open(directory: dir + "/" + alone.ulid.description, sys: .system)
             defer { rewritten.close() }
             #expect(try F.contents(rewritten) == F.model([a]))
             #expect(try F.contents(rewritten)[labels[0]] == nil, "a series with every sample deleted is dropped")
@@ -217,14 +217,14 @@ struct CompactionFixture {
                 parents.append(p)
             }
             let metas = try parents.map { try F.write($0, to: dir) }
-            let blocks = try metas.map { try Block.open(directory: dir + "/" + $0.ulid.description) }
-            #expect(try BlockCompactor.compact(directory: dir, blocks: blocks) == nil)
+            let blocks = try metas.map { try Block.open(directory: dir + "/" + $0.ulid.description, sys: .system) }
+            #expect(try BlockCompactor.compact(directory: dir, blocks: blocks, sys: .system) == nil)
             #expect(try F.listing(dir) == metas.map(\.ulid.description).sorted())
 
             // Through the planner: each small block is wholly deleted, so it is rewritten alone.
-            let step = try #require(try LeveledCompaction.runOnce(directory: dir, blocks: blocks, ranges: [1000, 3000, 9000]))
+            let step = try #require(try LeveledCompaction.runOnce(directory: dir, blocks: blocks, ranges: [1000, 3000, 9000], sys: .system))
             #expect(step.written == nil && step.compacted == [metas[0].ulid])
-            #expect(try BlockMeta.read(blockDirectory: dir + "/" + metas[0].ulid.description).compaction.deletable)
+            #expect(try BlockMeta.read(blockDirectory: dir + "/" + metas[0].ulid.description, sys: .system).compaction.deletable)
             for b in blocks { b.close() }
             // The next open deletes it.
             let loaded = try BlockLoader.loadRemovingCovered(directory: dir, sys: .system)
@@ -287,15 +287,15 @@ struct CompactionFixture {
                 }
                 guard !parents.isEmpty else { return }
                 let metas = try parents.map { try F.write($0, to: dir) }
-                let blocks = try metas.map { try Block.open(directory: dir + "/" + $0.ulid.description) }
+                let blocks = try metas.map { try Block.open(directory: dir + "/" + $0.ulid.description, sys: .system) }
                 defer { for b in blocks { b.close() } }
                 let model = F.model(parents)
                 let context = "TSDB_TEST_SEED=\(seed), round \(round)"
-                guard let meta = try BlockCompactor.compact(directory: dir, blocks: blocks) else {
+                guard let meta = try BlockCompactor.compact(directory: dir, blocks: blocks, sys: .system) else {
                     #expect(model.isEmpty, "\(context): no block, but the model holds samples")
                     return
                 }
-                let child = try Block.open(directory: dir + "/" + meta.ulid.description)
+                let child = try Block.open(directory: dir + "/" + meta.ulid.description, sys: .system)
                 defer { child.close() }
                 #expect(try F.contents(child) == model, "\(context)")
                 #expect(meta.stats.numSamples == UInt64(model.values.reduce(0) { $0 + $1.count }), "\(context)")

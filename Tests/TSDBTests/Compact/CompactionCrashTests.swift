@@ -127,7 +127,7 @@ import Glibc
         let names = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
         if names.contains(where: { $0.hasSuffix(".tmp-for-creation") }) { return "a block half-written" }
         if names.contains(where: { $0.hasSuffix(".tmp-for-deletion") }) { return "a parent half-deleted" }
-        let metas = names.compactMap { ULID($0) }.compactMap { try? BlockMeta.read(blockDirectory: dir + "/" + $0.description) }
+        let metas = names.compactMap { ULID($0) }.compactMap { try? BlockMeta.read(blockDirectory: dir + "/" + $0.description, sys: .system) }
         let parents = Set(metas.flatMap { $0.compaction.parents.map(\.ulid) })
         if metas.contains(where: { parents.contains($0.ulid) }) { return "a child and its parents both present" }
         return metas.contains(where: { $0.compaction.level > 1 }) ? "compacted blocks, parents gone" : "nothing compacted yet"

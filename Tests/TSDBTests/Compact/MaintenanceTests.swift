@@ -117,7 +117,7 @@ import TSDBTestSupport
         try TemporaryDirectory.with { dir in
             var model: [Labels: [Sample]] = [:]
             try Self.writeBlocks(dir, count: 24, model: &model)
-            let full = DiskUsage.bytes(under: dir)
+            let full = DiskUsage.bytes(under: dir, sys: .system)
             let limit = full * 6 / 10
             let peak = Mutex<Int64>(0)
             var options = Self.options { $0.retentionSize = limit; $0.maxBlockDuration = 18 * Self.hour }
@@ -125,14 +125,14 @@ import TSDBTestSupport
             // The moment of most bytes: a merged block complete, its parents not yet gone.
             options.syscalls.rename = { from, to in
                 if from.hasSuffix(".tmp-for-creation") {
-                    let used = DiskUsage.bytes(under: dir)
+                    let used = DiskUsage.bytes(under: dir, sys: .system)
                     peak.withLock { $0 = max($0, used) }
                 }
                 return real.rename(from, to)
             }
             let db = try DB.open(directory: dir, options: options)
             try db.compact()
-            let used = DiskUsage.bytes(under: dir)
+            let used = DiskUsage.bytes(under: dir, sys: .system)
             #expect(used <= limit, "after compaction: \(used) > \(limit)")
             #expect(peak.withLock { $0 } <= limit, "at a rename the directory held \(peak.withLock { $0 }) bytes, over the limit \(limit)")
             let metas = db.blocks

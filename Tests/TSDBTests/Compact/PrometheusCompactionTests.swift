@@ -66,7 +66,7 @@ import TSDBTestSupport
     /// The metas of the blocks in `dir`, by time.
     static func blocks(_ dir: String) throws -> [BlockMeta] {
         try FileManager.default.contentsOfDirectory(atPath: dir).compactMap { ULID($0) }
-            .map { try BlockMeta.read(blockDirectory: dir + "/" + $0.description) }
+            .map { try BlockMeta.read(blockDirectory: dir + "/" + $0.description, sys: .system) }
             .sorted { ($0.minTime, $0.maxTime) < ($1.minTime, $1.maxTime) }
     }
 }

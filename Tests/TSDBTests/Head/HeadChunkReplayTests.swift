@@ -45,7 +45,7 @@ import TSDBTestSupport
             let written = db.head.headChunks.chunksWritten
             #expect(written == 200 * 9, "4 chunks of 30 min in each 2 h range, the tenth still open")
             try db.close()
-            #expect(try HeadChunkFormat.fileSequences(in: dir + "/chunks_head") == [1])
+            #expect(try HeadChunkFormat.fileSequences(in: dir + "/chunks_head", sys: .system) == [1])
 
             let again = try DB.open(directory: dir, options: Self.options())
             let stats = again.replayStats
@@ -93,7 +93,7 @@ import TSDBTestSupport
             try Self.expectModel(reader, model, "read-only")
             try reader.close()
             #expect(try Data(contentsOf: URL(fileURLWithPath: dir + "/chunks_head/000001")) == before)
-            #expect(try HeadChunkFormat.fileSequences(in: dir + "/chunks_head") == [1])
+            #expect(try HeadChunkFormat.fileSequences(in: dir + "/chunks_head", sys: .system) == [1])
         }
     }
 
@@ -105,10 +105,10 @@ import TSDBTestSupport
             let db = try DB.open(directory: dir, options: Self.options())
             try Self.ingest(db, from: 1_000, to: 5 * Self.hour, into: &model)
             #expect(try db.compact().count >= 1)  // [0, 2 h): file 1 is finished, its later chunks keep it
-            #expect(try HeadChunkFormat.fileSequences(in: dir + "/chunks_head") == [1])
+            #expect(try HeadChunkFormat.fileSequences(in: dir + "/chunks_head", sys: .system) == [1])
             try Self.ingest(db, from: 5 * Self.hour + 1_000, to: 10 * Self.hour, into: &model)
             #expect(try db.compact().count >= 3)  // up to 8 h; file 1 ends at about 5 h
-            let files = try HeadChunkFormat.fileSequences(in: dir + "/chunks_head")
+            let files = try HeadChunkFormat.fileSequences(in: dir + "/chunks_head", sys: .system)
             #expect(!files.contains(1) && files.first == 2, "\(files)")
             try db.close()
             let again = try DB.open(directory: dir, options: Self.options())

@@ -35,7 +35,7 @@ import TSDBTestSupport
     func recordTurnedIntoAFragmentAtAPieceStart(round: Int) throws {
         let seed = SeededRandom.fromEnvironment().seed &+ UInt64(round) &* 7_727
         try Self.check(seed: seed) { wal, rng in
-            let segments = try WALFormat.segments(in: wal).filter { try WALTest.readBytes(WALTest.segmentPath(wal, $0)).count > 0 }
+            let segments = try WALFormat.segments(in: wal, sys: .system).filter { try WALTest.readBytes(WALTest.segmentPath(wal, $0)).count > 0 }
             let path = WALTest.segmentPath(wal, segments[Int(rng.next() % UInt64(segments.count))])
             var bytes = try WALTest.readBytes(path)
             bytes[0] = bytes[0] & ~WALFormat.typeMask | WALFormat.last
@@ -207,7 +207,7 @@ enum RandomWAL {
 
     /// Flips one bit somewhere in one segment.
     static func flipAByte(in directory: String, rng: inout SeededRandom) throws {
-        let segments = try WALFormat.segments(in: directory)
+        let segments = try WALFormat.segments(in: directory, sys: .system)
         let nonEmpty = try segments.filter { try WALTest.readBytes(WALTest.segmentPath(directory, $0)).count > 0 }
         guard !nonEmpty.isEmpty else { return }
         let path = WALTest.segmentPath(directory, nonEmpty[Int(rng.next() % UInt64(nonEmpty.count))])

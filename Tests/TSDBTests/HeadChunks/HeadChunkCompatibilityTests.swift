@@ -82,7 +82,7 @@ import Glibc
         try TemporaryDirectory.with { dir in
             try Promtool.run(["tsdb", "bench", "write", "--out=" + dir, "--metrics=300", "--scrapes=300", Self.dataset])
             let storage = dir + "/storage"
-            #expect(try HeadChunkFormat.fileSequences(in: storage + "/chunks_head") == [1])
+            #expect(try HeadChunkFormat.fileSequences(in: storage + "/chunks_head", sys: .system) == [1])
             let db = try DB.open(directory: storage)
             let stats = db.replayStats
             #expect(stats.notes.isEmpty, "\(stats.notes)")
@@ -122,9 +122,9 @@ import Glibc
             let run = try CrashTests.runAndKill(bench, plan: plan, out: dir.path)
             #expect(run.problems.isEmpty, "\(run.problems) (\(context))")
             let chunks = dir.path + "/storage/chunks_head"
-            let last = try #require(try HeadChunkFormat.fileSequences(in: chunks).last, "no head chunk file (\(context))")
+            let last = try #require(try HeadChunkFormat.fileSequences(in: chunks, sys: .system).last, "no head chunk file (\(context))")
             let path = chunks + "/" + HeadChunkFormat.fileName(last)
-            let size = Int(FileSystem.size(path) ?? 0)
+            let size = Int(FileSystem.size(path, sys: .system) ?? 0)
             try #require(size > 4_096, "the head chunk file holds only \(size) bytes (\(context))")
             let keep = Int.random(in: HeadChunkFormat.headerSize..<size, using: &rng)
             #expect(truncate(path, off_t(keep)) == 0)

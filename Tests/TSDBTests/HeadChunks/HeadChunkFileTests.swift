@@ -70,7 +70,7 @@ import TSDBTestSupport
                 written.append((UInt64(i % 7 + 1), c.minTime, c.maxTime, c.data))
             }
             try mapper.close()
-            let seqs = try HeadChunkFormat.fileSequences(in: dir)
+            let seqs = try HeadChunkFormat.fileSequences(in: dir, sys: .system)
             #expect(seqs.count >= 3)
             #expect(seqs == Array(1...seqs.count))
             var read: [(UInt64, Int64, Int64, [UInt8])] = []
@@ -202,7 +202,7 @@ import TSDBTestSupport
             let loaded = try HeadChunkLoader.load(directory: dir, minValidTime: .min, sys: .system)
             #expect(loaded.chunks == 0 && loaded.bySeries.isEmpty && loaded.files.isEmpty)
             #expect(loaded.notes.count == 1 && loaded.notes[0].contains(path) && loaded.notes[0].contains("deleted all 3"), "\(loaded.notes)")
-            #expect(try HeadChunkFormat.fileSequences(in: dir).isEmpty)
+            #expect(try HeadChunkFormat.fileSequences(in: dir, sys: .system).isEmpty)
         }
     }
 
@@ -222,7 +222,7 @@ import TSDBTestSupport
             try FileManager.default.removeItem(atPath: dir + "/000002")
             let loaded = try HeadChunkLoader.load(directory: dir, minValidTime: .min, sys: .system)
             #expect(loaded.chunks == 0 && loaded.notes.first?.contains("not consecutive") == true, "\(loaded.notes)")
-            #expect(try HeadChunkFormat.fileSequences(in: dir).isEmpty)
+            #expect(try HeadChunkFormat.fileSequences(in: dir, sys: .system).isEmpty)
         }
         // A series' chunk that starts before its previous one ends.
         try TemporaryDirectory.with { dir in
@@ -245,7 +245,7 @@ import TSDBTestSupport
             #expect(loaded.chunks == 20)
             #expect(loaded.files.map(\.seq) == [1])
             #expect(loaded.notes.first?.contains("000002") == true)
-            #expect(try HeadChunkFormat.fileSequences(in: dir) == [1])
+            #expect(try HeadChunkFormat.fileSequences(in: dir, sys: .system) == [1])
         }
     }
 
@@ -264,14 +264,14 @@ import TSDBTestSupport
             let deleted = mapper.truncate(before: 3_000)
             // File 3 ends before 3000 too, but file 2 does not: only a prefix goes.
             #expect(deleted == [dir + "/000001"])
-            #expect(try HeadChunkFormat.fileSequences(in: dir) == [2, 3, 4])
+            #expect(try HeadChunkFormat.fileSequences(in: dir, sys: .system) == [2, 3, 4])
             #expect(mapper.truncate(before: 6_000) == [dir + "/000002", dir + "/000003"])
             let c = Self.chunk(1, from: 10_000)
             let ref = mapper.write(seriesRef: 1, minTime: c.minTime, maxTime: c.maxTime, data: c.data)
             #expect(ref?.file == 5)
             #expect(mapper.truncate(before: 20_000).count == 2)
             try mapper.close()
-            #expect(try HeadChunkFormat.fileSequences(in: dir).isEmpty)
+            #expect(try HeadChunkFormat.fileSequences(in: dir, sys: .system).isEmpty)
         }
     }
 

@@ -53,8 +53,8 @@ import TSDBTestSupport
         let series = try Self.randomLabelSets(&rng, count: 300)
         let symbols = SeriesSymbols(series)
         try TemporaryDirectory.with { dir in
-            let byLabels = try IndexWriter(path: dir + "/labels")
-            let byRefs = try IndexWriter(path: dir + "/refs")
+            let byLabels = try IndexWriter(path: dir + "/labels", sys: .system)
+            let byRefs = try IndexWriter(path: dir + "/refs", sys: .system)
             try byLabels.addSymbols(symbols.symbols)
             try byRefs.addSymbols(symbols.symbols)
             for (n, i) in symbols.sortedOrder().enumerated() {
@@ -74,7 +74,7 @@ import TSDBTestSupport
         let series = [try Labels(["__name__": "a"]), try Labels(["__name__": "b"])]
         let symbols = SeriesSymbols(series)
         try TemporaryDirectory.with { dir in
-            let w = try IndexWriter(path: dir + "/index")
+            let w = try IndexWriter(path: dir + "/index", sys: .system)
             try w.addSymbols(symbols.symbols)
             try w.addSeries(references: symbols.references(of: 1), chunks: [])
             #expect(throws: TSDBError.self) { try w.addSeries(references: symbols.references(of: 0), chunks: []) }
@@ -90,8 +90,8 @@ import TSDBTestSupport
             (0..<Int(rng.next() % 5)).map { _ in ChunkTest.opaque(1 + Int(rng.next() % 90), seed: UInt8(truncatingIfNeeded: rng.next())) }
         }
         try TemporaryDirectory.with { dir in
-            var tuples = try ChunkSegmentWriter(directory: dir + "/tuples", segmentSize: segmentSize)
-            var data = try ChunkSegmentWriter(directory: dir + "/data", segmentSize: segmentSize)
+            var tuples = try ChunkSegmentWriter(directory: dir + "/tuples", sys: .system, segmentSize: segmentSize)
+            var data = try ChunkSegmentWriter(directory: dir + "/data", sys: .system, segmentSize: segmentSize)
             var refs: [ChunkRef] = []
             for call in calls {
                 let expected = try tuples.write(seriesChunks: call.map { (ChunkEncoding.xor, $0) })

@@ -36,7 +36,7 @@ struct IndexPromtoolTests {
 
     /// Our reader on promtool's index, then our writer on what it read: same bytes.
     static func checkRewrite(_ path: String, into out: String) throws -> IndexContents {
-        let contents = try IndexContents(reading: try IndexReader.open(path: path))
+        let contents = try IndexContents(reading: try IndexReader.open(path: path, sys: .system))
         #expect(!contents.series.isEmpty)
         #expect(contents.symbols.first == "", "Prometheus's head adds the empty symbol")
         #expect(contents.symbols == IndexWriter.symbols(of: contents.series.map(\.labels)))
@@ -52,7 +52,7 @@ struct IndexPromtoolTests {
     }
 
     static func checkReader(_ path: String) throws {
-        try IndexContents.verifyAnswers(of: try IndexReader.open(path: path))
+        try IndexContents.verifyAnswers(of: try IndexReader.open(path: path, sys: .system))
     }
 
     @Test func fixtureBlocksRewriteToIdenticalBytes() throws {

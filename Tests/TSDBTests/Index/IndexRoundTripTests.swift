@@ -13,7 +13,7 @@ import TSDBTestSupport
             try TemporaryDirectory.with { dir in
                 let path = dir + "/index"
                 try contents.write(to: path)
-                let reader = try IndexReader.open(path: path)
+                let reader = try IndexReader.open(path: path, sys: .system)
                 let read = try IndexContents(reading: reader)
                 #expect(read == contents, "seed \(rng.seed)")
                 #expect(reader.symbolTableCount == contents.symbols.count)
@@ -63,7 +63,7 @@ import TSDBTestSupport
     @Test func emptyIndexHasAHeaderSymbolsAllPostingsAndTOC() throws {
         try TemporaryDirectory.with { dir in
             let path = dir + "/index"
-            try IndexWriter(path: path).close()
+            try IndexWriter(path: path, sys: .system).close()
             let bytes = try IndexContents.bytes(path)
             // header 5 │ symbols 4+4+0+4 │ padding 3 │ all postings 4+4+4 │ label offsets 4+4+4 │
             // postings offsets 4+4+(1+1+1+1)+4+... │ TOC 52
@@ -91,7 +91,7 @@ import TSDBTestSupport
         let contents = IndexContents(symbols: ["", "__name__", "x"], series: [.init(labels: labels, chunks: chunks)])
         try TemporaryDirectory.with { dir in
             try contents.write(to: dir + "/index")
-            #expect(try IndexContents(reading: IndexReader.open(path: dir + "/index")) == contents)
+            #expect(try IndexContents(reading: IndexReader.open(path: dir + "/index", sys: .system)) == contents)
         }
         var w = ByteWriter()
         IndexWriter.encodeChunks(Array(chunks.prefix(2)), into: &w)
@@ -121,7 +121,7 @@ import TSDBTestSupport
             let path = dir + "/index"
             func code(_ body: (IndexWriter) throws -> Void) -> TSDBError.Code? {
                 do {
-                    let w = try IndexWriter(path: path)
+                    let w = try IndexWriter(path: path, sys: .system)
                     try body(w)
                     return nil
                 } catch { return (error as? TSDBError)?.code }
@@ -170,12 +170,13 @@ import TSDBTestSupport
     @Test func writerReportsIOErrors() throws {
         try TemporaryDirectory.with { dir in
             var sys = Syscalls.system
-            sys.fsync = { _ in -EIO }
+            sys.fdatasync = { _ in -EIO }
+            sys.fsync = sys.fdatasync  // directories too, as one count
             let w = try IndexWriter(path: dir + "/index", sys: sys)
             try w.addSymbols(["", "__name__", "up"])
             try w.addSeries(try Labels(["__name__": "up"]), chunks: [])
             #expect(throws: TSDBError.self) { try w.close() }
-            #expect(throws: TSDBError.self) { try IndexWriter(path: dir + "/missing/index") }
+            #expect(throws: TSDBError.self) { try IndexWriter(path: dir + "/missing/index", sys: .system) }
         }
     }
 }

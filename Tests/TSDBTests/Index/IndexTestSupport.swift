@@ -30,7 +30,7 @@ struct IndexContents: Equatable {
 
     /// Writes the contents with ``IndexWriter`` to `path`.
     func write(to path: String) throws {
-        let writer = try IndexWriter(path: path)
+        let writer = try IndexWriter(path: path, sys: .system)
         try writer.addSymbols(symbols)
         for s in series { try writer.addSeries(s.labels, chunks: s.chunks) }
         try writer.close()

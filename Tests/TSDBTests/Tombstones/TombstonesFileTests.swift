@@ -125,25 +125,25 @@ import TSDBTestSupport
 
     @Test func filesAreWrittenCrashSafelyAndAMissingFileIsEmpty() throws {
         try TemporaryDirectory.with { dir in
-            let missing = try TombstonesFile.read(blockDirectory: dir)
+            let missing = try TombstonesFile.read(blockDirectory: dir, sys: .system)
             #expect(missing.tombstones.isEmpty && missing.size == 0)
 
-            #expect(try TombstonesFile.write(TombstoneSet(), blockDirectory: dir) == 9)
+            #expect(try TombstonesFile.write(TombstoneSet(), blockDirectory: dir, sys: .system) == 9)
             #expect(FileManager.default.contents(atPath: dir + "/tombstones") == Data(Fixtures.bytes(hex: Fixtures.emptyTombstones)))
 
             let set = Self.set(Fixtures.tombstonesOneSeriesContent)
-            try TombstonesFile.write(set, blockDirectory: dir)
+            try TombstonesFile.write(set, blockDirectory: dir, sys: .system)
             #expect(!FileManager.default.fileExists(atPath: dir + "/tombstones.tmp"))
-            let read = try TombstonesFile.read(blockDirectory: dir)
+            let read = try TombstonesFile.read(blockDirectory: dir, sys: .system)
             #expect(read.tombstones == set && read.size == 35)
 
             var sys = Syscalls.system
             sys.rename = { _, _ in -ENOSPC }
             #expect(throws: TSDBError.self) { try TombstonesFile.write(TombstoneSet(), blockDirectory: dir, sys: sys) }
-            #expect(try TombstonesFile.read(blockDirectory: dir).tombstones == set)
+            #expect(try TombstonesFile.read(blockDirectory: dir, sys: .system).tombstones == set)
 
             #expect(FileManager.default.createFile(atPath: dir + "/tombstones", contents: Data([1, 2, 3])))
-            let error = #expect(throws: TSDBError.self) { try TombstonesFile.read(blockDirectory: dir) }
+            let error = #expect(throws: TSDBError.self) { try TombstonesFile.read(blockDirectory: dir, sys: .system) }
             #expect(error?.location?.file == dir + "/tombstones")
         }
     }
@@ -160,7 +160,7 @@ import TSDBTestSupport
             try FileManager.default.createDirectory(atPath: data + "/wal", withIntermediateDirectories: true)  // 2.42's dump needs it
             var block: (path: String, meta: BlockMeta)?
             for name in try FileManager.default.contentsOfDirectory(atPath: data) where ULID(name) != nil {
-                let meta = try BlockMeta.read(blockDirectory: data + "/" + name)
+                let meta = try BlockMeta.read(blockDirectory: data + "/" + name, sys: .system)
                 if meta.minTime == 1_700_006_400_011 { block = (data + "/" + name, meta) }
             }
             let (path, meta) = try #require(block)
@@ -179,10 +179,10 @@ import TSDBTestSupport
                 set.add(ref: 7, TombstoneInterval(minTime: start, maxTime: start + Int64(rng.next() % 600_000)))
             }
             set.add(ref: 1 << 40, TombstoneInterval(minTime: .min, maxTime: .max))  // no such series: ignored
-            try TombstonesFile.write(set, blockDirectory: path)
+            try TombstonesFile.write(set, blockDirectory: path, sys: .system)
             var updated = meta
             updated.stats.numTombstones = UInt64(set.intervalCount)
-            try updated.write(blockDirectory: path)
+            try updated.write(blockDirectory: path, sys: .system)
 
             let expected = before.filter { line in
                 guard line.hasPrefix(target), let t = line.split(separator: " ").last.flatMap({ Int64($0) }) else { return true }
@@ -204,7 +204,7 @@ import TSDBTestSupport
             for name in blocks {
                 let path = dir + "/data/" + name
                 #expect(FileManager.default.contents(atPath: path + "/tombstones") == Data(TombstonesFile.encode(TombstoneSet())))
-                #expect(try TombstonesFile.read(blockDirectory: path).tombstones.isEmpty)
+                #expect(try TombstonesFile.read(blockDirectory: path, sys: .system).tombstones.isEmpty)
             }
         }
     }

@@ -75,7 +75,7 @@ import Darwin
             }
         }
         try wal.close()
-        #expect(try WALFormat.segments(in: dir) == Array(0..<segments))
+        #expect(try WALFormat.segments(in: dir, sys: .system) == Array(0..<segments))
         return written
     }
 
@@ -133,7 +133,7 @@ import Darwin
         let dir = walDir + "/" + WALFormat.checkpointName(index)
         var series: [RefSeries] = [], samples: [RefSample] = [], stones: [RefTombstone] = [], types: [UInt8] = []
         var firstHeader: UInt8?
-        for segment in try WALFormat.segments(in: dir) {
+        for segment in try WALFormat.segments(in: dir, sys: .system) {
             let path = dir + "/" + WALFormat.segmentName(segment)
             let bytes = try WALRecovery.readFile(path, sys: .system)
             if firstHeader == nil { firstHeader = bytes.first }
@@ -151,7 +151,7 @@ import Darwin
         return (series, samples, stones, types, firstHeader)
     }
 
-    static func names(_ dir: String) throws -> [String] { (try FileSystem.list(dir) ?? []).sorted() }
+    static func names(_ dir: String) throws -> [String] { (try FileSystem.list(dir, sys: .system) ?? []).sorted() }
 
     static func keepNotMultipleOf3(_ ref: UInt64) -> Bool { ref % 3 != 0 }
 
@@ -184,8 +184,8 @@ import Darwin
             try Self.verifyReplay(dir, w, [stage])
             try Checkpoint.deleteSegments(walDirectory: wal, before: 3, sys: .system)
             try Checkpoint.deleteCheckpoints(walDirectory: wal, before: 2, sys: .system)
-            #expect(try WALFormat.segments(in: wal) == [3, 4, 5, 6])   // 6: the DB's own
-            #expect(try Checkpoint.list(in: wal).map(\.name) == ["checkpoint.00000002"])
+            #expect(try WALFormat.segments(in: wal, sys: .system) == [3, 4, 5, 6])   // 6: the DB's own
+            #expect(try Checkpoint.list(in: wal, sys: .system).map(\.name) == ["checkpoint.00000002"])
             try Self.verifyReplay(dir, w, [stage])
         }
     }
@@ -243,10 +243,10 @@ import Darwin
             RecordEncoder.samples([RefSample(ref: 99, timestamp: 1, value: 1)], into: &samples)
             try leftover.log([out.bytes, samples.bytes])
             try leftover.close()
-            try FileSystem.createDirectory(wal + "/checkpoint.00000009.tmp")
+            try FileSystem.createDirectory(wal + "/checkpoint.00000009.tmp", sys: .system)
 
-            #expect(try WALFormat.latestCheckpoint(in: wal) == nil)
-            #expect(try Checkpoint.list(in: wal).isEmpty)
+            #expect(try WALFormat.latestCheckpoint(in: wal, sys: .system) == nil)
+            #expect(try Checkpoint.list(in: wal, sys: .system).isEmpty)
             do {
                 let db = try DB.open(directory: dir)
                 #expect(db.replayStats.series == 20)

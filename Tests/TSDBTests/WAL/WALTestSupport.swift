@@ -21,7 +21,7 @@ enum WALTest {
     /// Segment files in `dir`, by index.
     static func segments(_ dir: String) throws -> [Int: [UInt8]] {
         var out: [Int: [UInt8]] = [:]
-        for index in try WALFormat.segments(in: dir) { out[index] = try readBytes(segmentPath(dir, index)) }
+        for index in try WALFormat.segments(in: dir, sys: .system) { out[index] = try readBytes(segmentPath(dir, index)) }
         return out
     }
 
@@ -98,7 +98,8 @@ enum WALTest {
 }
 
 /// Faults to inject through ``Syscalls``: the `n`-th write from now fails or is cut short,
-/// fsyncs fail or are slow, truncation fails. Counts writes and fsyncs. Thread-safe.
+/// fsyncs (of files and directories) fail or are slow, truncation fails. Counts writes and
+/// the fdatasyncs of files. Thread-safe.
 final class FaultInjector: Sendable {
     enum WriteFault: Sendable {
         /// Return -ENOSPC without writing.
@@ -156,7 +157,7 @@ final class FaultInjector: Sendable {
             case nil: return Syscalls.system.write(fd, bytes)
             }
         }
-        sys.fsync = { [self] fd in
+        sys.fdatasync = { [self] fd in
             let (fail, code, delay) = state.withLock { s -> (Bool, Int32, UInt32) in
                 s.fsyncs += 1
                 let fail = s.failingFsyncs > 0
@@ -164,6 +165,15 @@ final class FaultInjector: Sendable {
                 return (fail, s.fsyncErrno, s.fsyncDelayMicroseconds)
             }
             if delay > 0 { usleep(delay) }
+            return fail ? -code : Syscalls.system.fdatasync(fd)
+        }
+        // Directories: failed like files, but not counted (``fsyncs`` counts segments).
+        sys.fsync = { [self] fd in
+            let (fail, code) = state.withLock { s -> (Bool, Int32) in
+                let fail = s.failingFsyncs > 0
+                if fail { s.failingFsyncs -= 1 }
+                return (fail, s.fsyncErrno)
+            }
             return fail ? -code : Syscalls.system.fsync(fd)
         }
         sys.ftruncate = { [self] fd, length in

@@ -24,7 +24,7 @@ import TSDBTestSupport
         let template = root.path + "/template"
         var model: [Labels: [Sample]] = [:]
         try MaintenanceTests.writeBlocks(template, count: Self.windows, model: &model)
-        let limit = DiskUsage.bytes(under: template) * 6 / 10
+        let limit = DiskUsage.bytes(under: template, sys: .system) * 6 / 10
         let arguments = ["--retention-size", "\(limit)", "--retention-duration", "\(40 * Self.hour)",
                          "--max-block-duration", "\(18 * Self.hour)"]
 
