@@ -76,7 +76,7 @@ import TSDBTestSupport
             try app.append(try Labels(["__name__": "small"]), timestamp: 2, value: 2)
             try app.commit()
             try db.close()
-            let sizes = try FileSystem.list(dir + "/wal")!.compactMap { FileSystem.size(dir + "/wal/" + $0) }
+            let sizes = try FileSystem.list(dir + "/wal", sys: .system)!.compactMap { FileSystem.size(dir + "/wal/" + $0, sys: .system) }
             #expect(sizes.contains { $0 > 1 << 20 }, "one segment holds the whole 1 MiB record: \(sizes)")
             db = try DB.open(directory: dir, options: options)
             let found = try db.querier(minTime: .min, maxTime: .max).select(#"{__name__=~".+"}"#)

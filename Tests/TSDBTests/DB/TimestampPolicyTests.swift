@@ -204,7 +204,7 @@ import TSDBTestSupport
             #expect(try appendAlone(db, 1000) == nil)
             try db.snapshot(to: dir + "/snap", includeHead: true)
             try db.close()
-            let blocks = try #require(try FileSystem.list(dir + "/snap")).filter { $0.count == 26 }
+            let blocks = try #require(try FileSystem.list(dir + "/snap", sys: .system)).filter { $0.count == 26 }
             let meta = dir + "/snap/" + blocks[0] + "/meta.json"
             let text = String(decoding: try WALTest.readBytes(meta), as: UTF8.self)
             let changed = text.replacingOccurrences(of: #""minTime": *-?[0-9]+"#, with: "\"minTime\": \(Int64.min)", options: .regularExpression)
