@@ -17,7 +17,8 @@ struct Soak: ParsableCommand {
             it), so with the defaults 1 h of data takes 3 s and blocks are cut, merged and
             deleted by retention all through the run. One thread ingests a scrape of every
             active series every --scrape-interval synthetic ms, one transaction per scrape;
-            a tenth of the series is replaced every synthetic hour. --query-threads threads
+            a tenth of the series is replaced every synthetic hour. When ingest falls more
+            than two scrapes behind the clock it skips to the current one (and counts it). --query-threads threads
             query meanwhile; every --delete-every wall seconds a series' older samples are
             deleted, and every fourth time tombstones are cleaned.
 
@@ -198,11 +199,19 @@ struct Soak: ParsableCommand {
         var n: Int64 = 0
         do {
             while !stop.isSet {
-                let t = epoch + n * scrapeInterval
-                if t > clock() {
+                let now = clock()
+                if epoch + n * scrapeInterval > now {
                     usleep(1_000)
                     continue
                 }
+                // Behind by more than two scrapes: skip to the latest, as a scraper that
+                // missed its slots does, so that the data keeps up with the clock.
+                let due = (now - epoch) / scrapeInterval
+                if due > n + 2 {
+                    state.addSkipped(Int(due - n))
+                    n = due
+                }
+                let t = epoch + n * scrapeInterval
                 let first = firstActive(scrape: n, series: series, scrapeInterval: scrapeInterval)
                 if let oldest = cache.keys.min(), oldest < first {
                     for id in cache.keys where id < first { cache[id] = nil }
@@ -281,16 +290,18 @@ final class SoakState: @unchecked Sendable {
     private var queries = 0
     private var queriedSamples = 0
     private var deletes = 0
+    private var skipped = 0
     private var firstFailure: String?
 
     func addSamples(_ n: Int) { lock.lock(); samples += n; lock.unlock() }
     func addQuery(samples n: Int) { lock.lock(); queries += 1; queriedSamples += n; lock.unlock() }
     func addDelete() { lock.lock(); deletes += 1; lock.unlock() }
+    func addSkipped(_ n: Int) { lock.lock(); skipped += n; lock.unlock() }
     func fail(_ s: String) { lock.lock(); if firstFailure == nil { firstFailure = s }; lock.unlock() }
     var failure: String? { lock.lock(); defer { lock.unlock() }; return firstFailure }
-    var counts: (samples: Int, queries: Int, queriedSamples: Int, deletes: Int) {
+    var counts: (samples: Int, queries: Int, queriedSamples: Int, deletes: Int, skipped: Int) {
         lock.lock(); defer { lock.unlock() }
-        return (samples, queries, queriedSamples, deletes)
+        return (samples, queries, queriedSamples, deletes, skipped)
     }
 }
 
@@ -350,6 +361,9 @@ final class ResourceSampler: @unchecked Sendable {
     private let lock = NSLock()
     private var history: [Sample] = []
     private var maxDisk: Int64 = 0
+    /// Every block seen at a sample, to count those deleted since.
+    private var seenBlocks = Set<String>()
+    private var currentBlocks = Set<String>()
     /// The worst disk sample over the limit while WAL and head chunks were within it.
     private var overLimit: (disk: Int64, walAndHeadChunks: Int64, elapsed: Double)?
     private var retentionSize: Int64 = .max
@@ -371,9 +385,12 @@ final class ResourceSampler: @unchecked Sendable {
         s.line = String(format: "soak t=%.0fs synthetic=%.1fh rss=%.1fMiB fds=%d maps=%d disk=%.2fMiB blocks=%d head_series=%d samples=%d queries=%d deletes=%d",
                         elapsed, synthetic, Double(s.rss) / 1_048_576, s.fds, s.maps, Double(s.disk) / 1_048_576, s.blocks, s.headSeries, s.samples,
                         c.queries, c.deletes)
+        let ulids = Set(db.blocks.map(\.ulid.description))
         lock.lock()
         history.append(s)
         maxDisk = max(maxDisk, s.disk)
+        seenBlocks.formUnion(ulids)
+        currentBlocks = ulids
         lock.unlock()
         return s
     }
@@ -402,12 +419,12 @@ final class ResourceSampler: @unchecked Sendable {
         let mib = { (v: Int64) in String(format: "%.2fMiB", Double(v) / 1_048_576) }
         return [
             "soak summary: \(String(format: "%.0f", history.last?.elapsed ?? 0)) s wall, \(String(format: "%.1f", Double(syntheticMs) / 3_600_000)) h synthetic, "
-                + "\(c.samples) samples, \(c.queries) queries (\(c.queriedSamples) samples read), \(c.deletes) deletes, \(history.count) resource samples",
+                + "\(c.samples) samples, \(c.queries) queries (\(c.queriedSamples) samples read), \(c.deletes) deletes, \(c.skipped) scrapes skipped to keep up with the clock, \(history.count) resource samples",
             row("rss", \.rss, mib),
             row("fds", \.fds, String.init),
             row("maps", \.maps, String.init),
             row("disk", \.disk, mib) + " (every 100 ms: max \(mib(maxDisk)), limit \(mib(retentionSize)))",
-            row("blocks", \.blocks, String.init),
+            row("blocks", \.blocks, String.init) + " (\(seenBlocks.count) seen, \(seenBlocks.subtracting(currentBlocks).count) of them deleted since)",
             row("head_series", \.headSeries, String.init),
         ].joined(separator: "\n")
     }
