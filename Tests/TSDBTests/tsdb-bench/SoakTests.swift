@@ -18,7 +18,7 @@ import TSDBTestSupport
         // Sized for a debug build on a shared machine: 300 series, so ingest keeps up with
         // the clock; retention small enough to delete blocks within the first minute.
         process.arguments = ["soak", "--duration", "\(Self.seconds)", "--out", dir.path + "/data", "--interval", "\(max(5, Self.seconds / 4))",
-                             "--series", "300", "--retention-duration", "\(12 * 3_600_000)", "--retention-size", "\(3 << 20)",
+                             "--series", "300", "--retention-duration", "\(12 * 3_600_000)", "--retention-size", "\(4 << 20)",
                              "--max-block-duration", "\(6 * 3_600_000)"]
         let out = Pipe()
         process.standardOutput = out

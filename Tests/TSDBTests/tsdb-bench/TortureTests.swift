@@ -82,6 +82,9 @@ import Glibc
             totals.acknowledged += run.acknowledged.count
             if run.opened { totals.opened += 1 }
             lineage = state
+            if (kill + 1) % 1_000 == 0 {
+                print("TortureTests: \(kill + 1) kills, 0 failures, \(String(format: "%.0f", Date().timeIntervalSince(started))) s")
+            }
         }
         root.remove()
         print("TortureTests (TSDB_TEST_SEED=\(rng.seed)): \(Self.kills) kills, 0 failures, in \(String(format: "%.1f", Date().timeIntervalSince(started))) s; \(totals)")
