@@ -36,9 +36,12 @@ let package = Package(
             ],
             path: "Sources/TSDB"),
 
+        // The crash tests' workload, shared by `tsdb-bench torture` and the tests that kill it.
+        .target(name: "TortureWorkload", dependencies: ["TSDB"], path: "Sources/TortureWorkload"),
+
         .executableTarget(
             name: "tsdb-bench",
-            dependencies: ["TSDB", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["TSDB", "TortureWorkload", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/tsdb-bench"),
         .executableTarget(
             name: "tsdb-inspect",
@@ -49,7 +52,7 @@ let package = Package(
         .testTarget(
             name: "TSDBTests",
             dependencies: [
-                "TSDB", "TSDBTestSupport",
+                "TSDB", "TSDBTestSupport", "TortureWorkload",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),

@@ -78,10 +78,25 @@ struct Maintenance {
     /// deleted data, then replaced. A failure (a full disk, say) leaves that block and every
     /// later one as they were: the new block is removed before it is published, so no two
     /// blocks overlap (Prometheus issues 4200 and 3782).
+    ///
+    /// As before a merge, room for the new block (at most the old one's size, and both exist
+    /// until the old goes) is made first under size retention, and a rewrite that cannot fit
+    /// even with every older block gone is skipped and logged.
     func cleanTombstones() throws(TSDBError) -> [BlockMeta] {
         try deleteUndeleted()
         var written: [BlockMeta] = []
         for block in blocks.all where block.hasTombstones {
+            if options.retentionSize != nil {
+                let reserve = DiskUsage.bytes(under: block.directory)
+                try applyRetention(reserve: reserve)
+                // Retention may have taken this very block (the oldest): nothing to rewrite.
+                guard blocks.all.contains(where: { $0 === block }) else { continue }
+                if let limit = options.retentionSize, otherBytes() + reserve > limit {
+                    logger.warning("skipping tombstone cleanup: the rewritten block would take the data directory over its size limit", metadata: [
+                        "block": "\(block.meta.ulid)", "reserve": "\(reserve)", "limit": "\(limit)"])
+                    continue
+                }
+            }
             let meta = try timed("tombstone cleanup") { () throws(TSDBError) -> BlockMeta? in
                 try BlockCompactor.compact(directory: directory, blocks: [block], sys: sys)
             }

@@ -3,7 +3,8 @@
 ///
 /// Thread-safe, and cheap to create. Each ``select(_:)`` sees the head as of one instant
 /// between commits, so never half a transaction. The querier keeps the blocks it reads
-/// open until it is released, even if the database is closed meanwhile.
+/// open until it is released, even if the database is closed meanwhile; a block that
+/// compaction or retention deletes meanwhile is replaced by the blocks now holding its data.
 public final class Querier: Sendable {
     public let minTime: Int64
     public let maxTime: Int64
@@ -31,7 +32,7 @@ public final class Querier: Sendable {
         // of, and samples found in both are read once.
         let fromHead = head.select(matchers, minTime: minTime, maxTime: maxTime)
         var lists: [[Series]] = []
-        for b in relevantBlocks() { lists.append(try b.select(matchers, minTime: minTime, maxTime: maxTime)) }
+        try forEachBlock { (b) throws(TSDBError) in lists.append(try b.select(matchers, minTime: minTime, maxTime: maxTime)) }
         lists.append(fromHead)
         return try SeriesMerge.merge(lists, minTime: minTime, maxTime: maxTime)
     }
@@ -45,7 +46,7 @@ public final class Querier: Sendable {
     public func labelNames(matching matchers: [Matcher] = []) throws(TSDBError) -> [String] {
         var names = Set<ByteString>()
         if overlapsHead { for n in head.labelNames(matching: matchers) { names.insert(ByteString(n)) } }
-        for b in relevantBlocks() { for n in try b.labelNames(matching: matchers) { names.insert(ByteString(n)) } }
+        try forEachBlock { (b) throws(TSDBError) in for n in try b.labelNames(matching: matchers) { names.insert(ByteString(n)) } }
         return names.sorted().map(\.string)
     }
 
@@ -53,8 +54,28 @@ public final class Querier: Sendable {
     public func labelValues(_ name: String, matching matchers: [Matcher] = []) throws(TSDBError) -> [String] {
         var values = Set<ByteString>()
         if overlapsHead { for v in head.labelValues(name, matching: matchers) { values.insert(ByteString(v)) } }
-        for b in relevantBlocks() { for v in try b.labelValues(name, matching: matchers) { values.insert(ByteString(v)) } }
+        try forEachBlock { (b) throws(TSDBError) in for v in try b.labelValues(name, matching: matchers) { values.insert(ByteString(v)) } }
         return values.sorted().map(\.string)
+    }
+
+    /// Runs `body` on each of ``relevantBlocks()``. A block closed since it was listed
+    /// (compaction, retention or a tombstone cleanup deleted it) is skipped and the list
+    /// taken again: whatever block took over its data was published before it was closed,
+    /// so the new list has it. (Without this a query racing a deletion failed with
+    /// `.closed`, which the soak found.)
+    private func forEachBlock(_ body: (Block) throws(TSDBError) -> Void) throws(TSDBError) {
+        var done = Set<ObjectIdentifier>()
+        var again = true
+        while again {
+            again = false
+            for b in relevantBlocks() where done.insert(ObjectIdentifier(b)).inserted {
+                do throws(TSDBError) {
+                    try body(b)
+                } catch where error.code == .closed {
+                    again = true
+                }
+            }
+        }
     }
 
     /// The blocks taken at creation plus any cut since, overlapping the range, by start.
