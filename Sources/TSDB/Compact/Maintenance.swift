@@ -87,7 +87,7 @@ struct Maintenance {
         var written: [BlockMeta] = []
         for block in blocks.all where block.hasTombstones {
             if options.retentionSize != nil {
-                let reserve = DiskUsage.bytes(under: block.directory)
+                let reserve = DiskUsage.bytes(under: block.directory, sys: options.syscalls)
                 try applyRetention(reserve: reserve)
                 // Retention may have taken this very block (the oldest): nothing to rewrite.
                 guard blocks.all.contains(where: { $0 === block }) else { continue }

@@ -13,7 +13,7 @@ import TSDBTestSupport
         try TemporaryDirectory.with { dir in
             var model: [Labels: [Sample]] = [:]
             try MaintenanceTests.writeBlocks(dir, count: 12, model: &model)
-            let full = DiskUsage.bytes(under: dir)
+            let full = DiskUsage.bytes(under: dir, sys: .system)
             // Everything fits, but not a second copy of a block next to it.
             let limit = full + full / 24
             let peak = Mutex<Int64>(0)
@@ -22,7 +22,7 @@ import TSDBTestSupport
             // The moment of most bytes: the rewritten block complete, the old one not yet gone.
             options.syscalls.rename = { from, to in
                 if from.hasSuffix(".tmp-for-creation") {
-                    let used = DiskUsage.bytes(under: dir)
+                    let used = DiskUsage.bytes(under: dir, sys: .system)
                     peak.withLock { $0 = max($0, used) }
                 }
                 return real.rename(from, to)
@@ -34,7 +34,7 @@ import TSDBTestSupport
             let rewritten = try db.cleanTombstones()
             #expect(rewritten.count == 1)
             #expect(peak.withLock { $0 } <= limit, "at the rename the directory held \(peak.withLock { $0 }) bytes, over the limit \(limit)")
-            #expect(DiskUsage.bytes(under: dir) <= limit)
+            #expect(DiskUsage.bytes(under: dir, sys: .system) <= limit)
             // What is left: every sample from the oldest block kept on, less the deleted ones.
             let oldest = db.blocks.map(\.minTime).min()!
             #expect(oldest > 0, "the oldest block made room")
