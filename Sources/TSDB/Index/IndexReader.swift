@@ -82,6 +82,10 @@ final class IndexReader: Sendable {
         // Symbol table.
         let symbolsAt = try Self.sectionOffset(toc.symbols, "symbol table", limit: tocStart, file: file)
         let symbols = try IndexFormat.section(in: bytes, at: symbolsAt, "symbol table", file: file)
+        guard symbols.count >= 4 else {
+            throw .corruption("symbol table of \(symbols.count) bytes, too short for its 4-byte symbol count",
+                              file: file, offset: symbolsAt)
+        }
         var r = ByteReader(bytes[symbols], file: file, baseOffset: symbols.lowerBound)
         let count = Int(try r.readBigEndian(UInt32.self))
         var samples: [Int] = []
@@ -111,6 +115,11 @@ final class IndexReader: Sendable {
         // Postings offset table.
         let tableAt = try Self.sectionOffset(toc.postingsTable, "postings offset table", limit: tocStart, file: file)
         let table = try IndexFormat.section(in: bytes, at: tableAt, "postings offset table", file: file)
+        // A zeroed section reads as length 0 with CRC32C 0, the CRC of no bytes: the count is missing.
+        guard table.count >= 4 else {
+            throw .corruption("postings offset table of \(table.count) bytes, too short for its 4-byte entry count",
+                              file: file, offset: tableAt)
+        }
         postingsTableEntries = (table.lowerBound + 4)..<table.upperBound
         (postingsSamples, sortedLabelNames) = try Self.samplePostingsTable(bytes, table, file: file)
     }
