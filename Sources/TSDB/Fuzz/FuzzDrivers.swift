@@ -32,7 +32,7 @@ package enum FuzzDrivers {
             guard let location = error.location, let named = location.file, named.hasPrefix(file) || file.hasPrefix(named) else {
                 throw FuzzFailure("\(what): corruption does not name \(file): \(error)")
             }
-            _ = named
+            guard location.offset != nil else { throw FuzzFailure("\(what): corruption names no offset: \(error)") }
         }
     }
 

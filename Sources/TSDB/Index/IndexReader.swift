@@ -171,7 +171,10 @@ final class IndexReader: Sendable {
     func series(_ ref: UInt64) throws(TSDBError) -> (labels: Labels, chunks: [IndexChunkMeta]) {
         let (offset, overflow) = ref.multipliedReportingOverflow(by: UInt64(IndexFormat.seriesAlignment))
         guard !overflow, offset >= UInt64(IndexFormat.headerLength), offset < UInt64(bytes.count) else {
-            throw .corruption("series reference \(ref) points outside the \(bytes.count)-byte file", file: file)
+            // The offset named is where the entry would be (the postings entry holding the
+            // reference is not known here).
+            throw .corruption("series reference \(ref) points outside the \(bytes.count)-byte file", file: file,
+                              offset: overflow ? Int.max : Int(clamping: offset))
         }
         let at = Int(offset)
         var lengthReader = ByteReader(bytes[at...], file: file, baseOffset: at)
