@@ -348,6 +348,10 @@ package enum FuzzDrivers {
                     if let real = refByLabels[s.labels] {
                         if real != s.ref { aliases[s.ref] = real }
                     } else {
+                        // The head's rules for a reference from the WAL (SeriesTable.getOrCreate).
+                        guard s.ref > 0, s.ref <= SeriesTable.maxRef, !known.contains(s.ref) else {
+                            throw .corruption("series reference \(s.ref) out of range or naming two label sets", file: file, offset: offset)
+                        }
                         refByLabels[s.labels] = s.ref
                         known.insert(s.ref)
                         series += 1
