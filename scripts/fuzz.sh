@@ -76,7 +76,9 @@ run() {
     [ -d "$SCRATCH/seeds/$target" ] && cp -n "$SCRATCH/seeds/$target"/* "$corpus"/ 2>/dev/null || true
     [ -d "Fixtures/fuzz/$target" ] && find "Fixtures/fuzz/$target" -type f ! -name 'README*' -exec cp -n {} "$corpus"/ \; || true
     echo "fuzzing $target for $seconds s: log $SCRATCH/logs/$target.log"
-    TSDB_FUZZ_TARGET=$target nice -n 10 "$FUZZER" -max_total_time="$seconds" \
+    # SWIFT_BACKTRACE=enable=no: else Swift's backtracer takes the trap's signal and exits
+    # before libFuzzer's handler writes the crashing input.
+    SWIFT_BACKTRACE=enable=no TSDB_FUZZ_TARGET=$target nice -n 10 "$FUZZER" -max_total_time="$seconds" \
         -rss_limit_mb=2048 -malloc_limit_mb=512 -timeout=10 -max_len=131072 -print_final_stats=1 \
         -artifact_prefix="$SCRATCH/artifacts/$target/" "$corpus" > "$SCRATCH/logs/$target.log" 2>&1 || true
     grep -E '^#[0-9]+.*(DONE|pulse|NEW|REDUCE|INITED)' "$SCRATCH/logs/$target.log" | tail -1
@@ -89,7 +91,7 @@ merge() {
     fresh=$SCRATCH/merged/$target
     rm -rf "$fresh"
     mkdir -p "$fresh"
-    TSDB_FUZZ_TARGET=$target nice -n 10 "$FUZZER" -merge=1 -rss_limit_mb=2048 -malloc_limit_mb=512 -timeout=10 \
+    SWIFT_BACKTRACE=enable=no TSDB_FUZZ_TARGET=$target nice -n 10 "$FUZZER" -merge=1 -rss_limit_mb=2048 -malloc_limit_mb=512 -timeout=10 \
         -max_len=131072 "$fresh" "$SCRATCH/corpus/$target" > "$SCRATCH/logs/$target.merge.log" 2>&1
     mkdir -p "Fixtures/fuzz/$target"
     find "Fixtures/fuzz/$target" -type f ! -name 'README*' ! -name 'crash-*' -delete
