@@ -6,6 +6,7 @@
 #   scripts/fuzz.sh seeds                      seed inputs in .build-fuzz/seeds/<target>/
 #   scripts/fuzz.sh run <target|all> [secs]    fuzz one target (or each in turn; default 600 s)
 #   scripts/fuzz.sh merge <target|all>         minimise the grown corpus into Fixtures/fuzz/<target>/
+#                                              (MERGE_MAX_LEN=N truncates inputs to N bytes first)
 #   scripts/fuzz.sh replay <target|all>        run Fixtures/fuzz/<target>/ through the normal build
 #
 # Fuzzing runs one target at a time, under `nice -n 10`, with libFuzzer's
@@ -92,11 +93,11 @@ merge() {
     rm -rf "$fresh"
     mkdir -p "$fresh"
     SWIFT_BACKTRACE=enable=no TSDB_FUZZ_TARGET=$target nice -n 10 "$FUZZER" -merge=1 -rss_limit_mb=2048 -malloc_limit_mb=512 -timeout=10 \
-        -max_len=131072 "$fresh" "$SCRATCH/corpus/$target" > "$SCRATCH/logs/$target.merge.log" 2>&1
+        -max_len="${MERGE_MAX_LEN:-131072}" "$fresh" "$SCRATCH/corpus/$target" > "$SCRATCH/logs/$target.merge.log" 2>&1
     mkdir -p "Fixtures/fuzz/$target"
     find "Fixtures/fuzz/$target" -type f ! -name 'README*' ! -name 'crash-*' -delete
     cp "$fresh"/* "Fixtures/fuzz/$target"/
-    printf '%s: %s files, %s KiB\n' "$target" "$(ls "$fresh" | wc -l)" "$(du -sk "$fresh" | cut -f1)"
+    printf '%s: %s files, %s bytes\n' "$target" "$(ls "$fresh" | wc -l)" "$(cat "$fresh"/* | wc -c)"
 }
 
 replay() {
