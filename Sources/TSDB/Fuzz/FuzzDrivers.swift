@@ -156,11 +156,15 @@ package enum FuzzDrivers {
     }
 
     /// Decodes a `tombstones` file. Invariant: the set, encoded, decodes to a set that
-    /// encodes to the same bytes.
+    /// encodes to the same bytes (for sets of well-formed intervals).
     package static func tombstones(_ bytes: [UInt8]) throws(FuzzFailure) {
         let file = "fuzz/tombstones"
         do {
             let set = try TombstonesFile.decode(bytes, file: file)
+            // Intervals with minTime > maxTime (which no deletion makes, but which Prometheus
+            // reads without complaint, as here) break the sorted-and-disjoint order that
+            // merging relies on, so the set then depends on the order of the entries.
+            if set.contains(where: { $0.intervals.contains { $0.minTime > $0.maxTime } }) { return }
             let once = TombstonesFile.encode(set)
             let twice: [UInt8]
             do { twice = TombstonesFile.encode(try TombstonesFile.decode(once, file: file)) } catch {
