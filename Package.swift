@@ -48,11 +48,15 @@ let package = Package(
             dependencies: ["TSDB", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/tsdb-inspect"),
 
+        .target(name: "TSDBFuzzHarness", dependencies: ["TSDB"], path: "Sources/TSDBFuzzHarness"),
+        // The fuzz targets in one binary; see scripts/fuzz.sh and Fixtures/fuzz/README.md.
+        .executableTarget(name: "tsdb-fuzz", dependencies: ["TSDBFuzzHarness"], path: "Sources/tsdb-fuzz"),
+
         .target(name: "TSDBTestSupport", dependencies: ["TSDB"], path: "Tests/TSDBTestSupport"),
         .testTarget(
             name: "TSDBTests",
             dependencies: [
-                "TSDB", "TSDBTestSupport", "TortureWorkload",
+                "TSDB", "TSDBTestSupport", "TortureWorkload", "TSDBFuzzHarness",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),

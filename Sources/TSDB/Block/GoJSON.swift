@@ -13,6 +13,21 @@ enum JSONValue: Hashable, Sendable {
 struct JSONMember: Hashable, Sendable {
     var key: String
     var value: JSONValue
+    /// Where the value begins in the file it was parsed from (0 for members made in
+    /// memory), for errors; not part of equality.
+    var offset = 0
+
+    init(key: String, value: JSONValue, offset: Int = 0) {
+        self.key = key
+        self.value = value
+        self.offset = offset
+    }
+
+    static func == (a: JSONMember, b: JSONMember) -> Bool { a.key == b.key && a.value == b.value }
+    func hash(into hasher: inout Hasher) {
+        hasher.combine(key)
+        hasher.combine(value)
+    }
 }
 
 /// Parses RFC 8259 JSON from bytes that came from disk. Never traps: every malformed
@@ -88,12 +103,14 @@ struct JSONParser {
             guard peek() == UInt8(ascii: ":") else { throw reader.error("expected ':' after JSON object key") }
             try reader.skip(1)
             skipWhitespace()
+            let valueAt = reader.baseOffset + reader.offset
             let value = try parseValue()
             if let i = positions[key] {
                 members[i].value = value
+                members[i].offset = valueAt
             } else {
                 positions[key] = members.count
-                members.append(JSONMember(key: key, value: value))
+                members.append(JSONMember(key: key, value: value, offset: valueAt))
             }
             skipWhitespace()
             switch peek() {

@@ -19,11 +19,18 @@ enum Snappy {
         }
     }
 
+    /// The most bytes `compressed` bytes of a valid snappy block can stand for. The block's
+    /// length header is untrusted and is checked against this before anything is allocated:
+    /// no snappy element expands more than 64 bytes from 3 (a copy with a 2-byte offset).
+    @inline(__always)
+    static func maxUncompressedLength(compressed: Int) -> Int { compressed &* 22 }
+
     /// Decompresses a snappy block in memory someone else owns; nil if it is malformed.
     static func decompress(_ src: UnsafeRawBufferPointer) -> [UInt8]? {
         let csrc = src.baseAddress?.assumingMemoryBound(to: CChar.self)
         var length = 0
-        guard snappy_uncompressed_length(csrc, src.count, &length) == SNAPPY_OK else { return nil }
+        guard snappy_uncompressed_length(csrc, src.count, &length) == SNAPPY_OK,
+              length <= maxUncompressedLength(compressed: src.count) else { return nil }
         var ok = false
         let out = [UInt8](unsafeUninitializedCapacity: length) { buffer, count in
             var written = length
@@ -40,7 +47,8 @@ enum Snappy {
         guard let base = src.baseAddress else { return nil }
         let csrc = base.assumingMemoryBound(to: CChar.self)
         var length = 0
-        guard snappy_uncompressed_length(csrc, src.count, &length) == SNAPPY_OK, length <= Int(Int32.max) else { return nil }
+        guard snappy_uncompressed_length(csrc, src.count, &length) == SNAPPY_OK, length <= Int(Int32.max),
+              length <= maxUncompressedLength(compressed: src.count) else { return nil }
         let out = buffer.reserve(length)
         var written = length
         guard snappy_uncompress(csrc, src.count, out.assumingMemoryBound(to: CChar.self), &written) == SNAPPY_OK,
@@ -54,6 +62,7 @@ enum Snappy {
             let csrc = src.baseAddress?.assumingMemoryBound(to: CChar.self)
             var length = 0
             guard snappy_uncompressed_length(csrc, src.count, &length) == SNAPPY_OK,
+                  length <= maxUncompressedLength(compressed: src.count),
                   snappy_validate_compressed_buffer(csrc, src.count) == SNAPPY_OK
             else { return nil }
             var out = [UInt8](repeating: 0, count: length)
@@ -86,10 +95,17 @@ enum LZ4 {
         }
     }
 
+    /// The most bytes `compressed` bytes of a valid LZ4 block can stand for: a match costs
+    /// at least one byte per 255 bytes it copies. The stored size is untrusted and is checked
+    /// against this before anything is allocated.
+    @inline(__always)
+    static func maxDecompressedSize(compressed: Int) -> Int { compressed &* 255 &+ 64 }
+
     /// Decompresses an LZ4 block of exactly `decompressedSize` bytes into `buffer` (grown as
     /// needed) and returns them, valid until the buffer is used again; nil if malformed.
     static func decompress(_ src: UnsafeRawBufferPointer, decompressedSize: Int, into buffer: GrowableBuffer) -> UnsafeRawBufferPointer? {
-        guard decompressedSize >= 0, decompressedSize <= Int(Int32.max), src.count <= Int(Int32.max) else { return nil }
+        guard decompressedSize >= 0, decompressedSize <= Int(Int32.max), src.count <= Int(Int32.max),
+              decompressedSize <= maxDecompressedSize(compressed: src.count) else { return nil }
         let out = buffer.reserve(Swift.max(decompressedSize, 1))
         let n = LZ4_decompress_safe(src.baseAddress?.assumingMemoryBound(to: CChar.self),
                                     out.assumingMemoryBound(to: CChar.self), Int32(src.count), Int32(decompressedSize))
@@ -100,6 +116,9 @@ enum LZ4 {
     static func decompress(_ input: [UInt8], decompressedSize: Int) throws(TSDBError) -> [UInt8] {
         guard decompressedSize >= 0, decompressedSize <= Int(Int32.max) else {
             throw .corruption("LZ4 decompressed size in 0...\(Int32.max), got \(decompressedSize)")
+        }
+        guard decompressedSize <= maxDecompressedSize(compressed: input.count) else {
+            throw .corruption("LZ4 decompressed size of at most \(maxDecompressedSize(compressed: input.count)) bytes for \(input.count) compressed bytes, got \(decompressedSize)")
         }
         var out = [UInt8](repeating: 0, count: decompressedSize)
         let n = input.withUnsafeBytes { src in

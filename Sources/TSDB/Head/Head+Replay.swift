@@ -111,7 +111,14 @@ private struct Replayer {
         switch record.first {
         case RecordType.series.rawValue:
             let series = try RecordDecoder.series(record, file: file, offset: offset)
-            try executor.locked { e throws(TSDBError) in _ = try e.createSeries(series, at: position) }
+            do throws(TSDBError) {
+                try executor.locked { e throws(TSDBError) in _ = try e.createSeries(series, at: position) }
+            } catch {
+                // A reference out of range or naming two label sets: damage at this record.
+                var located = error
+                if located.location == nil { located.location = .init(file: file, offset: offset) }
+                throw located
+            }
         case RecordType.samples.rawValue:
             var failure: TSDBError?
             let aliases = executor.locked { $0.aliases }

@@ -77,6 +77,8 @@ final class ReplayStep: @unchecked Sendable {
     var stones: [RefTombstone] = []
     var executed = false
     var failure: TSDBError?
+    /// Threads that reached this series step; guarded by the pipeline's mutex.
+    var arrived = 0
 
     init(kind: Kind, position: ReplayPosition, start: Int) {
         self.kind = kind

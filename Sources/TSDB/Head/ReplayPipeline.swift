@@ -17,7 +17,9 @@ import Darwin
 ///   (``SampleApplier/applyBySeries(_:stride:)``), so a series is locked once per run.
 /// - Series and tombstones records are steps executed once, in log order: the first
 ///   thread to reach one executes it under the executor's lock while later ones wait, so a
-///   series exists before any sample after its record is applied.
+///   series exists before any sample after its record is applied. A series step waits
+///   until every thread has reached it, so the series does not exist yet for samples
+///   logged before its record (unknown references, as in the sequential reader).
 /// - A duplicate series record makes an alias (``ReplayAlias``). Samples decoded before
 ///   the decoder knew of it are decoded again (``ReplayDecoder/redecode``) when a thread
 ///   reaches them, so they are sharded by the series they belong to.
@@ -193,6 +195,7 @@ final class ReplayPipeline: @unchecked Sendable {
                 }
                 applier.applyBySeries(step.shards[w], stride: UInt64(threadCount))
             case .series, .tombstones:
+                if step.kind == .series { waitForAll(at: step) }
                 if !execute(step) {
                     outcome.resumeAt = step.start
                     return outcome
@@ -214,6 +217,19 @@ final class ReplayPipeline: @unchecked Sendable {
     }
 
     // MARK: - Steps executed once
+
+    /// Waits until every thread has reached the series step `step`, so has applied its
+    /// share of every sample before it: a series must not exist for samples logged before
+    /// its record (the sequential reader counts those as unknown references, as Prometheus
+    /// does). Series records are rare after the first scrape, so this costs little.
+    private func waitForAll(at step: ReplayStep) {
+        guard threadCount > 1 else { return }
+        pthread_mutex_lock(mutex)
+        step.arrived += 1
+        if step.arrived == threadCount { pthread_cond_broadcast(changed) }
+        while step.arrived < threadCount && !stopping { pthread_cond_wait(changed, mutex) }
+        pthread_mutex_unlock(mutex)
+    }
 
     /// Executes a series or tombstones step unless another thread did; false if it failed.
     private func execute(_ step: ReplayStep) -> Bool {

@@ -82,6 +82,10 @@ final class IndexReader: Sendable {
         // Symbol table.
         let symbolsAt = try Self.sectionOffset(toc.symbols, "symbol table", limit: tocStart, file: file)
         let symbols = try IndexFormat.section(in: bytes, at: symbolsAt, "symbol table", file: file)
+        guard symbols.count >= 4 else {
+            throw .corruption("symbol table of \(symbols.count) bytes, too short for its 4-byte symbol count",
+                              file: file, offset: symbolsAt)
+        }
         var r = ByteReader(bytes[symbols], file: file, baseOffset: symbols.lowerBound)
         let count = Int(try r.readBigEndian(UInt32.self))
         var samples: [Int] = []
@@ -111,6 +115,11 @@ final class IndexReader: Sendable {
         // Postings offset table.
         let tableAt = try Self.sectionOffset(toc.postingsTable, "postings offset table", limit: tocStart, file: file)
         let table = try IndexFormat.section(in: bytes, at: tableAt, "postings offset table", file: file)
+        // A zeroed section reads as length 0 with CRC32C 0, the CRC of no bytes: the count is missing.
+        guard table.count >= 4 else {
+            throw .corruption("postings offset table of \(table.count) bytes, too short for its 4-byte entry count",
+                              file: file, offset: tableAt)
+        }
         postingsTableEntries = (table.lowerBound + 4)..<table.upperBound
         (postingsSamples, sortedLabelNames) = try Self.samplePostingsTable(bytes, table, file: file)
     }
@@ -162,7 +171,10 @@ final class IndexReader: Sendable {
     func series(_ ref: UInt64) throws(TSDBError) -> (labels: Labels, chunks: [IndexChunkMeta]) {
         let (offset, overflow) = ref.multipliedReportingOverflow(by: UInt64(IndexFormat.seriesAlignment))
         guard !overflow, offset >= UInt64(IndexFormat.headerLength), offset < UInt64(bytes.count) else {
-            throw .corruption("series reference \(ref) points outside the \(bytes.count)-byte file", file: file)
+            // The offset named is where the entry would be (the postings entry holding the
+            // reference is not known here).
+            throw .corruption("series reference \(ref) points outside the \(bytes.count)-byte file", file: file,
+                              offset: overflow ? Int.max : Int(clamping: offset))
         }
         let at = Int(offset)
         var lengthReader = ByteReader(bytes[at...], file: file, baseOffset: at)

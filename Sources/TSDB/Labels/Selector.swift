@@ -13,14 +13,16 @@ public enum Selector {
     }
 }
 
+/// Walks the text by Unicode scalar, as Go's lexer walks runes: by `Character`, a quote
+/// followed by a combining mark would be one grapheme and no longer a quote.
 private struct SelectorParser {
-    let chars: [Character]
+    let chars: [Unicode.Scalar]
     let text: String
     var i = 0
 
     init(_ text: String) {
         self.text = text
-        chars = Array(text)
+        chars = Array(text.unicodeScalars)
     }
 
     func error(_ message: String, at position: Int? = nil) -> TSDBError {
@@ -31,31 +33,31 @@ private struct SelectorParser {
             shown = goQuote(text)
         } else {
             let from = Swift.max(0, column - 1 - 100), to = Swift.min(chars.count, column - 1 + 100)
-            shown = "\(goQuote(String(chars[from..<to]))) (characters \(from + 1)-\(to) of \(chars.count))"
+            shown = "\(goQuote(String(String.UnicodeScalarView(chars[from..<to])))) (characters \(from + 1)-\(to) of \(chars.count))"
         }
         return TSDBError(.invalidSelector, "parse error at column \(column) of \(shown): \(message)",
                          location: .init(offset: column))
     }
 
-    var current: Character? { i < chars.count ? chars[i] : nil }
+    var current: Unicode.Scalar? { i < chars.count ? chars[i] : nil }
 
     mutating func skipSpace() {
         while let c = current, c == " " || c == "\t" || c == "\n" || c == "\r" { i += 1 }
     }
 
-    static func isNameStart(_ c: Character, colon: Bool) -> Bool {
-        c.isASCII && (c.isLetter || c == "_" || (colon && c == ":"))
+    static func isNameStart(_ c: Unicode.Scalar, colon: Bool) -> Bool {
+        ("a"..."z").contains(c) || ("A"..."Z").contains(c) || c == "_" || (colon && c == ":")
     }
 
-    static func isNameChar(_ c: Character, colon: Bool) -> Bool {
-        c.isASCII && (c.isLetter || c.isNumber || c == "_" || (colon && c == ":"))
+    static func isNameChar(_ c: Unicode.Scalar, colon: Bool) -> Bool {
+        isNameStart(c, colon: colon) || ("0"..."9").contains(c)
     }
 
     mutating func name(colon: Bool) -> String? {
         guard let c = current, Self.isNameStart(c, colon: colon) else { return nil }
         let start = i
         while let c = current, Self.isNameChar(c, colon: colon) { i += 1 }
-        return String(chars[start..<i])
+        return Self.string(chars[start..<i])
     }
 
     mutating func parse() throws(TSDBError) -> [Matcher] {
@@ -79,9 +81,15 @@ private struct SelectorParser {
         return matchers
     }
 
-    func quoted(_ c: Character?) -> String {
+    func quoted(_ c: Unicode.Scalar?) -> String {
         guard let c else { return "end of input" }
-        return goQuote(String(c))
+        return goQuote(String(Character(c)))
+    }
+
+    static func string(_ scalars: ArraySlice<Unicode.Scalar>) -> String {
+        var s = ""
+        s.unicodeScalars.append(contentsOf: scalars)
+        return s
     }
 
     mutating func parseMatchers(into matchers: inout [Matcher], metricNameSet: Bool) throws(TSDBError) {
@@ -135,7 +143,7 @@ private struct SelectorParser {
             if c == q { return out }
             if q == "`" || c != "\\" {
                 if c == "\n" && q != "`" { throw error("newline in string", at: i - 1) }
-                out.append(c)
+                out.unicodeScalars.append(c)
                 continue
             }
             try escape(into: &out, quote: q)
@@ -143,7 +151,7 @@ private struct SelectorParser {
     }
 
     /// Go's string escapes: \a \b \f \n \r \t \v \\ \' \" \xHH \ooo \uHHHH \UHHHHHHHH.
-    mutating func escape(into out: inout String, quote: Character) throws(TSDBError) {
+    mutating func escape(into out: inout String, quote: Unicode.Scalar) throws(TSDBError) {
         let at = i - 1
         guard let e = current else { throw error("unterminated escape", at: at) }
         i += 1
@@ -156,10 +164,11 @@ private struct SelectorParser {
         case "t": out.append("\t")
         case "v": out.append("\u{0B}")
         case "\\": out.append("\\")
-        case quote: out.append(quote)
+        case quote: out.unicodeScalars.append(quote)
         case "x", "u", "U":
             let n = e == "x" ? 2 : (e == "u" ? 4 : 8)
-            guard i + n <= chars.count, let v = UInt32(String(chars[i..<(i + n)]), radix: 16) else {
+            guard i + n <= chars.count, chars[i..<(i + n)].allSatisfy(\.properties.isASCIIHexDigit),
+                  let v = UInt32(Self.string(chars[i..<(i + n)]), radix: 16) else {
                 throw error("invalid \\\(e) escape", at: at)
             }
             i += n
@@ -170,7 +179,8 @@ private struct SelectorParser {
             guard let scalar = Unicode.Scalar(v) else { throw error("escape is not a valid code point", at: at) }
             out.unicodeScalars.append(scalar)
         case "0"..."7":
-            guard i + 2 <= chars.count, let v = UInt32(String([e] + chars[i..<(i + 2)]), radix: 8), v < 0x80,
+            guard i + 2 <= chars.count, chars[i..<(i + 2)].allSatisfy({ ("0"..."7").contains($0) }),
+                  let v = UInt32(Self.string([e] + chars[i..<(i + 2)]), radix: 8), v < 0x80,
                   let scalar = Unicode.Scalar(v)
             else { throw error("invalid octal escape", at: at) }
             i += 2

@@ -1,0 +1,92 @@
+import Foundation
+import TSDB
+
+extension FuzzHarness {
+    /// Writes seed inputs for every target under `directory/<target>/`, made of a small data
+    /// directory this engine writes (blocks, tombstones, a WAL with a checkpoint, chunks_head/)
+    /// for each WAL compression, plus selectors. `scripts/fuzz.sh seeds` adds the repository's
+    /// fixtures (Prometheus-written blocks, XOR vectors, text and OpenMetrics samples).
+    package static func makeSeeds(into directory: String) throws {
+        let fm = FileManager.default
+        for t in targets { try fm.createDirectory(atPath: directory + "/" + t, withIntermediateDirectories: true) }
+        func put(_ target: String, _ name: String, _ data: [UInt8]) throws {
+            try Data(data).write(to: URL(fileURLWithPath: "\(directory)/\(target)/\(name)"))
+        }
+        func read(_ path: String) throws -> [UInt8] { try [UInt8](Data(contentsOf: URL(fileURLWithPath: path))) }
+
+        for (n, compression) in [WALCompression.none, .snappy, .lz4].enumerated() {
+            let data = NSTemporaryDirectory() + "/tsdb-fuzz-seed-\(getpid())-\(n)"
+            try? fm.removeItem(atPath: data)
+            defer { if ProcessInfo.processInfo.environment["TSDB_FUZZ_KEEP_SEED_DATA"] == nil { try? fm.removeItem(atPath: data) } }
+            var options = Options()
+            options.compactionEnabled = false
+            options.walCompression = compression
+            options.walSegmentSize = 32 * 1024
+            let db = try DB.open(directory: data, options: options)
+            let sets = [
+                try Labels(["__name__": "up", "job": "api"]),
+                try Labels(["__name__": "up", "job": "web", "path": "C:\\x \"q\"\nz"]),
+                try Labels(["__name__": "temp", "city": "Zürich ☃"]),
+                try Labels(["__name__": "bits", "kind": "random"]),
+            ]
+            var state: UInt64 = 0x9E37_79B9_7F4A_7C15 &* UInt64(n + 1)
+            for i in 0..<(5 * 240) {
+                var app = try db.appender()
+                let t = Int64(1_700_000_000_000) + Int64(i) * 15_000
+                for (j, ls) in sets.enumerated() {
+                    state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+                    let v: Double = j == 3 ? Double(bitPattern: state) : Double(i * (j + 1)) / 4
+                    try app.append(ls, timestamp: t + Int64(j), value: v)
+                }
+                try app.commit()
+            }
+            _ = try db.compact()
+            try db.delete(#"up{job="api"}"#, minTime: 1_700_000_000_000, maxTime: 1_700_001_000_000)
+            try db.delete(#"{__name__="temp"}"#, minTime: 1_700_002_000_000, maxTime: 1_700_003_000_000)
+            try db.close()
+
+            let entries = try fm.contentsOfDirectory(atPath: data).sorted()
+            for (b, block) in entries.filter({ $0.count == 26 }).enumerated() {
+                let dir = data + "/" + block
+                try put("index", "engine-\(compression)-\(b)", read(dir + "/index"))
+                try put("meta", "engine-\(compression)-\(b).json", read(dir + "/meta.json"))
+                if fm.fileExists(atPath: dir + "/tombstones") { try put("tombstones", "engine-\(compression)-\(b)", read(dir + "/tombstones")) }
+                try put("chunks", "engine-\(compression)-\(b)", read(dir + "/chunks/000001"))
+                for (c, chunk) in FuzzDrivers.xorChunks(ofSegmentIn: dir + "/chunks").prefix(8).enumerated() {
+                    try put("xor", "engine-\(compression)-\(b)-\(c)", chunk)
+                }
+            }
+            let wal = data + "/wal"
+            for name in try fm.contentsOfDirectory(atPath: wal).sorted() {
+                if name.hasPrefix("checkpoint.") {
+                    for segment in try fm.contentsOfDirectory(atPath: wal + "/" + name).sorted() {
+                        try put("checkpoint", "engine-\(compression)-\(name)-\(segment)", read(wal + "/" + name + "/" + segment))
+                    }
+                    continue
+                }
+                let bytes = try read(wal + "/" + name)
+                guard !bytes.isEmpty else { continue }
+                try put("wal", "engine-\(compression)-\(name)", bytes)
+                try put("replay", "engine-\(compression)-\(name)", bytes)
+                // A checkpoint's segments are WAL segments of series, samples and tombstones.
+                try put("checkpoint", "engine-\(compression)-\(name)", bytes)
+                var kinds: [UInt8: Int] = [:]
+                for (r, record) in FuzzDrivers.records(ofSegment: bytes).enumerated() {
+                    let kind = record.first ?? 0
+                    kinds[kind, default: 0] += 1
+                    if kinds[kind]! <= 3 { try put("records", "engine-\(compression)-\(name)-\(r)", record) }
+                }
+            }
+            let chunksHead = data + "/chunks_head"
+            for name in (try? fm.contentsOfDirectory(atPath: chunksHead).sorted()) ?? [] {
+                try put("head-chunks", "engine-\(compression)-\(name)", read(chunksHead + "/" + name))
+            }
+        }
+        let selectors = [
+            #"up"#, #"up{job="api"}"#, #"http_requests_total{job=~"api|web", code!="500"}"#,
+            #"{__name__=~"node_.+", instance!~'10\\.0\\..*'}"#, #"x{a=`raw\n`, b="\u00e9\x41\101\U0001F600",}"#,
+            #"foo:bar_baz{le="+Inf"}"#, #"{a!=""}"#,
+        ]
+        for (i, s) in selectors.enumerated() { try put("selector", "seed-\(i)", Array(s.utf8)) }
+    }
+}
