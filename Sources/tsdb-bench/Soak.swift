@@ -430,7 +430,10 @@ final class ResourceSampler: @unchecked Sendable {
         let c = state.counts
         func row<T: Comparable>(_ name: String, _ key: (Sample) -> T, _ format: (T) -> String) -> String {
             let values = history.map(key)
-            return "  \(name.padding(toLength: 12, withPad: " ", startingAt: 0)) start \(format(values.first!)) end \(format(values.last!)) max \(format(values.max()!))"
+            guard let first = values.first, let last = values.last, let most = values.max() else {
+                return "  \(name): no samples"
+            }
+            return "  \(name.padding(toLength: 12, withPad: " ", startingAt: 0)) start \(format(first)) end \(format(last)) max \(format(most))"
         }
         let mib = { (v: Int64) in String(format: "%.2fMiB", Double(v) / 1_048_576) }
         return [
