@@ -365,6 +365,8 @@ package enum FuzzDrivers {
                 var decoded: [RefSample] = []
                 try RecordDecoder.samples(record, into: &decoded, file: file, offset: offset)
                 for s in decoded {
+                    // Replay drops samples outside the storable range first (TimestampDomain).
+                    guard TimestampDomain.contains(s.timestamp) else { continue }
                     let ref = aliases[s.ref] ?? s.ref
                     guard known.contains(ref) else {
                         unknownRefs += 1
