@@ -73,8 +73,9 @@ extension FuzzHarness {
                 var kinds: [UInt8: Int] = [:]
                 for (r, record) in FuzzDrivers.records(ofSegment: bytes).enumerated() {
                     let kind = record.first ?? 0
-                    kinds[kind, default: 0] += 1
-                    if kinds[kind]! <= 3 { try put("records", "engine-\(compression)-\(name)-\(r)", record) }
+                    let seen = kinds[kind, default: 0] + 1
+                    kinds[kind] = seen
+                    if seen <= 3 { try put("records", "engine-\(compression)-\(name)-\(r)", record) }
                 }
             }
             let chunksHead = data + "/chunks_head"

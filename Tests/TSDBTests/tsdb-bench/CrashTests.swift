@@ -236,7 +236,7 @@ import Darwin
                 }
                 break reading
             }
-            guard let chunk = readChunk(fd) else { break reading }  // end of file: the child exited
+            guard let chunk = readAvailable(fd) else { break reading }  // end of file: the child exited
             for line in lines.feed(chunk) {
                 consume(line)
                 if !killed, case .afterCommits(let n, let pause) = plan.moment, commits == n {
@@ -252,7 +252,7 @@ import Darwin
         // The child is dead: whatever it wrote is in the pipe. Read it without waiting for an
         // end of file that a descriptor inherited by some other child could hold back.
         _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
-        while let chunk = readChunk(fd) {
+        while let chunk = readAvailable(fd) {
             for line in lines.feed(chunk) { consume(line) }
         }
         try? pipe.fileHandleForReading.close()
@@ -264,16 +264,6 @@ import Darwin
         return run
     }
 
-    /// One read(2) of what is available; nil at end of file or when nothing is left to read.
-    private static func readChunk(_ fd: Int32) -> [UInt8]? {
-        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
-        while true {
-            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n > 0 { return Array(buffer[..<n]) }
-            if n < 0 && errno == EINTR { continue }
-            return nil
-        }
-    }
 
     /// Splits a byte stream into lines, keeping a partial last line for the next chunk.
     struct LineSplitter {

@@ -485,7 +485,7 @@ import Glibc
             let ready = poll(&pfd, 1, Int32(max(1, (deadline - now) / 1_000_000)))
             if ready < 0 { if errno == EINTR { continue }; break }
             if ready == 0 { continue }
-            guard let chunk = readChunk(fd) else { ended = true; break }
+            guard let chunk = readAvailable(fd) else { ended = true; break }
             consume(chunk)
             if let afterAcks, run.acknowledged.count >= afterAcks.acks {
                 if afterAcks.pauseMicroseconds > 0 { usleep(afterAcks.pauseMicroseconds) }
@@ -495,7 +495,7 @@ import Glibc
         kill(run.pid, SIGKILL)
         process.waitUntilExit()
         _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
-        while let chunk = readChunk(fd) { consume(chunk) }
+        while let chunk = readAvailable(fd) { consume(chunk) }
         try? pipe.fileHandleForReading.close()
         if ended || process.terminationReason != .uncaughtSignal || process.terminationStatus != SIGKILL {
             let stderr = (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? ""
@@ -504,13 +504,4 @@ import Glibc
         return run
     }
 
-    private static func readChunk(_ fd: Int32) -> [UInt8]? {
-        var buffer = [UInt8](repeating: 0, count: 16 * 1024)
-        while true {
-            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n > 0 { return Array(buffer[..<n]) }
-            if n < 0 && errno == EINTR { continue }
-            return nil
-        }
-    }
 }
