@@ -21,7 +21,7 @@ extension Block {
             for ref in try IndexPostingsReader.resolve(matchers, in: r.index) {
                 let (labels, metas) = try r.index.series(ref)
                 let deleted = r.tombstones.get(ref)
-                var chunks: [HeadChunk] = []
+                var chunks: [ChunkMeta] = []
                 for m in metas where m.maxTime >= minTime && m.minTime <= maxTime {
                     if let c = try Self.loadChunk(m, deleted: deleted, from: r.chunks) { chunks.append(c) }
                 }
@@ -69,13 +69,13 @@ extension Block {
     /// every sample is deleted.
     private static func loadChunk(
         _ meta: IndexChunkMeta, deleted: [TombstoneInterval], from chunks: ChunkSegmentReader
-    ) throws(TSDBError) -> HeadChunk? {
+    ) throws(TSDBError) -> ChunkMeta? {
         let ref = ChunkRef(rawValue: meta.ref)
         let (encoding, data) = try chunks.chunk(ref)
         guard encoding == .xor else {
             throw TSDBError(.unsupported, "chunk \(ref) of block \(chunks.directory) has encoding \(encoding); only XOR is supported")
         }
-        return try HeadChunk(chunk: XORChunk(bytes: data), minTime: meta.minTime, maxTime: meta.maxTime).removing(deleted)
+        return try ChunkMeta(chunk: XORChunk(bytes: data), minTime: meta.minTime, maxTime: meta.maxTime).removing(deleted)
     }
 }
 

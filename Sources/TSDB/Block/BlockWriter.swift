@@ -36,7 +36,7 @@ enum BlockWriter {
     @discardableResult
     static func write(
         directory parent: String,
-        series: [(labels: Labels, chunks: [HeadChunk])],
+        series: [(labels: Labels, chunks: [ChunkMeta])],
         minTime: Int64,
         maxTime: Int64,
         sys: Syscalls,
@@ -145,7 +145,7 @@ enum BlockWriter {
     /// into `symbols`, whose series `k` is `series[present[k]]`): each series' chunks, then
     /// its index entry, as Prometheus's `populateBlock` interleaves them.
     private static func writeContents(
-        of series: [(labels: Labels, chunks: [HeadChunk])], present: [Int], symbols: SeriesSymbols, order: [Int],
+        of series: [(labels: Labels, chunks: [ChunkMeta])], present: [Int], symbols: SeriesSymbols, order: [Int],
         into directory: String, sys: Syscalls
     ) throws(TSDBError) {
         var chunkWriter = try ChunkSegmentWriter(directory: directory + "/chunks", sys: sys)

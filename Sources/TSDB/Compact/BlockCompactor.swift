@@ -123,7 +123,7 @@ enum BlockCompactor {
         var cursors: [SeriesCursor] = []
         for p in parents { cursors.append(try SeriesCursor(p)) }
         var stats = BlockMeta.Stats()
-        var perParent: [[HeadChunk]] = []
+        var perParent: [[ChunkMeta]] = []
         while true {
             var smallest: Labels?
             for c in cursors {

@@ -29,8 +29,8 @@ enum SeriesCompaction {
     static func applyDeletions(
         _ metas: [IndexChunkMeta], deleted: [TombstoneInterval], minTime: Int64, maxTime: Int64,
         load: (IndexChunkMeta) throws(TSDBError) -> (encoding: ChunkEncoding, data: [UInt8])
-    ) throws(TSDBError) -> [HeadChunk] {
-        var out: [HeadChunk] = []
+    ) throws(TSDBError) -> [ChunkMeta] {
+        var out: [ChunkMeta] = []
         out.reserveCapacity(metas.count)
         for meta in metas {
             guard meta.maxTime >= minTime, meta.minTime <= maxTime else { continue }
@@ -45,12 +45,12 @@ enum SeriesCompaction {
             }
             let chunk = XORChunk(bytes: data)
             if touching.isEmpty {
-                out.append(HeadChunk(chunk: chunk, minTime: meta.minTime, maxTime: meta.maxTime))
+                out.append(ChunkMeta(chunk: chunk, minTime: meta.minTime, maxTime: meta.maxTime))
                 continue
             }
             let kept = try chunk.decodeAll().filter { !TombstoneInterval.isDeleted($0.timestamp, in: touching) }
             guard let first = kept.first, let last = kept.last else { continue }
-            out.append(HeadChunk(chunk: XORChunk(encoding: kept), minTime: first.timestamp, maxTime: last.timestamp))
+            out.append(ChunkMeta(chunk: XORChunk(encoding: kept), minTime: first.timestamp, maxTime: last.timestamp))
         }
         return out
     }
@@ -64,9 +64,9 @@ enum SeriesCompaction {
     /// samples are merged by timestamp, a timestamp present more than once kept once (the
     /// first in chunk order wins), and cut into chunks of ``mergedChunkSamples``. Chunks
     /// that overlap nothing are kept as they are.
-    static func merge(_ sources: [[HeadChunk]]) throws(TSDBError) -> (chunks: [HeadChunk], merged: Bool) {
+    static func merge(_ sources: [[ChunkMeta]]) throws(TSDBError) -> (chunks: [ChunkMeta], merged: Bool) {
         if sources.count == 1, isOrdered(sources[0]) { return (sources[0], false) }
-        var all: [(chunk: HeadChunk, source: Int, position: Int)] = []
+        var all: [(chunk: ChunkMeta, source: Int, position: Int)] = []
         for (s, list) in sources.enumerated() {
             for (p, c) in list.enumerated() { all.append((c, s, p)) }
         }
@@ -75,7 +75,7 @@ enum SeriesCompaction {
             if a.chunk.maxTime != b.chunk.maxTime { return a.chunk.maxTime < b.chunk.maxTime }
             return (a.source, a.position) < (b.source, b.position)
         }
-        var out: [HeadChunk] = []
+        var out: [ChunkMeta] = []
         out.reserveCapacity(all.count)
         var merged = false
         var i = 0
@@ -106,13 +106,13 @@ enum SeriesCompaction {
     }
 
     /// Whether chunks are in time order without overlap, so that nothing needs merging.
-    private static func isOrdered(_ chunks: [HeadChunk]) -> Bool {
+    private static func isOrdered(_ chunks: [ChunkMeta]) -> Bool {
         zip(chunks, chunks.dropFirst()).allSatisfy { $0.0.maxTime < $0.1.minTime }
     }
 
     /// The samples of `run` (in chunk order) by timestamp, each timestamp once (the first in
     /// chunk order wins), in chunks of at most ``mergedChunkSamples``.
-    static func mergeSamples(_ run: [HeadChunk]) throws(TSDBError) -> [HeadChunk] {
+    static func mergeSamples(_ run: [ChunkMeta]) throws(TSDBError) -> [ChunkMeta] {
         try SeriesMerge.mergeSamples(run, chunkSamples: mergedChunkSamples)
     }
 }

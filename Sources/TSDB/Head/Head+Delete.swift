@@ -67,25 +67,13 @@ extension SeriesState {
     }
 }
 
-extension [HeadChunk] {
+extension [ChunkMeta] {
     /// These in-memory chunks without the samples in `deleted`. Head chunks were encoded by
     /// this process, so a decoding failure is impossible; such a chunk would be kept whole.
-    func applying(_ deleted: [TombstoneInterval]) -> [HeadChunk] {
+    func applying(_ deleted: [TombstoneInterval]) -> [ChunkMeta] {
         guard !deleted.isEmpty else { return self }
         return compactMap { c in
             do throws(TSDBError) { return try c.removing(deleted) } catch { return c }
         }
-    }
-}
-
-extension HeadChunk {
-    /// This chunk without the samples in `deleted` (sorted, disjoint intervals): itself when
-    /// none is touched, a re-encoded chunk otherwise, nil when nothing is left.
-    func removing(_ deleted: [TombstoneInterval]) throws(TSDBError) -> HeadChunk? {
-        let touched = deleted.contains { $0.minTime <= maxTime && $0.maxTime >= minTime }
-        guard touched else { return self }
-        let kept = try chunk.decodeAll().filter { !TombstoneInterval.isDeleted($0.timestamp, in: deleted) }
-        guard let first = kept.first, let last = kept.last else { return nil }
-        return HeadChunk(chunk: XORChunk(encoding: kept), minTime: first.timestamp, maxTime: last.timestamp)
     }
 }

@@ -80,7 +80,7 @@ private struct Replayer {
     var serial = 0
     var unknownRecords = 0
 
-    init(head: Head, chunks: [UInt64: [HeadChunk]], tuning: ReplayTuning) {
+    init(head: Head, chunks: [UInt64: [ChunkMeta]], tuning: ReplayTuning) {
         self.head = head
         chunkEnds = LoadedChunkEnds(chunks)
         executor = ReplayExecutor(head: head, chunks: chunks)
@@ -175,7 +175,7 @@ final class ReplayExecutor: @unchecked Sendable {
     /// needs looking at again.
     let aliasCount = Atomic<Int>(0)
     /// Chunks from `chunks_head/` not yet claimed by a series record.
-    var chunks: [UInt64: [HeadChunk]]
+    var chunks: [UInt64: [ChunkMeta]]
     var aliases: [UInt64: ReplayAlias] = [:]
     /// Where each alias was made, in log order.
     var aliasPositions: [ReplayPosition] = []
@@ -184,7 +184,7 @@ final class ReplayExecutor: @unchecked Sendable {
     var chunkMinTime = Int64.max
     var chunkMaxTime = Int64.min
 
-    init(head: Head, chunks: [UInt64: [HeadChunk]]) {
+    init(head: Head, chunks: [UInt64: [ChunkMeta]]) {
         self.head = head
         self.chunks = chunks
         pthread_mutex_init(mutex, nil)
@@ -237,7 +237,7 @@ final class ReplayExecutor: @unchecked Sendable {
         stats.tombstones += stones.count
     }
 
-    private func noteAttached(_ attached: [HeadChunk]) {
+    private func noteAttached(_ attached: [ChunkMeta]) {
         guard let first = attached.first, let last = attached.last else { return }
         stats.headChunks += attached.count
         for c in attached { stats.headChunkSamples += c.chunk.count ?? 0 }

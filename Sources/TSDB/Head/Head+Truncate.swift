@@ -5,9 +5,9 @@ extension Head {
     /// width + width`, truncating toward zero, while blocks are aligned downward, so such a
     /// chunk is re-encoded with only its samples inside the range (as deleted samples are).
     /// Takes the commit gate shared, so it sees whole transactions.
-    func chunks(minTime: Int64, maxTime: Int64) -> [(labels: Labels, chunks: [HeadChunk])] {
+    func chunks(minTime: Int64, maxTime: Int64) -> [(labels: Labels, chunks: [ChunkMeta])] {
         commitGate.withReadLock {
-            var out: [(labels: Labels, chunks: [HeadChunk])] = []
+            var out: [(labels: Labels, chunks: [ChunkMeta])] = []
             let last = series.lastRef
             guard last > 0 else { return out }
             for ref in 1...last {
@@ -85,15 +85,15 @@ extension SeriesState {
     /// ``chunks(minTime:maxTime:)`` for a block cut: the same chunks, but the closed chunks
     /// are tested in place, so only those returned are copied (a head holds many more
     /// chunks than one block range, and each copy costs a reference count round trip).
-    func blockChunks(minTime: Int64, maxTime: Int64) -> [HeadChunk] {
-        var out: [HeadChunk] = []
+    func blockChunks(minTime: Int64, maxTime: Int64) -> [ChunkMeta] {
+        var out: [ChunkMeta] = []
         closed.withUnsafeBufferPointer { chunks in
             for i in chunks.indices where chunks[i].maxTime >= minTime && chunks[i].minTime <= maxTime {
                 out.append(chunks[i])
             }
         }
         if hasOpenChunk && encoder.count > 0 && openMaxTime >= minTime && openMinTime <= maxTime {
-            out.append(HeadChunk(chunk: XORChunk(bytes: encoder.encoded()), minTime: openMinTime, maxTime: openMaxTime))
+            out.append(ChunkMeta(chunk: XORChunk(bytes: encoder.encoded()), minTime: openMinTime, maxTime: openMaxTime))
         }
         return out
     }

@@ -1,12 +1,5 @@
 import Synchronization
 
-/// A closed, immutable chunk of a head series.
-struct HeadChunk: Sendable {
-    let chunk: XORChunk
-    let minTime: Int64
-    let maxTime: Int64
-}
-
 /// Chunk-cutting parameters, as Prometheus's `chunkOpts`.
 struct ChunkOptions: Sendable {
     /// Width of the head's chunk range (the block range, 2 h by default), in ms.
@@ -30,7 +23,7 @@ enum CommitOutcome {
 
 /// The mutable part of a series, guarded by the series' mutex.
 struct SeriesState {
-    var closed: [HeadChunk] = []
+    var closed: [ChunkMeta] = []
     var encoder = XOREncoder(capacity: 0)
     var hasOpenChunk = false
     var openMinTime: Int64 = .max
@@ -102,7 +95,7 @@ struct SeriesState {
 
     /// Takes over chunks loaded from `chunks_head/` at replay (FORMAT.md §13.4): the series
     /// must hold nothing yet. Its newest sample becomes the last chunk's end.
-    mutating func attach(_ chunks: [HeadChunk]) {
+    mutating func attach(_ chunks: [ChunkMeta]) {
         guard let last = chunks.last else { return }
         closed = chunks
         maxTime = last.maxTime
@@ -112,7 +105,7 @@ struct SeriesState {
     private mutating func cutChunk(at t: Int64, options: ChunkOptions, headChunks: HeadChunkDiskMapper?, ref: UInt64) {
         if hasOpenChunk && encoder.count > 0 {
             let bytes = encoder.encoded()
-            closed.append(HeadChunk(chunk: XORChunk(bytes: bytes), minTime: openMinTime, maxTime: openMaxTime))
+            closed.append(ChunkMeta(chunk: XORChunk(bytes: bytes), minTime: openMinTime, maxTime: openMaxTime))
             headChunks?.write(seriesRef: ref, minTime: openMinTime, maxTime: openMaxTime, data: bytes)
         }
         encoder = XOREncoder()
@@ -142,11 +135,11 @@ struct SeriesState {
     }
 
     /// The series' chunks overlapping `[minTime, maxTime]`, the open one copied.
-    func chunks(minTime: Int64, maxTime: Int64) -> [HeadChunk] {
-        var out: [HeadChunk] = []
+    func chunks(minTime: Int64, maxTime: Int64) -> [ChunkMeta] {
+        var out: [ChunkMeta] = []
         for c in closed where c.maxTime >= minTime && c.minTime <= maxTime { out.append(c) }
         if hasOpenChunk && encoder.count > 0 && openMaxTime >= minTime && openMinTime <= maxTime {
-            out.append(HeadChunk(chunk: XORChunk(bytes: encoder.encoded()), minTime: openMinTime, maxTime: openMaxTime))
+            out.append(ChunkMeta(chunk: XORChunk(bytes: encoder.encoded()), minTime: openMinTime, maxTime: openMaxTime))
         }
         return out
     }

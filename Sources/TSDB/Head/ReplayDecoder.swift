@@ -33,7 +33,7 @@ struct LoadedChunkEnds: Sendable {
     private var sparse: [UInt64: Int64] = [:]
     var isEmpty: Bool { dense.isEmpty && sparse.isEmpty }
 
-    init(_ bySeries: [UInt64: [HeadChunk]] = [:]) {
+    init(_ bySeries: [UInt64: [ChunkMeta]] = [:]) {
         guard let maxRef = bySeries.keys.max() else { return }
         // References are dense from 1 as Prometheus and this engine hand them out; a table
         // of a few times the series count covers them, a dictionary anything else.

@@ -11,7 +11,7 @@ import Darwin
 struct LoadedHeadChunks {
     /// In-order XOR chunks ending at or after the minimum valid time, by series reference,
     /// each series' chunks in time order.
-    var bySeries: [UInt64: [HeadChunk]] = [:]
+    var bySeries: [UInt64: [ChunkMeta]] = [:]
     /// The files kept, oldest first, with the newest sample time of any chunk in each.
     var files: [HeadChunkDiskMapper.FileInfo] = []
     var chunks = 0
@@ -78,7 +78,7 @@ enum HeadChunkLoader {
                         problem = "the chunk at offset \(c.ref.offset) of series \(c.seriesRef) starts at \(c.minTime), not after its previous chunk's end \(previous.maxTime)"
                         continue
                     }
-                    groups.append(HeadChunk(chunk: copy, minTime: c.minTime, maxTime: c.maxTime), to: c.seriesRef)
+                    groups.append(ChunkMeta(chunk: copy, minTime: c.minTime, maxTime: c.maxTime), to: c.seriesRef)
                     result.chunks += 1
                 }
                 return end
@@ -144,14 +144,14 @@ enum HeadChunkLoader {
     /// a dictionary above ``denseLimit``.
     private struct ChunkGroups {
         static let denseLimit: UInt64 = 1 << 20
-        private var dense: [[HeadChunk]] = []
-        private var sparse: [UInt64: [HeadChunk]] = [:]
+        private var dense: [[ChunkMeta]] = []
+        private var sparse: [UInt64: [ChunkMeta]] = [:]
 
-        func last(of ref: UInt64) -> HeadChunk? {
+        func last(of ref: UInt64) -> ChunkMeta? {
             ref < UInt64(dense.count) ? dense[Int(ref)].last : sparse[ref]?.last
         }
 
-        mutating func append(_ chunk: HeadChunk, to ref: UInt64) {
+        mutating func append(_ chunk: ChunkMeta, to ref: UInt64) {
             guard ref < Self.denseLimit else {
                 sparse[ref, default: []].append(chunk)
                 return
@@ -163,7 +163,7 @@ enum HeadChunkLoader {
             dense[Int(ref)].append(chunk)
         }
 
-        mutating func dictionary() -> [UInt64: [HeadChunk]] {
+        mutating func dictionary() -> [UInt64: [ChunkMeta]] {
             var out = sparse
             sparse = [:]
             for ref in dense.indices where !dense[ref].isEmpty {

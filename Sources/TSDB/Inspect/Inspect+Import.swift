@@ -217,7 +217,7 @@ private struct TextImport {
         }
         commit(&pending)
         guard headMin <= headMax else { return (nil, dropped, nextSample) }
-        var series: [(labels: Labels, chunks: [HeadChunk])] = []
+        var series: [(labels: Labels, chunks: [ChunkMeta])] = []
         series.reserveCapacity(states.count)
         for (id, state) in states {
             let chunks = state.chunks(minTime: .min, maxTime: .max)

@@ -4,11 +4,11 @@
 /// however long it is kept, whatever is appended afterwards.
 public struct Series: Sendable, Sequence {
     public let labels: Labels
-    let chunks: [HeadChunk]
+    let chunks: [ChunkMeta]
     let minTime: Int64
     let maxTime: Int64
 
-    init(labels: Labels, chunks: [HeadChunk], minTime: Int64, maxTime: Int64) {
+    init(labels: Labels, chunks: [ChunkMeta], minTime: Int64, maxTime: Int64) {
         self.labels = labels
         self.chunks = chunks
         self.minTime = minTime
@@ -28,7 +28,7 @@ public struct Series: Sendable, Sequence {
 /// `next()` advances by one, `seek(to:)` jumps forward to a timestamp, `at` is the current
 /// sample. Damaged chunk bytes end the iteration and set ``error``.
 public struct SampleIterator: IteratorProtocol {
-    private let chunks: [HeadChunk]
+    private let chunks: [ChunkMeta]
     private let minTime: Int64
     private let maxTime: Int64
     private var index = -1
@@ -40,7 +40,7 @@ public struct SampleIterator: IteratorProtocol {
     /// Set when a chunk could not be decoded.
     public private(set) var error: TSDBError?
 
-    init(chunks: [HeadChunk], minTime: Int64, maxTime: Int64) {
+    init(chunks: [ChunkMeta], minTime: Int64, maxTime: Int64) {
         self.chunks = chunks
         self.minTime = minTime
         self.maxTime = maxTime

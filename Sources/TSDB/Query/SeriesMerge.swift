@@ -29,7 +29,7 @@ enum SeriesMerge {
     }
 
     private static func combine(_ parts: [Series], labels: Labels, minTime: Int64, maxTime: Int64) throws(TSDBError) -> Series {
-        var tagged: [(source: Int, chunk: HeadChunk)] = []
+        var tagged: [(source: Int, chunk: ChunkMeta)] = []
         for (i, part) in parts.enumerated() {
             for c in part.chunks { tagged.append((i, c)) }
         }
@@ -49,7 +49,7 @@ enum SeriesMerge {
     /// The samples of `chunks` sorted by timestamp, each timestamp once (the sample from the
     /// earliest chunk in `chunks` wins), re-encoded into chunks of at most `chunkSamples`.
     /// Used by queries over overlapping sources and by compaction of overlapping blocks.
-    static func mergeSamples(_ chunks: [HeadChunk], chunkSamples: Int) throws(TSDBError) -> [HeadChunk] {
+    static func mergeSamples(_ chunks: [ChunkMeta], chunkSamples: Int) throws(TSDBError) -> [ChunkMeta] {
         var samples: [(sample: Sample, order: Int)] = []
         for c in chunks {
             for s in try c.chunk.decodeAll() { samples.append((s, samples.count)) }
@@ -57,7 +57,7 @@ enum SeriesMerge {
         samples.sort { a, b in
             a.sample.timestamp != b.sample.timestamp ? a.sample.timestamp < b.sample.timestamp : a.order < b.order
         }
-        var out: [HeadChunk] = []
+        var out: [ChunkMeta] = []
         var encoder = XOREncoder()
         var first = Int64.min
         var last = Int64.min
@@ -65,7 +65,7 @@ enum SeriesMerge {
         for (s, _) in samples {
             if any && s.timestamp == last { continue }
             if encoder.count == chunkSamples {
-                out.append(HeadChunk(chunk: XORChunk(bytes: encoder.encoded()), minTime: first, maxTime: last))
+                out.append(ChunkMeta(chunk: XORChunk(bytes: encoder.encoded()), minTime: first, maxTime: last))
                 encoder = XOREncoder()
             }
             if encoder.count == 0 { first = s.timestamp }
@@ -74,7 +74,7 @@ enum SeriesMerge {
             any = true
         }
         if encoder.count > 0 {
-            out.append(HeadChunk(chunk: XORChunk(bytes: encoder.encoded()), minTime: first, maxTime: last))
+            out.append(ChunkMeta(chunk: XORChunk(bytes: encoder.encoded()), minTime: first, maxTime: last))
         }
         return out
     }

@@ -55,11 +55,11 @@ struct BlockWorkload {
     }
 
     /// The samples cut into XOR chunks of at most 120, as the head cuts them.
-    var headSeries: [(labels: Labels, chunks: [HeadChunk])] {
+    var headSeries: [(labels: Labels, chunks: [ChunkMeta])] {
         series.map { l, samples in
             (l, stride(from: 0, to: samples.count, by: 120).map { i in
                 let part = samples[i..<min(i + 120, samples.count)]
-                return HeadChunk(chunk: XORChunk(encoding: part), minTime: part.first!.timestamp, maxTime: part.last!.timestamp)
+                return ChunkMeta(chunk: XORChunk(encoding: part), minTime: part.first!.timestamp, maxTime: part.last!.timestamp)
             })
         }
     }
@@ -144,7 +144,7 @@ struct BlockWorkload {
     @Test func seriesWithoutChunksAreDroppedAndInputOrderDoesNotMatter() throws {
         try TemporaryDirectory.with { dir in
             let a = try Labels(["__name__": "a"]), b = try Labels(["__name__": "b", "x": "1"]), c = try Labels(["__name__": "c"])
-            let chunk = HeadChunk(chunk: XORChunk(encoding: [Sample(timestamp: 10, value: 1), Sample(timestamp: 20, value: .nan)]),
+            let chunk = ChunkMeta(chunk: XORChunk(encoding: [Sample(timestamp: 10, value: 1), Sample(timestamp: 20, value: .nan)]),
                                   minTime: 10, maxTime: 20)
             let meta = try BlockWriter.write(directory: dir, series: [(c, [chunk]), (b, []), (a, [chunk])], minTime: 0, maxTime: 100, sys: .system)
             #expect(meta.stats == BlockMeta.Stats(numSamples: 4, numSeries: 2, numChunks: 2))
@@ -159,7 +159,7 @@ struct BlockWorkload {
     @Test func invalidInputIsRejectedWithoutLeavingFiles() throws {
         try TemporaryDirectory.with { dir in
             let a = try Labels(["__name__": "a"])
-            let chunk = HeadChunk(chunk: XORChunk(encoding: [Sample(timestamp: 10, value: 1)]), minTime: 10, maxTime: 10)
+            let chunk = ChunkMeta(chunk: XORChunk(encoding: [Sample(timestamp: 10, value: 1)]), minTime: 10, maxTime: 10)
             for (series, minTime, maxTime) in [([(a, [chunk])], Int64(0), Int64(10)),   // maxTime is exclusive
                                                ([(a, [chunk])], 11, 20),
                                                ([(a, [chunk]), (a, [chunk])], 0, 100),

@@ -54,7 +54,7 @@ struct CompactionFixture {
         let series = parent.series.map { labels, samples in
             (labels: labels, chunks: stride(from: 0, to: samples.count, by: 120).map { i in
                 let part = Array(samples[i..<min(i + 120, samples.count)])
-                return HeadChunk(chunk: XORChunk(encoding: part), minTime: part[0].timestamp, maxTime: part[part.count - 1].timestamp)
+                return ChunkMeta(chunk: XORChunk(encoding: part), minTime: part[0].timestamp, maxTime: part[part.count - 1].timestamp)
             })
         }
         var meta = try BlockWriter.write(directory: dir, series: series, minTime: parent.minTime, maxTime: parent.maxTime, sys: .system, ulid: ulid)

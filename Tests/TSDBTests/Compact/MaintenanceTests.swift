@@ -94,13 +94,13 @@ import TSDBTestSupport
     static func writeBlocks(_ dir: String, count: Int, model: inout [Labels: [Sample]]) throws {
         let labels = try (0..<10).map { try Labels(["__name__": "m", "i": "\($0)"]) }
         for b in 0..<Int64(count) {
-            var series: [(labels: Labels, chunks: [HeadChunk])] = []
+            var series: [(labels: Labels, chunks: [ChunkMeta])] = []
             for (i, l) in labels.enumerated() {
-                var chunks: [HeadChunk] = []
+                var chunks: [ChunkMeta] = []
                 for c in 0..<Int64(1) {
                     let start = b * 2 * hour + c * 2 * hour
                     let samples = (0..<Int64(120)).map { Sample(timestamp: start + $0 * 60_000, value: Double($0 * 7 + Int64(i))) }
-                    chunks.append(HeadChunk(chunk: XORChunk(encoding: samples), minTime: samples.first!.timestamp, maxTime: samples.last!.timestamp))
+                    chunks.append(ChunkMeta(chunk: XORChunk(encoding: samples), minTime: samples.first!.timestamp, maxTime: samples.last!.timestamp))
                     model[l, default: []] += samples
                 }
                 series.append((l, chunks))

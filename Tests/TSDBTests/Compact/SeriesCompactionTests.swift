@@ -63,20 +63,20 @@ import TSDBTestSupport
                         [14_280_984, 14_340_488]]),
     ]
 
-    static func chunk(_ times: [Int64], value: (Int64) -> Double = { _ in 0 }) -> HeadChunk {
-        HeadChunk(chunk: XORChunk(encoding: times.map { Sample(timestamp: $0, value: value($0)) }),
+    static func chunk(_ times: [Int64], value: (Int64) -> Double = { _ in 0 }) -> ChunkMeta {
+        ChunkMeta(chunk: XORChunk(encoding: times.map { Sample(timestamp: $0, value: value($0)) }),
                   minTime: times.first ?? 0, maxTime: times.last ?? 0)
     }
 
     /// Runs a parent's chunks through `applyDeletions` as the compactor does, from memory.
-    static func parent(_ chunks: [HeadChunk], deleted: [TombstoneInterval] = [], minTime: Int64, maxTime: Int64) throws -> [HeadChunk] {
+    static func parent(_ chunks: [ChunkMeta], deleted: [TombstoneInterval] = [], minTime: Int64, maxTime: Int64) throws -> [ChunkMeta] {
         let metas = chunks.enumerated().map { IndexChunkMeta(ref: UInt64($0.offset), minTime: $0.element.minTime, maxTime: $0.element.maxTime) }
         return try SeriesCompaction.applyDeletions(metas, deleted: deleted, minTime: minTime, maxTime: maxTime) {
             (m: IndexChunkMeta) throws(TSDBError) in (ChunkEncoding.xor, chunks[Int(m.ref)].chunk.bytes)
         }
     }
 
-    static func times(_ chunks: [HeadChunk]) throws -> Chunks {
+    static func times(_ chunks: [ChunkMeta]) throws -> Chunks {
         try chunks.map { c in
             let samples = try c.chunk.decodeAll()
             #expect(samples.first?.timestamp == c.minTime && samples.last?.timestamp == c.maxTime,

@@ -34,8 +34,8 @@ import TSDBTestSupport
     @Test func overlappingBlocksAndHeadMerge() throws {
         try TemporaryDirectory.with { dir in
             let labels = try Labels(["__name__": "m", "job": "a"])
-            func chunk(_ ts: [Int64]) -> HeadChunk {
-                HeadChunk(chunk: XORChunk(encoding: ts.map { Sample(timestamp: $0, value: Double($0)) }), minTime: ts.first!, maxTime: ts.last!)
+            func chunk(_ ts: [Int64]) -> ChunkMeta {
+                ChunkMeta(chunk: XORChunk(encoding: ts.map { Sample(timestamp: $0, value: Double($0)) }), minTime: ts.first!, maxTime: ts.last!)
             }
             _ = try BlockWriter.write(directory: dir, series: [(labels, [chunk([0, 10, 20, 30])])], minTime: 0, maxTime: 31, sys: .system)
             _ = try BlockWriter.write(directory: dir, series: [(labels, [chunk([20, 25, 30, 40])])], minTime: 20, maxTime: 41, sys: .system)
@@ -62,7 +62,7 @@ import TSDBTestSupport
         try TemporaryDirectory.with { dir in
             let labels = try Labels(["__name__": "m"])
             let samples = (0..<10).map { Sample(timestamp: Int64($0) * 100, value: 1) }
-            let c = HeadChunk(chunk: XORChunk(encoding: samples), minTime: 0, maxTime: 900)
+            let c = ChunkMeta(chunk: XORChunk(encoding: samples), minTime: 0, maxTime: 900)
             _ = try BlockWriter.write(directory: dir, series: [(labels, [c])], minTime: 0, maxTime: 901, sys: .system)
             let db = try DB.open(directory: dir)
             #expect(try db.querier(minTime: 901, maxTime: 5000).select("m").isEmpty)

@@ -11,7 +11,7 @@ import TSDBTestSupport
         return try DB.open(directory: dir, options: options)
     }
 
-    func headChunks(_ db: DB, _ labels: Labels) -> [HeadChunk] {
+    func headChunks(_ db: DB, _ labels: Labels) -> [ChunkMeta] {
         db.head.series.get(labels)?.state.withLock { $0.chunks(minTime: .min, maxTime: .max) } ?? []
     }
 

@@ -124,7 +124,7 @@ import TSDBTestSupport
     @Test func lastValueOfALoadedChunkDecidesDuplicates() {
         let c = HeadChunkFileTests.chunk(5, from: 0, value: 10)
         var st = SeriesState()
-        st.attach([HeadChunk(chunk: XORChunk(bytes: c.data), minTime: c.minTime, maxTime: c.maxTime)])
+        st.attach([ChunkMeta(chunk: XORChunk(bytes: c.data), minTime: c.minTime, maxTime: c.maxTime)])
         #expect(st.maxTime == 60_000)
         var copy = st
         #expect(copy.commit(timestamp: 60_000, value: 14, options: ChunkOptions()) == .duplicate)
