@@ -19,7 +19,7 @@ LEVELS = [
     ["Errors", "Encoding"],
     ["Sync", "FileUtil", "Chunkenc", "Labels"],
     ["Chunks", "Index", "Record", "Tombstones"],
-    ["WAL"],
+    ["WAL", "Series"],
     ["HeadChunks", "Block"],
     ["Head"],
     ["Query"],

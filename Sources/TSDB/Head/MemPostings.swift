@@ -81,3 +81,5 @@ final class MemPostings: @unchecked Sendable {
 
     var seriesCount: Int { lock.withReadLock { all.count } }
 }
+
+extension MemPostings: PostingsReader {}

@@ -462,9 +462,3 @@ private final class Gate: @unchecked Sendable {
 
     func broadcast() { pthread_cond_broadcast(condition) }
 }
-
-/// Moves a non-Sendable value to another thread when the sender gives up its own use.
-struct UncheckedBox<T>: @unchecked Sendable {
-    let value: T
-    init(_ value: T) { self.value = value }
-}

@@ -1,12 +1,10 @@
-/// Where postings come from: the head's ``MemPostings`` now, block indexes later.
+/// Where postings come from: the head's ``MemPostings`` or a block's ``IndexReader``.
 protocol PostingsReader {
     func allPostings() -> [UInt64]
     func postings(name: String, value: String) -> [UInt64]
     /// The postings lists of every value of `name` that satisfies `predicate`.
     func postings(name: String, where predicate: (String) -> Bool) -> [[UInt64]]
 }
-
-extension MemPostings: PostingsReader {}
 
 /// Resolves matchers to the ascending references of the series that satisfy all of them,
 /// with Prometheus's `PostingsForMatchers` strategy: intersect the lists of matchers that
@@ -66,5 +64,45 @@ enum PostingsForMatchers {
     /// Series that have `m.name` with a value `m` does not match.
     private static func inversePostings(for m: Matcher, in index: some PostingsReader) -> [UInt64] {
         Postings.merge(index.postings(name: m.name, where: { !m.matches($0) }))
+    }
+}
+
+/// ``IndexReader`` as a ``PostingsReader``: the protocol cannot throw, so the first error is
+/// kept and rethrown by ``resolve(_:in:)`` after resolution.
+final class IndexPostingsReader: PostingsReader {
+    let index: IndexReader
+    private(set) var error: TSDBError?
+
+    init(_ index: IndexReader) { self.index = index }
+
+    /// ``PostingsForMatchers/resolve(_:in:)`` over `index`, rethrowing any read error.
+    static func resolve(_ matchers: [Matcher], in index: IndexReader) throws(TSDBError) -> [UInt64] {
+        let reader = IndexPostingsReader(index)
+        let refs = PostingsForMatchers.resolve(matchers, in: reader)
+        if let error = reader.error { throw error }
+        return refs
+    }
+
+    func allPostings() -> [UInt64] { attempt { () throws(TSDBError) in try index.allPostings() } ?? [] }
+
+    func postings(name: String, value: String) -> [UInt64] {
+        attempt { () throws(TSDBError) in try index.postings(name, value) } ?? []
+    }
+
+    func postings(name: String, where predicate: (String) -> Bool) -> [[UInt64]] {
+        attempt { () throws(TSDBError) -> [[UInt64]] in
+            let values = try index.labelValues(name).filter(predicate)
+            return values.isEmpty ? [] : [try index.postings(name, values: values)]
+        } ?? []
+    }
+
+    private func attempt<T>(_ body: () throws(TSDBError) -> T) -> T? {
+        guard error == nil else { return nil }
+        do throws(TSDBError) {
+            return try body()
+        } catch {
+            self.error = error
+            return nil
+        }
     }
 }

@@ -42,16 +42,3 @@ final class BackgroundThread: Sendable {
         if !joined.exchange(true, ordering: .acquiringAndReleasing) { pthread_detach(thread.value) }
     }
 }
-
-final class StopFlag: Sendable {
-    private let value = Atomic<Bool>(false)
-    var isSet: Bool { value.load(ordering: .acquiring) }
-    func set() { value.store(true, ordering: .releasing) }
-}
-
-final class WeakBox<T: AnyObject>: @unchecked Sendable {
-    // @unchecked: a weak reference; reads and the release race only as Swift's weak
-    // references allow, which is safe.
-    weak var value: T?
-    init(_ value: T) { self.value = value }
-}
