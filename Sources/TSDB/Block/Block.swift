@@ -50,21 +50,21 @@ final class Block: @unchecked Sendable {
         let meta = try BlockMeta.read(blockDirectory: directory, sys: sys)
         guard meta.minTime <= meta.maxTime else {
             throw .corruption("block time range [\(meta.minTime), \(meta.maxTime)) is inverted",
-                              file: directory + "/" + BlockMeta.fileName)
+                              file: BlockFiles.meta(directory))
         }
         guard meta.minTime >= TimestampDomain.min, meta.maxTime <= TimestampDomain.maxBlockEnd else {
             throw .corruption("block time range [\(meta.minTime), \(meta.maxTime)) outside the storable range [\(TimestampDomain.min), \(TimestampDomain.maxBlockEnd)]",
-                              file: directory + "/" + BlockMeta.fileName)
+                              file: BlockFiles.meta(directory))
         }
-        let indexPath = directory + "/index"
+        let indexPath = BlockFiles.index(directory)
         guard FileSystem.size(indexPath, sys: sys) != nil else {
             throw TSDBError(.notFound, "no index in block \(directory)", location: .init(file: indexPath))
         }
         let index = try IndexReader.open(path: indexPath, sys: sys)
-        let chunks = try ChunkSegmentReader(directory: directory + "/chunks", sys: sys, mapping: mapping)
+        let chunks = try ChunkSegmentReader(directory: BlockFiles.chunks(directory), sys: sys, mapping: mapping)
         var tombstones = TombstoneSet()
         var tombstonesSize = 0
-        if FileSystem.size(directory + "/" + TombstonesFile.fileName, sys: sys) != nil {
+        if FileSystem.size(BlockFiles.tombstones(directory), sys: sys) != nil {
             (tombstones, tombstonesSize) = try TombstonesFile.read(blockDirectory: directory, sys: sys)
         }
         return Block(directory: directory, meta: meta,

@@ -33,7 +33,7 @@ extension BlockLoader {
         for name in (try FileSystem.list(directory, sys: sys) ?? []).sorted() {
             guard let ulid = ULID(name) else { continue }
             do throws(TSDBError) {
-                opened.append(try Block.open(directory: directory + "/" + name, sys: sys))
+                opened.append(try Block.open(directory: DataDirectory(directory).block(name), sys: sys))
             } catch {
                 failures.append((ulid, error))
             }

@@ -46,7 +46,7 @@ enum BlockWriter {
             throw TSDBError(.invalidArgument, "block range [\(minTime), \(maxTime)) is empty")
         }
         let ulid = ulid ?? Self.newULID()
-        if FileSystem.size(parent + "/" + ulid.description, sys: sys) != nil {
+        if FileSystem.size(DataDirectory(parent).block(ulid.description), sys: sys) != nil {
             throw TSDBError(.invalidArgument, "block directory \(parent)/\(ulid) already exists")
         }
 
@@ -106,7 +106,7 @@ enum BlockWriter {
         directory parent: String, ulid: ULID, sys: Syscalls,
         populate: (_ temporaryDirectory: String) throws(TSDBError) -> BlockMeta?
     ) throws(TSDBError) -> BlockMeta? {
-        let final = parent + "/" + ulid.description
+        let final = DataDirectory(parent).block(ulid.description)
         let tmp = final + creationSuffix
         if FileSystem.size(final, sys: sys) != nil {
             throw TSDBError(.invalidArgument, "block directory \(final) already exists")
@@ -148,8 +148,8 @@ enum BlockWriter {
         of series: [(labels: Labels, chunks: [ChunkMeta])], present: [Int], symbols: SeriesSymbols, order: [Int],
         into directory: String, sys: Syscalls
     ) throws(TSDBError) {
-        var chunkWriter = try ChunkSegmentWriter(directory: directory + "/chunks", sys: sys)
-        let index = try IndexWriter(path: directory + "/index", sys: sys)
+        var chunkWriter = try ChunkSegmentWriter(directory: BlockFiles.chunks(directory), sys: sys)
+        let index = try IndexWriter(path: BlockFiles.index(directory), sys: sys)
         try index.addSymbols(symbols.symbols)
         var refs: [ChunkRef] = []
         var metas: [IndexChunkMeta] = []
@@ -174,7 +174,7 @@ enum BlockWriter {
     static func removeLeftovers(in parent: String, sys: Syscalls) throws(TSDBError) -> [String] {
         var removed: [String] = []
         for name in try FileSystem.list(parent, sys: sys) ?? [] where name.hasSuffix(creationSuffix) || name.hasSuffix(deletionSuffix) {
-            try FileSystem.removeAll(parent + "/" + name, sys: sys)
+            try FileSystem.removeAll(DataDirectory(parent).block(name), sys: sys)
             removed.append(name)
         }
         return removed.sorted()
@@ -190,7 +190,7 @@ enum BlockWriter {
     /// the files' space until they are unmapped.
     @discardableResult
     static func delete(directory parent: String, ulid: ULID, sys: Syscalls) throws(TSDBError) -> Bool {
-        let path = parent + "/" + ulid.description
+        let path = DataDirectory(parent).block(ulid.description)
         guard FileSystem.size(path, sys: sys) != nil else { return false }
         let doomed = path + deletionSuffix
         try FileSystem.removeAll(doomed, sys: sys)
@@ -206,7 +206,7 @@ enum BlockWriter {
     /// `<ulid>.tmp-for-deletion`.
     static func finishDeletion(directory parent: String, ulid: ULID, sys: Syscalls) throws(TSDBError) {
         try delete(directory: parent, ulid: ulid, sys: sys)
-        try FileSystem.removeAll(parent + "/" + ulid.description + deletionSuffix, sys: sys)
+        try FileSystem.removeAll(DataDirectory(parent).block(ulid.description + deletionSuffix), sys: sys)
     }
 
     /// A ULID for now, with random bits from the system generator.

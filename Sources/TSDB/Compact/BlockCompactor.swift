@@ -48,8 +48,8 @@ enum BlockCompactor {
 
         return try BlockWriter.build(directory: directory, ulid: meta.ulid, sys: sys) {
             (tmp: String) throws(TSDBError) -> BlockMeta? in
-            var chunkWriter = try ChunkSegmentWriter(directory: tmp + "/chunks", sys: sys, segmentSize: segmentSize)
-            let index = try IndexWriter(path: tmp + "/index", sys: sys)
+            var chunkWriter = try ChunkSegmentWriter(directory: BlockFiles.chunks(tmp), sys: sys, segmentSize: segmentSize)
+            let index = try IndexWriter(path: BlockFiles.index(tmp), sys: sys)
             try index.addSymbols(symbols)
             meta.stats = try populate(readers, range: (meta.minTime, meta.maxTime - 1), chunks: &chunkWriter, index: index)
             try chunkWriter.close()

@@ -53,37 +53,34 @@ import Darwin
                 sys: .system, maxSteps: maxSteps, onPublished: onPublished, onStep: onStep)
     }
 
-    /// Runs ``LeveledCompaction/runOnce(directory:blocks:ranges:sys:segmentSize:)`` until no
-    /// plan is left (or `maxSteps`), publishing each child in `blocks` before closing and
-    /// deleting its parents, the order ``LeveledCompaction`` prescribes. Blocks removed
-    /// from `blocks` are closed. `onPublished` is called between the two, `onStep` after.
+    /// Runs ``LeveledCompaction/compactAll`` (or `maxSteps` steps), publishing each child in
+    /// `blocks` before closing and deleting its parents, the order ``LeveledCompaction``
+    /// prescribes. Blocks removed from `blocks` are closed. `onPublished` is called between
+    /// the two, `onStep` after.
     static func run(
         directory: String, blocks: inout [Block], ranges: [Int64], sys: Syscalls, maxSteps: Int = .max,
         onPublished: (_ written: BlockMeta?) -> Void = { _ in },
         onStep: (Step) -> Void = { _ in }
     ) throws(TSDBError) {
-        var steps = 0
-        while steps < maxSteps {
-            let start = monotonicSeconds()
-            guard let step = try LeveledCompaction.runOnce(directory: directory, blocks: blocks, ranges: ranges, sys: sys)
-            else { break }
-            let seconds = monotonicSeconds() - start
-            let doomed = Set(step.compacted)
-            let parents = blocks.filter { doomed.contains($0.meta.ulid) }
-            var next = blocks.filter { !doomed.contains($0.meta.ulid) }
-            if let meta = step.written {
-                next.append(try Block.open(directory: directory + "/" + meta.ulid.description, sys: sys))
-            }
-            next.sort { ($0.meta.minTime, $0.meta.ulid) < ($1.meta.minTime, $1.meta.ulid) }
-            blocks = next
-            onPublished(step.written)
-            for p in parents {
-                p.close()
-                try LeveledCompaction.deleteBlock(directory: directory, ulid: p.meta.ulid, sys: sys)
-            }
-            steps += 1
-            onStep(Step(parents: parents.map(\.meta), written: step.written, vertical: step.vertical, seconds: seconds))
-        }
+        let set = BlockSet(blocks)
+        defer { blocks = set.all }
+        _ = try LeveledCompaction.compactAll(
+            directory: directory, blocks: set, ranges: ranges, sys: sys, maxSteps: maxSteps,
+            publish: { (meta: BlockMeta) throws(TSDBError) in
+                set.add(try Block.open(directory: DataDirectory(directory).block(meta.ulid.description), sys: sys))
+                onPublished(meta)
+            },
+            retire: { (parents: Set<ULID>, dataGoes: Bool) throws(TSDBError) in
+                // A step that wrote nothing has not published: report it before the parents go.
+                if dataGoes { onPublished(nil) }
+                for p in set.remove(parents) {
+                    p.close()
+                    try LeveledCompaction.deleteBlock(directory: directory, ulid: p.meta.ulid, sys: sys)
+                }
+            },
+            onStep: { step, parents, seconds in
+                onStep(Step(parents: parents, written: step.written, vertical: step.vertical, seconds: seconds))
+            })
     }
 
     static func monotonicSeconds() -> Double {

@@ -10,10 +10,10 @@ enum HeadCompaction {
     /// head lets go of its data, so a query always finds every sample in one or the other
     /// (or both, where it reads each timestamp once). Runs on one thread at a time.
     static func run(
-        head: Head, wal: WAL, directory: String, options: Options,
+        head: Head, wal: WAL, directory: String, settings: CompactionSettings,
         shouldStop: () -> Bool = { false }, corruptions: (() -> Void)? = nil, publish: (Block) -> Void
     ) throws(TSDBError) -> [BlockMeta] {
-        let range = options.blockRange
+        let range = settings.blockRange
         var written: [BlockMeta] = []
         var truncatedBefore: Int64?
         /// Whether a range was dropped with no block to hold it (everything in it deleted).
@@ -27,7 +27,7 @@ enum HeadCompaction {
             // Each block must start where the previous one ended or later; anything else
             // would write the same range again and again.
             guard lo >= previousEnd else {
-                options.logger.error("head compaction made no progress", metadata: [
+                settings.logger.error("head compaction made no progress", metadata: [
                     "head_min_time": "\(lo)", "previous_block_end": "\(previousEnd)"])
                 break
             }
@@ -42,12 +42,12 @@ enum HeadCompaction {
             let series = head.chunks(minTime: minTime, maxTime: maxTime - 1)
             do throws(TSDBError) {
                 if !series.isEmpty {
-                    let meta = try BlockWriter.write(directory: directory, series: series, minTime: minTime, maxTime: maxTime, sys: options.syscalls)
+                    let meta = try BlockWriter.write(directory: directory, series: series, minTime: minTime, maxTime: maxTime, sys: settings.syscalls)
                     // As Prometheus's "write block" line: the block is durable, not yet loaded.
-                    options.logger.info("write block", metadata: [
+                    settings.logger.info("write block", metadata: [
                         "mint": "\(minTime)", "maxt": "\(maxTime)", "ulid": "\(meta.ulid)",
                         "duration_seconds": "\(seconds(since: writeStart))"])
-                    publish(try Block.open(directory: directory + "/" + meta.ulid.description, sys: options.syscalls))
+                    publish(try Block.open(directory: DataDirectory(directory).block(meta.ulid.description), sys: settings.syscalls))
                     written.append(meta)
                 } else {
                     droppedWithoutBlock = true
@@ -58,7 +58,7 @@ enum HeadCompaction {
             }
             let start = DispatchTime.now().uptimeNanoseconds
             let removed = head.truncate(before: maxTime)
-            options.logger.info("head GC completed", metadata: [
+            settings.logger.info("head GC completed", metadata: [
                 "series_removed": "\(removed)", "duration_seconds": "\(seconds(since: start))"])
             truncatedBefore = maxTime
             previousEnd = maxTime
@@ -70,11 +70,11 @@ enum HeadCompaction {
             if droppedWithoutBlock {
                 // No block covers that range, so the next open would replay its deleted
                 // samples from the WAL and the head chunk files: forget them there too.
-                try forgetBelowMinValidTime(head: head, wal: wal, options: options, corruptions: corruptions)
+                try forgetBelowMinValidTime(head: head, wal: wal, settings: settings, corruptions: corruptions)
             } else {
-                try truncateWAL(wal, head: head, minTime: t, options: options, corruptions: corruptions)
+                try truncateWAL(wal, head: head, minTime: t, settings: settings, corruptions: corruptions)
             }
-            options.logger.info("WAL checkpoint complete", metadata: ["duration_seconds": "\(seconds(since: start))"])
+            settings.logger.info("WAL checkpoint complete", metadata: ["duration_seconds": "\(seconds(since: start))"])
         }
         if let failure { throw failure }
         return written
@@ -95,12 +95,12 @@ enum HeadCompaction {
     /// instead, and the damage is logged and counted in `prometheus_tsdb_wal_corruptions_total`
     /// through `corruptions`.
     static func truncateWAL(
-        _ wal: WAL, head: Head, minTime: Int64, options: Options, all: Bool = false,
+        _ wal: WAL, head: Head, minTime: Int64, settings: CompactionSettings, all: Bool = false,
         corruptions: (() -> Void)? = nil
     ) throws(TSDBError) {
         let keep: (UInt64) -> Bool = { head.series.lookup($0) != nil }
         try wal.cutSegment()
-        let segments = try WALFormat.segments(in: wal.directory, sys: options.syscalls)
+        let segments = try WALFormat.segments(in: wal.directory, sys: settings.syscalls)
         guard let first = segments.first, let current = segments.last else { return }
         let last: Int
         if all {
@@ -112,14 +112,14 @@ enum HeadCompaction {
             guard older >= first, last > first else { return }
         }
         let stats = try Checkpoint.create(walDirectory: wal.directory, from: first, to: last, keep: keep, minTime: minTime,
-                                          compression: options.walCompression, sys: options.syscalls,
+                                          compression: settings.walCompression, sys: settings.syscalls,
                                           liveSeries: { head.loggedSeries() })
         for damage in stats.damage {
-            options.logger.error("WAL corruption skipped by the checkpoint: the damaged records are lost", metadata: ["damage": "\(damage)"])
+            settings.logger.error("WAL corruption skipped by the checkpoint: the damaged records are lost", metadata: ["damage": "\(damage)"])
             corruptions?()
         }
-        try Checkpoint.deleteSegments(walDirectory: wal.directory, before: last + 1, sys: options.syscalls)
-        try Checkpoint.deleteCheckpoints(walDirectory: wal.directory, before: last, sys: options.syscalls)
+        try Checkpoint.deleteSegments(walDirectory: wal.directory, before: last + 1, sys: settings.syscalls)
+        try Checkpoint.deleteCheckpoints(walDirectory: wal.directory, before: last, sys: settings.syscalls)
     }
 
     /// Makes the WAL and the head chunk files forget every sample below the head's minimum
@@ -128,11 +128,11 @@ enum HeadCompaction {
     /// they would come back. The head chunk files (a cache of the WAL) are dropped first, then
     /// every WAL segment is checkpointed from the minimum valid time on; the tombstones that
     /// hid those samples go in the same checkpoint, never before the samples.
-    static func forgetBelowMinValidTime(head: Head, wal: WAL, options: Options, corruptions: (() -> Void)? = nil) throws(TSDBError) {
+    static func forgetBelowMinValidTime(head: Head, wal: WAL, settings: CompactionSettings, corruptions: (() -> Void)? = nil) throws(TSDBError) {
         let minTime = head.minValidTime
         guard minTime > .min else { return }
         head.headChunks.discardAll()
-        try truncateWAL(wal, head: head, minTime: minTime, options: options, all: true, corruptions: corruptions)
+        try truncateWAL(wal, head: head, minTime: minTime, settings: settings, all: true, corruptions: corruptions)
     }
 
     private static func seconds(since start: UInt64) -> Double {

@@ -1,3 +1,5 @@
+import Dispatch
+
 /// One step of Prometheus's block compaction loop (`DB.compactBlocks`): plan with
 /// ``CompactionPlanner``, merge one group with ``BlockCompactor``, and report what was
 /// written and which blocks it covers. It never changes the database's list of blocks and
@@ -76,6 +78,47 @@ enum LeveledCompaction {
             }
         }
         return Step(written: written, compacted: plan.map(\.ulid), vertical: vertical)
+    }
+
+    /// Prometheus's `compactBlocks` loop, the one both the database's maintenance round and
+    /// ``CompactionTool`` run: plan over `blocks`, let `makeRoom` see the planned group (it
+    /// returns false to stop), merge it (``runOnce``), `publish` the new block, then `retire`
+    /// the parents (`dataGoes` when no block holds their samples any more), until no plan is
+    /// left, `maxSteps` steps were taken or `shouldStop` says so. `publish` must add the
+    /// block to `blocks` and `retire` remove the parents, or the next plan repeats.
+    ///
+    /// Returns the blocks written. A failure stops the loop; what was finished stays.
+    static func compactAll(
+        directory: String, blocks: BlockSet, ranges: [Int64], sys: Syscalls, maxSteps: Int = .max,
+        shouldStop: () -> Bool = { false },
+        makeRoom: (_ planned: [Block]) throws(TSDBError) -> Bool = { _ in true },
+        publish: (BlockMeta) throws(TSDBError) -> Void,
+        retire: (_ parents: Set<ULID>, _ dataGoes: Bool) throws(TSDBError) -> Void,
+        onStep: (_ step: Step, _ parents: [BlockMeta], _ seconds: Double) -> Void = { _, _, _ in }
+    ) throws(TSDBError) -> [BlockMeta] {
+        var written: [BlockMeta] = []
+        var steps = 0
+        // A plan never repeats once its parents are gone; the bound only guards bugs.
+        while steps < min(maxSteps, 1_000), !shouldStop() {
+            let current = blocks.all
+            let plan = CompactionPlanner(ranges: ranges).plan(current.map(\.meta).sorted { $0.ulid < $1.ulid })
+            guard !plan.isEmpty else { break }
+            let planned = Set(plan.map(\.ulid))
+            let group = current.filter { planned.contains($0.meta.ulid) }
+            guard try makeRoom(group) else { break }
+            let start = DispatchTime.now().uptimeNanoseconds
+            guard let step = try runOnce(directory: directory, blocks: blocks.all, ranges: ranges, sys: sys) else { break }
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            let parents = blocks.all.filter { step.compacted.contains($0.meta.ulid) }.map(\.meta)
+            if let meta = step.written {
+                try publish(meta)
+                written.append(meta)
+            }
+            try retire(Set(step.compacted), step.written == nil)
+            steps += 1
+            onStep(step, parents, seconds)
+        }
+        return written
     }
 
     /// Deletes block `ulid` of `directory` crash-safely: rename to `<ulid>.tmp-for-deletion`,

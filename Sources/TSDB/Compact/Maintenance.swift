@@ -14,12 +14,12 @@ struct Maintenance {
     let wal: WAL
     let blocks: BlockSet
     let directory: String
-    let options: Options
-    let metrics: DBMetrics
+    let settings: CompactionSettings
+    let metrics: CompactionMetrics
     /// Asked between steps; a round stops early once it says true (the database closing).
     var shouldStop: @Sendable () -> Bool = { false }
-    var logger: Logger { options.logger }
-    var sys: Syscalls { options.syscalls }
+    var logger: Logger { settings.logger }
+    var sys: Syscalls { settings.syscalls }
 
     /// One round. Returns the blocks written (from the head, then by merging).
     /// - Throws: the first failure; what was finished before it stays (a failed step leaves
@@ -29,7 +29,7 @@ struct Maintenance {
         var written: [BlockMeta] = []
         try applyRetention(reserve: headBlockEstimate())
         written += try timed("head compaction", didWork: { !$0.isEmpty }) { () throws(TSDBError) -> [BlockMeta] in
-            try HeadCompaction.run(head: head, wal: wal, directory: directory, options: options, shouldStop: shouldStop,
+            try HeadCompaction.run(head: head, wal: wal, directory: directory, settings: settings, shouldStop: shouldStop,
                                    corruptions: { metrics.walCorruptions.increment() }) { blocks.add($0) }
         }
         try applyRetention(reserve: 0)
@@ -39,39 +39,37 @@ struct Maintenance {
         return written
     }
 
-    /// Prometheus's `compactBlocks`: plan, merge one group, publish, retire its parents,
-    /// until the planner has nothing left.
+    /// Prometheus's `compactBlocks`, through ``LeveledCompaction/compactAll``: before each
+    /// merge, room for the new block (about its parents' size) is made under size retention,
+    /// and a merge that cannot fit stops the loop.
     private func compactBlocks() throws(TSDBError) -> [BlockMeta] {
-        var written: [BlockMeta] = []
-        let ranges = options.compactionRanges
-        // A plan never repeats once its parents are gone; the bound only guards bugs.
-        for _ in 0..<1_000 where !shouldStop() {
-            let current = blocks.all
-            let plan = CompactionPlanner(ranges: ranges).plan(current.map(\.meta).sorted { $0.ulid < $1.ulid })
-            guard !plan.isEmpty else { break }
-            // The merged block needs about as much room as its parents until they go.
-            let planned = Set(plan.map(\.ulid))
-            let reserve = current.filter { planned.contains($0.meta.ulid) }.reduce(Int64(0)) { $0 + DiskUsage.bytes(under: $1.directory, sys: sys) }
-            try applyRetention(reserve: reserve)
-            if let limit = options.retentionSize, otherBytes() + reserve > limit {
-                logger.warning("skipping compaction: the merged block would take the data directory over its size limit", metadata: [
-                    "blocks": "\(plan.map(\.ulid))", "reserve": "\(reserve)", "limit": "\(limit)"])
-                break
-            }
-            let step = try timed("compaction", didWork: { $0 != nil }) { () throws(TSDBError) -> LeveledCompaction.Step? in
-                try LeveledCompaction.runOnce(directory: directory, blocks: blocks.all, ranges: ranges, sys: sys)
-            }
-            guard let step else { break }
-            if let meta = step.written {
-                try publish(meta)
-                written.append(meta)
-            }
-            logger.info("compacted blocks", metadata: [
-                "parents": "\(step.compacted)", "block": "\(step.written?.ulid.description ?? "none (all deleted)")",
-                "vertical": "\(step.vertical)"])
-            try retire(Set(step.compacted), dataGoes: step.written == nil)
+        do throws(TSDBError) {
+            return try LeveledCompaction.compactAll(
+                directory: directory, blocks: blocks, ranges: settings.ranges, sys: sys, shouldStop: shouldStop,
+                makeRoom: { (planned: [Block]) throws(TSDBError) -> Bool in
+                    let reserve = planned.reduce(Int64(0)) { $0 + DiskUsage.bytes(under: $1.directory, sys: sys) }
+                    try applyRetention(reserve: reserve)
+                    if let limit = settings.retentionSize, otherBytes() + reserve > limit {
+                        logger.warning("skipping compaction: the merged block would take the data directory over its size limit", metadata: [
+                            "blocks": "\(planned.map(\.meta.ulid))", "reserve": "\(reserve)", "limit": "\(limit)"])
+                        return false
+                    }
+                    return true
+                },
+                publish: publish,
+                retire: { (parents: Set<ULID>, dataGoes: Bool) throws(TSDBError) in try retire(parents, dataGoes: dataGoes) },
+                onStep: { step, _, seconds in
+                    metrics.compactionDuration.recordNanoseconds(Int64(seconds * 1e9))
+                    metrics.compactionsTotal.increment()
+                    logger.info("compacted blocks", metadata: [
+                        "parents": "\(step.compacted)", "block": "\(step.written?.ulid.description ?? "none (all deleted)")",
+                        "vertical": "\(step.vertical)"])
+                })
+        } catch {
+            metrics.compactionsFailed.increment()
+            logger.error("compaction failed", metadata: ["error": "\(error)"])
+            throw error
         }
-        return written
     }
 
     /// Prometheus's `CleanTombstones`: every block with tombstones is rewritten without the
@@ -86,12 +84,12 @@ struct Maintenance {
         try deleteUndeleted()
         var written: [BlockMeta] = []
         for block in blocks.all where block.hasTombstones {
-            if options.retentionSize != nil {
-                let reserve = DiskUsage.bytes(under: block.directory, sys: options.syscalls)
+            if settings.retentionSize != nil {
+                let reserve = DiskUsage.bytes(under: block.directory, sys: sys)
                 try applyRetention(reserve: reserve)
                 // Retention may have taken this very block (the oldest): nothing to rewrite.
                 guard blocks.all.contains(where: { $0 === block }) else { continue }
-                if let limit = options.retentionSize, otherBytes() + reserve > limit {
+                if let limit = settings.retentionSize, otherBytes() + reserve > limit {
                     logger.warning("skipping tombstone cleanup: the rewritten block would take the data directory over its size limit", metadata: [
                         "block": "\(block.meta.ulid)", "reserve": "\(reserve)", "limit": "\(limit)"])
                     continue
@@ -116,7 +114,7 @@ struct Maintenance {
     func applyRetention(reserve: Int64) throws(TSDBError) {
         let current = blocks.all
         var doomed = Set<ULID>()
-        if let retention = options.retentionDuration, !current.isEmpty {
+        if let retention = settings.retentionDuration, !current.isEmpty {
             let newestBlock = current.map(\.meta.maxTime).max().map { $0 - 1 } ?? .min
             let newest = Swift.max(head.maxTime, newestBlock)
             let old = Retention.beyondTime(current.map(\.meta), newest: newest, retention: retention)
@@ -126,7 +124,7 @@ struct Maintenance {
             }
             doomed.formUnion(old)
         }
-        if let limit = options.retentionSize {
+        if let limit = settings.retentionSize {
             let sized = current.filter { !doomed.contains($0.meta.ulid) }.map { ($0.meta, DiskUsage.bytes(under: $0.directory, sys: sys)) }
             let big = Retention.beyondSize(sized, otherBytes: otherBytes(), reserve: reserve, limit: limit)
             if !big.isEmpty {
@@ -141,23 +139,23 @@ struct Maintenance {
     /// Bytes counted against the size limit besides blocks: the WAL (with checkpoints) and
     /// the head chunk files.
     func otherBytes() -> Int64 {
-        DiskUsage.bytes(under: directory + "/wal", sys: sys) + DiskUsage.bytes(under: directory + "/chunks_head", sys: sys)
+        DiskUsage.bytes(under: DataDirectory(directory).wal, sys: sys) + DiskUsage.bytes(under: DataDirectory(directory).headChunks, sys: sys)
     }
 
     /// Room the next head compaction's block needs: the largest level-1 block so far, or
     /// half the WAL when none exists yet (blocks take about a third of the WAL's bytes for
     /// the same samples).
     private func headBlockEstimate() -> Int64 {
-        guard options.retentionSize != nil else { return 0 }
+        guard settings.retentionSize != nil else { return 0 }
         let firsts = blocks.all.filter { $0.meta.compaction.level == 1 }.map { DiskUsage.bytes(under: $0.directory, sys: sys) }
-        return firsts.max() ?? DiskUsage.bytes(under: directory + "/wal", sys: sys) / 2
+        return firsts.max() ?? DiskUsage.bytes(under: DataDirectory(directory).wal, sys: sys) / 2
     }
 
     /// Opens the block `meta` wrote and adds it to the set. If it cannot be opened, it is
     /// deleted again, so the directory holds nothing the set does not.
     private func publish(_ meta: BlockMeta) throws(TSDBError) {
         do throws(TSDBError) {
-            blocks.add(try Block.open(directory: directory + "/" + meta.ulid.description, sys: sys))
+            blocks.add(try Block.open(directory: DataDirectory(directory).block(meta.ulid.description), sys: sys))
         } catch {
             _ = try? BlockWriter.delete(directory: directory, ulid: meta.ulid, sys: sys)
             throw error
@@ -173,7 +171,7 @@ struct Maintenance {
     private func retire(_ ulids: Set<ULID>, dataGoes: Bool = false) throws(TSDBError) {
         guard !ulids.isEmpty else { return }
         if dataGoes {
-            try HeadCompaction.forgetBelowMinValidTime(head: head, wal: wal, options: options,
+            try HeadCompaction.forgetBelowMinValidTime(head: head, wal: wal, settings: settings,
                                                        corruptions: { metrics.walCorruptions.increment() })
         }
         // Every block is tried; one that fails stays listed for the next round, which

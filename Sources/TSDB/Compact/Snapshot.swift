@@ -47,18 +47,18 @@ enum Snapshot {
     /// ones (`meta.json`, `tombstones`) into `target/<ulid>`.
     private static func copy(_ block: Block, to target: String, sys: Syscalls) throws(TSDBError) -> BlockMeta {
         let meta = block.meta
-        let final = target + "/" + meta.ulid.description
+        let final = DataDirectory(target).block(meta.ulid.description)
         let tmp = final + BlockWriter.creationSuffix
         do throws(TSDBError) {
             try FileSystem.removeAll(tmp, sys: sys)
-            try FileSystem.createDirectory(tmp + "/chunks", sys: sys)
-            try link(block.directory + "/index", tmp + "/index", sys: sys)
-            for name in (try FileSystem.list(block.directory + "/chunks", sys: sys) ?? []).sorted() {
+            try FileSystem.createDirectory(BlockFiles.chunks(tmp), sys: sys)
+            try link(BlockFiles.index(block.directory), BlockFiles.index(tmp), sys: sys)
+            for name in (try FileSystem.list(BlockFiles.chunks(block.directory), sys: sys) ?? []).sorted() {
                 try link(block.directory + "/chunks/" + name, tmp + "/chunks/" + name, sys: sys)
             }
             try meta.write(blockDirectory: tmp, sys: sys)
             try TombstonesFile.write(try block.withReaders { $0.tombstones }, blockDirectory: tmp, sys: sys)
-            try FileSystem.syncDirectory(tmp + "/chunks", sys: sys)
+            try FileSystem.syncDirectory(BlockFiles.chunks(tmp), sys: sys)
             try FileSystem.syncDirectory(tmp, sys: sys)
             let r = sys.rename(tmp, final)
             guard r == 0 else { throw TSDBError.io("rename \(tmp) to", path: final, errno: -r) }

@@ -85,11 +85,11 @@ public final class DB: Sendable {
         do throws(TSDBError) {
             let (blocks, warnings) = try BlockLoader.load(directory: directory, sys: options.syscalls)
             let head = makeHead(options: options, blocks: blocks)
-            let walDirectory = directory + "/wal"
+            let walDirectory = DataDirectory(directory).wal
             // A checkpoint interrupted by a crash leaves a .tmp directory; replay ignores it.
             try Checkpoint.deleteTemporaryCheckpoints(walDirectory: walDirectory, sys: options.syscalls)
             let stats = try head.replay(walDirectory: walDirectory, sys: options.syscalls, repair: options.repairWAL,
-                                        chunksDirectory: directory + "/chunks_head", tuning: options.replayTuning)
+                                        chunksDirectory: DataDirectory(directory).headChunks, tuning: options.replayTuning)
             let metrics = DBMetrics(factory: options.metricsFactory)
             var walOptions = WALOptions(segmentSize: options.walSegmentSize, compression: options.walCompression, syncMode: options.walSyncMode)
             walOptions.fsyncObserver = { metrics.walFsyncDuration.recordNanoseconds(Int64($0)) }
@@ -120,7 +120,7 @@ public final class DB: Sendable {
         }
         let (blocks, warnings) = try BlockLoader.load(directory: directory, sys: options.syscalls, readOnly: true)
         let head = makeHead(options: options, blocks: blocks)
-        let stats = try head.replay(walDirectory: directory + "/wal", sys: options.syscalls, repair: false, readOnly: true,
+        let stats = try head.replay(walDirectory: DataDirectory(directory).wal, sys: options.syscalls, repair: false, readOnly: true,
                                     tuning: options.replayTuning)
         return DB(directory: directory, options: options, head: head, wal: nil, lock: nil, replayStats: stats, blocks: blocks, blockWarnings: warnings)
     }
@@ -136,11 +136,11 @@ public final class DB: Sendable {
         let logger = options.logger
         for note in replayStats.notes { logger.warning("\(note)") }
         for warning in blockWarnings { logger.warning("\(warning)") }
-        if replayStats.droppedBytes > 0 { metrics.walCorruptions.increment() }
+        if replayStats.droppedBytes > 0 { metrics.compaction.walCorruptions.increment() }
         logger.debug("opened", metadata: [
             "directory": "\(directory)", "blocks": "\(blockSet.all.count)", "series": "\(replayStats.series)",
             "samples_replayed": "\(replayStats.samples)", "replay_seconds": "\(replayStats.seconds)"])
-        metrics.refresh(head: head, blocks: blockSet.all, walDirectory: directory + "/wal", sys: options.syscalls)
+        metrics.refresh(head: head, blocks: blockSet.all, walDirectory: DataDirectory(directory).wal, sys: options.syscalls)
     }
 
     /// A new transaction. See ``Appender``.
@@ -187,7 +187,7 @@ public final class DB: Sendable {
         guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
         closedFlag.set()
         background.withLock { $0 }?.stop()
-        metrics.refresh(head: head, blocks: blockSet.all, walDirectory: directory + "/wal", sys: options.syscalls)
+        metrics.refresh(head: head, blocks: blockSet.all, walDirectory: DataDirectory(directory).wal, sys: options.syscalls)
         // Blocks are unmapped when the last querier holding them goes away.
         _ = blockSet.removeAll()
         defer { lock?.release() }
@@ -266,7 +266,7 @@ public final class DB: Sendable {
     /// The maintenance round over this database's parts; nil when read-only.
     private var maintenance: Maintenance? {
         guard let wal else { return nil }
-        return Maintenance(head: head, wal: wal, blocks: blockSet, directory: directory, options: options, metrics: metrics)
+        return Maintenance(head: head, wal: wal, blocks: blockSet, directory: directory, settings: options.compactionSettings, metrics: metrics.compaction)
     }
 
     /// One background tick: a maintenance round if compaction is on, then the metrics.
@@ -276,7 +276,7 @@ public final class DB: Sendable {
             // A failure is logged and retried next tick; the data stays in head, WAL and blocks.
             compactionLock.withLock { _ = try? maintenance.run() }
         }
-        metrics.refresh(head: head, blocks: blockSet.all, walDirectory: directory + "/wal", sys: options.syscalls)
+        metrics.refresh(head: head, blocks: blockSet.all, walDirectory: DataDirectory(directory).wal, sys: options.syscalls)
     }
 
     private func readOnlyError(_ what: String) -> TSDBError {

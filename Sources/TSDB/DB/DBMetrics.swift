@@ -13,17 +13,12 @@ final class DBMetrics: Sendable {
     let samplesAppended: Counter
     let outOfOrderSamples: Counter
     let outOfBoundSamples: Counter
-    let compactionsTotal: Counter
-    let compactionsFailed: Counter
-    let compactionDuration: Timer
     let walFsyncDuration: Timer
-    let walCorruptions: Counter
+    /// The maintenance round's counters (compactions, retention, WAL damage).
+    let compaction: CompactionMetrics
     let blocksLoaded: Gauge
     let blocksBytes: Gauge
     let walBytes: Gauge
-    let timeRetentions: Counter
-    let sizeRetentions: Counter
-    let deletedBlocks: Counter
 
     /// Head counts already published, so counters advance by the difference.
     private let published = Mutex((appended: 0, outOfOrder: 0, outOfBounds: 0))
@@ -42,17 +37,11 @@ final class DBMetrics: Sendable {
         samplesAppended = counter("prometheus_tsdb_head_samples_appended_total")
         outOfOrderSamples = counter("prometheus_tsdb_out_of_order_samples_total")
         outOfBoundSamples = counter("prometheus_tsdb_out_of_bound_samples_total")
-        compactionsTotal = counter("prometheus_tsdb_compactions_total")
-        compactionsFailed = counter("prometheus_tsdb_compactions_failed_total")
-        compactionDuration = timer("prometheus_tsdb_compaction_duration_seconds")
         walFsyncDuration = timer("prometheus_tsdb_wal_fsync_duration_seconds")
-        walCorruptions = counter("prometheus_tsdb_wal_corruptions_total")
+        compaction = CompactionMetrics(counter: counter, timer: timer)
         blocksLoaded = gauge("prometheus_tsdb_blocks_loaded")
         blocksBytes = gauge("prometheus_tsdb_storage_blocks_bytes")
         walBytes = gauge("prometheus_tsdb_wal_storage_size_bytes")
-        timeRetentions = counter("prometheus_tsdb_time_retentions_total")
-        sizeRetentions = counter("prometheus_tsdb_size_retentions_total")
-        deletedBlocks = counter("prometheus_tsdb_blocks_deleted_total")
     }
 
     /// Publishes the head's counts and the sizes on disk.

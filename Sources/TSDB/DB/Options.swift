@@ -85,6 +85,12 @@ public struct Options: Sendable {
         return CompactionPlanner.blockRanges(minBlockDuration: blockRange, maxBlockDuration: maxDuration)
     }
 
+    /// What the maintenance round takes from these options.
+    var compactionSettings: CompactionSettings {
+        CompactionSettings(blockRange: blockRange, ranges: compactionRanges, retentionDuration: retentionDuration,
+                           retentionSize: retentionSize, walCompression: walCompression, syscalls: syscalls, logger: logger)
+    }
+
     func validated() throws(TSDBError) -> Options {
         let longest = TimestampDomain.maxDuration
         let widest = TimestampDomain.maxBlockDuration
