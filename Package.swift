@@ -36,6 +36,11 @@ let package = Package(
             ],
             path: "Sources/TSDB"),
 
+        // Prometheus text and OpenMetrics: the parser `import` reads with, the writer `dump` uses.
+        .target(name: "Exposition", dependencies: ["TSDB"], path: "Sources/Exposition"),
+        // What only the CLIs need: verify, import, analyze, block listing, WAL walking, promtool's formatting.
+        .target(name: "TSDBTools", dependencies: ["TSDB", "Exposition"], path: "Sources/TSDBTools"),
+
         // The crash tests' workload, shared by `tsdb-bench torture` and the tests that kill it.
         .target(name: "TortureWorkload", dependencies: ["TSDB"], path: "Sources/TortureWorkload"),
 
@@ -45,10 +50,10 @@ let package = Package(
             path: "Sources/tsdb-bench"),
         .executableTarget(
             name: "tsdb-inspect",
-            dependencies: ["TSDB", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["TSDB", "Exposition", "TSDBTools", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/tsdb-inspect"),
 
-        .target(name: "TSDBFuzzHarness", dependencies: ["TSDB"], path: "Sources/TSDBFuzzHarness"),
+        .target(name: "TSDBFuzzHarness", dependencies: ["TSDB", "Exposition"], path: "Sources/TSDBFuzzHarness"),
         // The fuzz targets in one binary; see scripts/fuzz.sh and Fixtures/fuzz/README.md.
         .executableTarget(name: "tsdb-fuzz", dependencies: ["TSDBFuzzHarness"], path: "Sources/tsdb-fuzz"),
 
@@ -56,12 +61,14 @@ let package = Package(
         .testTarget(
             name: "TSDBTests",
             dependencies: [
-                "TSDB", "TSDBTestSupport", "TortureWorkload", "TSDBFuzzHarness",
+                "TSDB", "TSDBTestSupport", "TortureWorkload", "TSDBFuzzHarness", "Exposition", "TSDBTools",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
             ],
             path: "Tests/TSDBTests",
             resources: []),
+        .testTarget(name: "ExpositionTests", dependencies: ["Exposition", "TSDB", "TSDBTestSupport"], path: "Tests/ExpositionTests"),
+        .testTarget(name: "TSDBToolsTests", dependencies: ["TSDBTools", "Exposition", "TSDB", "TSDBTestSupport"], path: "Tests/TSDBToolsTests"),
     ]
 )

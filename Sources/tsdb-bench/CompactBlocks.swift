@@ -1,7 +1,7 @@
 import ArgumentParser
 import Dispatch
 import Foundation
-@_spi(Compaction) import TSDB
+import TSDB
 
 /// Opens a data directory's blocks and runs the leveled block compaction to the end, as the
 /// database's background compaction would, printing each step with its time: the figure

@@ -1,5 +1,5 @@
 import ArgumentParser
-@_spi(Inspect) import TSDB
+import TSDB
 
 import Foundation
 
@@ -92,32 +92,6 @@ struct ProgressBar {
     func finish() {
         guard enabled else { return }
         FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
-    }
-}
-
-extension Labels {
-    /// `name{a="x",b="y"}` as OpenMetrics writes a series (label values escaped `\\`, `\"`,
-    /// `\n`); nil for a series without a metric name, which OpenMetrics cannot hold.
-    var openMetricsPrefix: String? {
-        guard let name = metricName else { return nil }
-        var s = name
-        var first = true
-        for label in self where label.name != "__name__" {
-            s += first ? "{" : ","
-            first = false
-            s += label.name + "=\""
-            for c in label.value.unicodeScalars {
-                switch c {
-                case "\\": s += "\\\\"
-                case "\"": s += "\\\""
-                case "\n": s += "\\n"
-                default: s.unicodeScalars.append(c)
-                }
-            }
-            s += "\""
-        }
-        if !first { s += "}" }
-        return s
     }
 }
 

@@ -1,5 +1,7 @@
 import ArgumentParser
-@_spi(Inspect) import TSDB
+import Exposition
+import TSDB
+import TSDBTools
 
 /// `tsdb-inspect dump DIR`: every sample of the blocks and the head (replayed from the WAL),
 /// in `promtool tsdb dump`'s line format or as OpenMetrics text.

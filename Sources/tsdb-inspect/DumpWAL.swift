@@ -1,5 +1,7 @@
 import ArgumentParser
-@_spi(Inspect) import TSDB
+import Exposition
+import TSDB
+import TSDBTools
 
 /// `tsdb-inspect dump-wal DIR`: the WAL's records, for debugging.
 struct DumpWAL: ParsableCommand {

@@ -1,5 +1,7 @@
 import ArgumentParser
-@_spi(Inspect) import TSDB
+import Exposition
+import TSDB
+import TSDBTools
 
 import Foundation
 

@@ -1,5 +1,7 @@
 import ArgumentParser
-@_spi(Inspect) import TSDB
+import Exposition
+import TSDB
+import TSDBTools
 
 /// `tsdb-inspect list DIR`: one row per block, the columns of `promtool tsdb list`.
 struct List: ParsableCommand {

@@ -1,5 +1,7 @@
 import ArgumentParser
-@_spi(Inspect) import TSDB
+import Exposition
+import TSDB
+import TSDBTools
 
 /// `tsdb-inspect verify DIR`: every checksum and the index's consistency.
 struct Verify: ParsableCommand {

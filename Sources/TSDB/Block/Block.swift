@@ -12,12 +12,12 @@ import Darwin
 /// and ``release()``. ``close()`` refuses new ``retain()`` calls, waits until every reference
 /// is released and then drops the mappings; queries made while it waits still run. What a query returns is copied out of the
 /// mappings, so it stays valid after the block is closed.
-final class Block: @unchecked Sendable {
-    let directory: String
+package final class Block: @unchecked Sendable {
+    package let directory: String
     /// The block's `meta.json`; a deletion rewrites its tombstone count.
-    var meta: BlockMeta { condition.withLock { currentMeta } }
+    package var meta: BlockMeta { condition.withLock { currentMeta } }
     /// Size in bytes of the tombstones file, as Prometheus reports it.
-    var tombstonesSize: Int { condition.withLock { currentTombstonesSize } }
+    package var tombstonesSize: Int { condition.withLock { currentTombstonesSize } }
     /// Guarded by `condition`.
     private var currentMeta: BlockMeta
     private var currentTombstonesSize: Int
@@ -29,9 +29,9 @@ final class Block: @unchecked Sendable {
     private var isClosing = false
     private let condition = BlockCondition()
 
-    struct Readers: Sendable {
-        let index: IndexReader
-        let chunks: ChunkSegmentReader
+    package struct Readers: Sendable {
+        package let index: IndexReader
+        package let chunks: ChunkSegmentReader
         let tombstones: TombstoneSet
     }
 
@@ -108,7 +108,7 @@ final class Block: @unchecked Sendable {
     /// Refuses new references, waits until all held ones are released, then drops the
     /// mappings. Blocks the calling thread meanwhile; never call it while holding a
     /// reference yourself. Calling it again does nothing.
-    func close() {
+    package func close() {
         condition.withLock {
             isClosing = true
             while references > 0 { condition.wait() }
@@ -119,7 +119,7 @@ final class Block: @unchecked Sendable {
     /// Runs `body` with the readers under a reference of its own. Allowed while ``close()``
     /// waits, so that a caller holding a ``retain()`` reference can keep querying until it
     /// releases; ``close()`` waits for these references too. Throws `.closed` once closed.
-    func withReaders<T>(_ body: (Readers) throws(TSDBError) -> T) throws(TSDBError) -> T {
+    package func withReaders<T>(_ body: (Readers) throws(TSDBError) -> T) throws(TSDBError) -> T {
         let readers = try condition.withLock { () throws(TSDBError) -> Readers in
             guard let readers = self.readers else { throw TSDBError(.closed, "block \(currentMeta.ulid) is closed") }
             references += 1

@@ -7,7 +7,7 @@ extension BlockMeta {
     ///
     /// Like Prometheus it does not require `minTime < maxTime`. Like Go, a `null` member
     /// reads as absent and a repeated key takes its last value.
-    init(decoding bytes: [UInt8], file: String?) throws(TSDBError) {
+    package init(decoding bytes: [UInt8], file: String?) throws(TSDBError) {
         let root = try JSONParser.parse(bytes, file: file)
         var d = MetaDecoder(file: file)
         let members = try d.object(root, path: "")

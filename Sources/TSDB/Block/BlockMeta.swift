@@ -107,10 +107,10 @@ public struct BlockMeta: Hashable, Sendable {
 // MARK: Encoding
 
 extension BlockMeta {
-    static let fileName = "meta.json"
+    package static let fileName = "meta.json"
 
     /// The file's bytes, as Prometheus's `json.MarshalIndent(meta, "", "\t")` writes them.
-    func encoded() -> [UInt8] {
+    package func encoded() -> [UInt8] {
         var w = GoJSONWriter()
         w.write(jsonValue)
         return w.bytes
@@ -172,7 +172,7 @@ extension JSONValue {
 extension BlockMeta {
     /// Reads `<blockDirectory>/meta.json`. Throws `.notFound` if it is missing and
     /// `.corruption` naming the file, offset or member if it does not decode (§9.2).
-    static func read(blockDirectory: String, sys: Syscalls) throws(TSDBError) -> BlockMeta {
+    package static func read(blockDirectory: String, sys: Syscalls) throws(TSDBError) -> BlockMeta {
         let path = blockDirectory + "/" + fileName
         let file: OpenFile
         do {

@@ -10,11 +10,11 @@ import Darwin
 ///
 /// Not tied to any thread; each call owns the files it writes. Costs one pass over the
 /// chunks, plus what ``IndexWriter`` holds in memory (postings of every series).
-enum BlockWriter {
+package enum BlockWriter {
     /// Suffix of a directory in which a block is being built; a crash leaves it behind.
-    static let creationSuffix = ".tmp-for-creation"
+    package static let creationSuffix = ".tmp-for-creation"
     /// Suffix of a block directory being deleted (Prometheus renames before removing).
-    static let deletionSuffix = ".tmp-for-deletion"
+    package static let deletionSuffix = ".tmp-for-deletion"
 
     /// Writes a level-1 block holding `series` and returns its meta.
     ///
@@ -34,7 +34,7 @@ enum BlockWriter {
     ///   error the temporary directory is removed, and so is the block directory if the
     ///   fsync of `parent` after the rename failed: no block is left behind.
     @discardableResult
-    static func write(
+    package static func write(
         directory parent: String,
         series: [(labels: Labels, chunks: [ChunkMeta])],
         minTime: Int64,
@@ -210,7 +210,7 @@ enum BlockWriter {
     }
 
     /// A ULID for now, with random bits from the system generator.
-    static func newULID() -> ULID {
+    package static func newULID() -> ULID {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
         let ms = UInt64(ts.tv_sec) * 1000 + UInt64(ts.tv_nsec / 1_000_000)

@@ -5,34 +5,34 @@
 ///
 /// The segment part is a position, not the number in the file name: Prometheus's writer uses
 /// `len(files) - 1` and its reader indexes the sorted list of segment files.
-struct ChunkRef: RawRepresentable, Hashable, Comparable, Sendable, CustomStringConvertible {
-    let rawValue: UInt64
+package struct ChunkRef: RawRepresentable, Hashable, Comparable, Sendable, CustomStringConvertible {
+    package let rawValue: UInt64
 
-    init(rawValue: UInt64) { self.rawValue = rawValue }
+    package init(rawValue: UInt64) { self.rawValue = rawValue }
 
     /// Traps unless both values fit in 32 bits; callers pass values they produced themselves.
-    init(segment: Int, offset: Int) {
+    package init(segment: Int, offset: Int) {
         rawValue = UInt64(UInt32(segment)) << 32 | UInt64(UInt32(offset))
     }
 
     /// Position of the segment file among the block's segments, from 0.
-    var segment: Int { Int(rawValue >> 32) }
+    package var segment: Int { Int(rawValue >> 32) }
     /// Byte offset of the chunk in its segment file.
-    var offset: Int { Int(rawValue & 0xFFFF_FFFF) }
+    package var offset: Int { Int(rawValue & 0xFFFF_FFFF) }
 
-    static func < (a: ChunkRef, b: ChunkRef) -> Bool { a.rawValue < b.rawValue }
+    package static func < (a: ChunkRef, b: ChunkRef) -> Bool { a.rawValue < b.rawValue }
 
-    var description: String { "segment \(segment) offset \(offset)" }
+    package var description: String { "segment \(segment) offset \(offset)" }
 }
 
 /// Constants and naming of block chunk segment files, shared by ``ChunkSegmentWriter`` and
 /// ``ChunkSegmentReader``. Prometheus `tsdb/chunks/chunks.go`.
-enum ChunkSegmentFormat {
+package enum ChunkSegmentFormat {
     /// First 4 bytes of every segment, big-endian.
     static let magic: UInt32 = 0x85BD_40DD
     static let version: UInt8 = 1
     /// Magic, version and 3 zero bytes of padding.
-    static let headerSize = 8
+    package static let headerSize = 8
     /// Prometheus reads the length field from at most 5 bytes (`binary.MaxVarintLen32`) and
     /// budgets 5 bytes for it when deciding where to cut segments.
     static let maxLengthFieldSize = 5
@@ -47,7 +47,7 @@ enum ChunkSegmentFormat {
     }
 
     /// The file name of the segment at `index` (0-based): `000001` for 0, at least 6 digits.
-    static func segmentName(_ index: Int) -> String {
+    package static func segmentName(_ index: Int) -> String {
         let digits = String(index + 1)
         return digits.count >= 6 ? digits : String(repeating: "0", count: 6 - digits.count) + digits
     }
@@ -61,7 +61,7 @@ enum ChunkSegmentFormat {
     /// The segment file names in `directory`, in the order that gives them their index: by
     /// name, byte-wise, as Go's `os.ReadDir` returns them. Throws `.notFound` for a missing
     /// directory.
-    static func segmentNames(in directory: String, sys: Syscalls) throws(TSDBError) -> [String] {
+    package static func segmentNames(in directory: String, sys: Syscalls) throws(TSDBError) -> [String] {
         guard let names = try FileSystem.list(directory, sys: sys) else {
             throw TSDBError(.notFound, "no chunk directory \(directory)", location: .init(file: directory))
         }

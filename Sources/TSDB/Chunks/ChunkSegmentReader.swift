@@ -8,8 +8,8 @@
 ///
 /// Thread-safe: any number of threads may read at once. The mappings live as long as the
 /// reader; no bytes handed to a closure outlive that closure.
-final class ChunkSegmentReader: Sendable {
-    let directory: String
+package final class ChunkSegmentReader: Sendable {
+    package let directory: String
     private let segments: [MappedFile]
 
     /// Maps every segment file of `directory`: names that are decimal numbers, in byte-wise
@@ -18,7 +18,7 @@ final class ChunkSegmentReader: Sendable {
     /// be mapped and `.corruption` if a file is shorter than the header or has the wrong
     /// magic number (offset 0) or version (offset 4). The header's padding is not checked,
     /// as in Prometheus.
-    init(directory: String, sys: Syscalls, mapping: MappingCalls = .system) throws(TSDBError) {
+    package init(directory: String, sys: Syscalls, mapping: MappingCalls = .system) throws(TSDBError) {
         var segments: [MappedFile] = []
         for name in try ChunkSegmentFormat.segmentNames(in: directory, sys: sys) {
             let file = try MappedFile.open(directory + "/" + name, sys: sys, mapping: mapping)
@@ -29,13 +29,13 @@ final class ChunkSegmentReader: Sendable {
         self.segments = segments
     }
 
-    var segmentCount: Int { segments.count }
+    package var segmentCount: Int { segments.count }
 
     /// Path of segment `index`, which must be below ``segmentCount``.
-    func segmentPath(_ index: Int) -> String { segments[index].path }
+    package func segmentPath(_ index: Int) -> String { segments[index].path }
 
     /// Size in bytes of segment `index`, which must be below ``segmentCount``.
-    func segmentSize(_ index: Int) -> Int { segments[index].count }
+    package func segmentSize(_ index: Int) -> Int { segments[index].count }
 
     /// Calls `body` with the encoding and the data of the chunk at `ref`, after checking its
     /// bounds and CRC. Zero-copy: `data` points into the mapping and is valid only inside
@@ -54,7 +54,7 @@ final class ChunkSegmentReader: Sendable {
     }
 
     /// The encoding and a copy of the data of the chunk at `ref`; see ``withChunk(_:_:)``.
-    func chunk(_ ref: ChunkRef) throws(TSDBError) -> (encoding: ChunkEncoding, data: [UInt8]) {
+    package func chunk(_ ref: ChunkRef) throws(TSDBError) -> (encoding: ChunkEncoding, data: [UInt8]) {
         try withChunk(ref) { encoding, data in (encoding, Array(data)) }
     }
 
@@ -62,7 +62,7 @@ final class ChunkSegmentReader: Sendable {
     /// ``withChunk(_:_:)`` checks it. For verification tools: a segment must hold nothing but
     /// chunks, so bytes after the last chunk that do not form one are corruption at their
     /// offset. `data` is valid only inside `body`.
-    func forEachChunk(
+    package func forEachChunk(
         inSegment index: Int, _ body: (ChunkRef, ChunkEncoding, UnsafeRawBufferPointer) throws(TSDBError) -> Void
     ) throws(TSDBError) {
         guard index >= 0, index < segments.count else {

@@ -8,14 +8,14 @@
 /// samples and head chunks outside (they can only come from damaged or foreign files).
 /// The sentinels `.min` and `.max` that mean "no sample" therefore never collide with a
 /// stored timestamp.
-enum TimestampDomain {
+package enum TimestampDomain {
     static let min: Int64 = -(1 << 62)
     static let max: Int64 = (1 << 62) - 1
     static let range: ClosedRange<Int64> = min...max
 
     /// Whether `t` is a storable timestamp; one comparison.
     @inline(__always)
-    static func contains(_ t: Int64) -> Bool {
+    package static func contains(_ t: Int64) -> Bool {
         UInt64(bitPattern: t &- min) <= UInt64(bitPattern: max &- min)
     }
 

@@ -10,7 +10,7 @@ import Darwin
 /// ``LeveledCompaction`` until no plan is left. Leaves the head and WAL alone.
 ///
 /// Not for use while a ``DB`` has the directory open.
-@_spi(Compaction) public enum CompactionTool {
+package enum CompactionTool {
     /// One compaction step, as reported to the caller.
     public struct Step: Sendable, CustomStringConvertible {
         /// The blocks merged, with their `[minTime, maxTime)`.

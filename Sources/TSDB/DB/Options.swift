@@ -72,10 +72,10 @@ public struct Options: Sendable {
     }
 
     /// The file syscalls; tests replace entries to inject failures.
-    var syscalls: Syscalls = .system
+    package var syscalls: Syscalls = .system
 
     /// How the WAL replay splits its work (threads, piece size); tests vary it.
-    var replayTuning = ReplayTuning()
+    package var replayTuning = ReplayTuning()
 
     public init() {}
 

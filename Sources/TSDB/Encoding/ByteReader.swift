@@ -3,21 +3,21 @@
 /// Every read that runs out of bytes, or meets a malformed varint, throws a
 /// ``TSDBError/Code/corruption`` error naming the file and the absolute offset. Nothing in
 /// here traps, whatever the input. `read…` consumes; `get…` is random access.
-struct ByteReader<Bytes: RandomAccessCollection<UInt8>> where Bytes.Index == Int {
+package struct ByteReader<Bytes: RandomAccessCollection<UInt8>> where Bytes.Index == Int {
     let bytes: Bytes
     /// Offset of the next byte to read, relative to the start of `bytes`.
-    private(set) var offset: Int = 0
+    package private(set) var offset: Int = 0
     /// Used only to build error messages: the file name and the offset of `bytes[0]` in it.
     let file: String?
     let baseOffset: Int
 
-    init(_ bytes: Bytes, file: String? = nil, baseOffset: Int = 0) {
+    package init(_ bytes: Bytes, file: String? = nil, baseOffset: Int = 0) {
         self.bytes = bytes
         self.file = file
         self.baseOffset = baseOffset
     }
 
-    var remaining: Int { bytes.count - offset }
+    package var remaining: Int { bytes.count - offset }
     var isAtEnd: Bool { offset >= bytes.count }
 
     func error(_ what: String, at position: Int? = nil) -> TSDBError {
@@ -50,7 +50,7 @@ struct ByteReader<Bytes: RandomAccessCollection<UInt8>> where Bytes.Index == Int
     }
 
     /// Reads an unsigned LEB128 varint, as Go's `binary.Uvarint` does (at most 10 bytes).
-    mutating func readUvarint() throws(TSDBError) -> UInt64 {
+    package mutating func readUvarint() throws(TSDBError) -> UInt64 {
         let start = offset
         var result: UInt64 = 0
         var shift: UInt64 = 0

@@ -1,8 +1,8 @@
 /// Appends encoded values to a growable byte buffer. `write…` appends, `set…` overwrites.
-struct ByteWriter {
-    var bytes: [UInt8]
+package struct ByteWriter {
+    package var bytes: [UInt8]
 
-    init(capacity: Int = 0) {
+    package init(capacity: Int = 0) {
         bytes = []
         bytes.reserveCapacity(capacity)
     }

@@ -2,8 +2,8 @@ import CCRC32C
 
 /// CRC-32C (Castagnoli), the checksum of Prometheus's WAL records, chunks and index sections.
 /// Uses the SSE4.2 instruction when the CPU has it (about 10 GiB/s here), slicing-by-8 otherwise.
-enum CRC32C {
-    static func checksum(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
+package enum CRC32C {
+    package static func checksum(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
         tsdb_crc32c_update(0, bytes.baseAddress, bytes.count)
     }
 

@@ -91,7 +91,7 @@ public struct TSDBError: Error, Sendable, CustomStringConvertible {
     }
 
     /// Corruption found in `file` at `offset`: `expected` says what should have been there.
-    static func corruption(_ expected: String, file: String? = nil, offset: Int? = nil) -> TSDBError {
+    package static func corruption(_ expected: String, file: String? = nil, offset: Int? = nil) -> TSDBError {
         TSDBError(.corruption, expected, location: Location(file: file, offset: offset))
     }
 }

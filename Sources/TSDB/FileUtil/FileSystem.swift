@@ -6,10 +6,10 @@ import Darwin
 
 /// File-system helpers over ``Syscalls``, the engine's only door to the file system, so
 /// tests can inject failures (ENOSPC, EIO) in one place as the WAL and blocks arrive.
-enum FileSystem {
+package enum FileSystem {
     /// `mkdir -p`: creates `path` and missing parents; an existing directory is fine. Each
     /// directory it creates is made durable: its parent is fsynced after the `mkdir`.
-    static func createDirectory(_ path: String, sys: Syscalls) throws(TSDBError) {
+    package static func createDirectory(_ path: String, sys: Syscalls) throws(TSDBError) {
         guard !path.isEmpty else { throw TSDBError(.invalidArgument, "empty directory path") }
         if let st = status(path, sys: sys) {
             guard st.st_mode & S_IFMT == S_IFDIR else {
@@ -25,7 +25,7 @@ enum FileSystem {
         try syncDirectory(parent.isEmpty ? "." : parent, sys: sys)
     }
 
-    static func parentDirectory(of path: String) -> String {
+    package static func parentDirectory(of path: String) -> String {
         var trimmed = Substring(path)
         while trimmed.count > 1 && trimmed.hasSuffix("/") { trimmed = trimmed.dropLast() }
         guard let slash = trimmed.lastIndex(of: "/") else { return "." }

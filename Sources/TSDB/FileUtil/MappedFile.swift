@@ -7,13 +7,13 @@ import Darwin
 /// The calls that map a file, replaceable like ``Syscalls`` so tests can inject `ENOMEM`.
 /// Failures are reported as `-errno` or an ``Errno``. The file's size comes from
 /// ``Syscalls/fstat``.
-struct MappingCalls: Sendable {
+package struct MappingCalls: Sendable {
     /// Maps `length > 0` bytes of `fd` from offset 0, read-only and shared.
     var map: @Sendable (_ fd: Int32, _ length: Int) -> Result<UnsafeRawPointer, Errno>
     /// Unmaps what ``map`` returned; 0 or `-errno`.
     var unmap: @Sendable (_ address: UnsafeRawPointer, _ length: Int) -> Int32
 
-    static let system = MappingCalls.system(flags: MAP_SHARED)
+    package static let system = MappingCalls.system(flags: MAP_SHARED)
 
     /// As ``system``, with the whole file's pages mapped in by `mmap` itself
     /// (`MAP_POPULATE`): for a file about to be read through once, which then takes no page
@@ -56,7 +56,7 @@ func releaseMappedPages(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>) {
 /// the duration of the call. Truncating the file on disk while it is mapped makes a later
 /// read past the new end raise `SIGBUS`, as in Prometheus; the engine never truncates files
 /// that are open for reading.
-final class MappedFile: @unchecked Sendable {
+package final class MappedFile: @unchecked Sendable {
     // @unchecked: every stored property is a `let`, and the memory behind `base` is mapped
     // with PROT_READ, so nothing can change it through this object.
     let path: String
@@ -74,7 +74,7 @@ final class MappedFile: @unchecked Sendable {
 
     /// Opens and maps `path`. Costs one `open`, `fstat`, `mmap` and `close`; pages are read
     /// lazily by the kernel on first touch.
-    static func open(_ path: String, sys: Syscalls, mapping: MappingCalls = .system) throws(TSDBError) -> MappedFile {
+    package static func open(_ path: String, sys: Syscalls, mapping: MappingCalls = .system) throws(TSDBError) -> MappedFile {
         let file = try OpenFile.open(path, flags: O_RDONLY, sys: sys)
         var st = FileStatus()
         let r = sys.fstat(file.fd, &st)
@@ -100,7 +100,7 @@ final class MappedFile: @unchecked Sendable {
     }
 
     /// Calls `body` with the file's bytes. The pointer must not escape `body`.
-    func withUnsafeBytes<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
+    package func withUnsafeBytes<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
         try body(UnsafeRawBufferPointer(start: base, count: base == nil ? 0 : count))
     }
 

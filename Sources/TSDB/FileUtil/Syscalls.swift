@@ -190,7 +190,7 @@ final class OpenFile {
 
 extension FileSystem {
     /// fsyncs a directory, so that entries created, renamed or removed in it are durable.
-    static func syncDirectory(_ path: String, sys: Syscalls) throws(TSDBError) {
+    package static func syncDirectory(_ path: String, sys: Syscalls) throws(TSDBError) {
         let dir = try OpenFile.open(path, flags: O_RDONLY | O_DIRECTORY, sys: sys)
         try dir.syncAll()
         try dir.close()
@@ -218,7 +218,7 @@ extension FileSystem {
     }
 
     /// Names in `path`, unsorted; nil when the directory does not exist.
-    static func list(_ path: String, sys: Syscalls) throws(TSDBError) -> [String]? {
+    package static func list(_ path: String, sys: Syscalls) throws(TSDBError) -> [String]? {
         var names: [String] = []
         let r = sys.listDirectory(path, &names)
         if r == -ENOENT { return nil }
@@ -233,17 +233,17 @@ extension FileSystem {
     }
 
     /// Size of the file at `path`, or nil if it does not exist.
-    static func size(_ path: String, sys: Syscalls) -> Int64? {
+    package static func size(_ path: String, sys: Syscalls) -> Int64? {
         status(path, sys: sys).map { Int64($0.st_size) }
     }
 
     /// Whether `path` exists and is a directory (following symlinks).
-    static func isDirectory(_ path: String, sys: Syscalls) -> Bool {
+    package static func isDirectory(_ path: String, sys: Syscalls) -> Bool {
         status(path, sys: sys).map { $0.st_mode & S_IFMT == S_IFDIR } ?? false
     }
 
     /// `rm -r`, through ``Syscalls`` so removal failures can be injected too.
-    static func removeAll(_ path: String, sys: Syscalls) throws(TSDBError) {
+    package static func removeAll(_ path: String, sys: Syscalls) throws(TSDBError) {
         var st = FileStatus()
         guard sys.lstat(path, &st) == 0 else { return }
         if st.st_mode & S_IFMT == S_IFDIR {
@@ -266,7 +266,7 @@ private func statFollowing(_ path: String, _ into: UnsafeMutablePointer<FileStat
 private func lockFile(_ fd: Int32, _ operation: Int32) -> Int32
 
 extension TSDBError {
-    static func io(_ operation: String, path: String, errno code: Int32) -> TSDBError {
+    package static func io(_ operation: String, path: String, errno code: Int32) -> TSDBError {
         TSDBError(.io, "\(operation) \(path): \(Errno(code))", location: Location(file: path), cause: Errno(code))
     }
 }

@@ -1,7 +1,7 @@
 import Synchronization
 
 /// Chunk-cutting parameters, as Prometheus's `chunkOpts`.
-struct ChunkOptions: Sendable {
+package struct ChunkOptions: Sendable {
     /// Width of the head's chunk range (the block range, 2 h by default), in ms.
     var chunkRange: Int64 = 2 * 3_600_000
     /// Target number of samples per chunk; a chunk is cut at twice this at the latest.
@@ -13,7 +13,7 @@ struct ChunkOptions: Sendable {
 }
 
 /// What happened to a committed sample.
-enum CommitOutcome {
+package enum CommitOutcome {
     case appended
     /// Same timestamp and same value bits as the newest sample: accepted, nothing stored.
     case duplicate
@@ -22,7 +22,7 @@ enum CommitOutcome {
 }
 
 /// The mutable part of a series, guarded by the series' mutex.
-struct SeriesState {
+package struct SeriesState {
     var closed: [ChunkMeta] = []
     var encoder = XOREncoder(capacity: 0)
     var hasOpenChunk = false
@@ -32,8 +32,8 @@ struct SeriesState {
     var nextAt: Int64 = .min
 
     /// Newest committed timestamp and value bits; `.min` when the series has no sample.
-    var maxTime: Int64 = .min
-    var lastValueBits: UInt64 = 0
+    package var maxTime: Int64 = .min
+    package var lastValueBits: UInt64 = 0
     /// Set when the newest sample is the last of `closed.last`, loaded from `chunks_head/`
     /// at replay: `lastValueBits` is then decoded from that chunk on first need.
     var lastValueInChunk = false
@@ -51,7 +51,7 @@ struct SeriesState {
     /// at the chunk-range boundary (predicted at a quarter full so chunks come out even), at
     /// twice the target sample count, or when the chunk nears 1 KiB. A chunk that closes is
     /// also written to `headChunks` as a chunk of series `ref` (FORMAT.md §13).
-    mutating func commit(timestamp t: Int64, value: Double, options: ChunkOptions,
+    package mutating func commit(timestamp t: Int64, value: Double, options: ChunkOptions,
                          headChunks: HeadChunkDiskMapper? = nil, ref: UInt64 = 0) -> CommitOutcome {
         let bits = value.bitPattern
         if t <= maxTime {
@@ -135,7 +135,7 @@ struct SeriesState {
     }
 
     /// The series' chunks overlapping `[minTime, maxTime]`, the open one copied.
-    func chunks(minTime: Int64, maxTime: Int64) -> [ChunkMeta] {
+    package func chunks(minTime: Int64, maxTime: Int64) -> [ChunkMeta] {
         var out: [ChunkMeta] = []
         for c in closed where c.maxTime >= minTime && c.minTime <= maxTime { out.append(c) }
         if hasOpenChunk && encoder.count > 0 && openMaxTime >= minTime && openMinTime <= maxTime {

@@ -272,11 +272,11 @@ final class ReplayPipeline: @unchecked Sendable {
 }
 
 /// How a replay splits its work.
-struct ReplayTuning: Sendable {
+package struct ReplayTuning: Sendable {
     /// Threads decoding and applying: one per core, at most 8.
-    var threads = Swift.max(1, Swift.min(8, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))))
+    package var threads = Swift.max(1, Swift.min(8, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))))
     /// Pages in a piece: 8 (256 KiB) decode in about a millisecond, and hold little memory.
-    var pieces = 8
+    package var pieces = 8
 }
 
 /// One segment being replayed. Guarded by the pipeline's mutex.

@@ -8,12 +8,12 @@ import Synchronization
 ///
 /// Series live as long as the table: nothing removes them yet. The truncation that will
 /// (the blocks issue) must defer freeing until no appender can still hold the pointer.
-final class SeriesTable: @unchecked Sendable {
+package final class SeriesTable: @unchecked Sendable {
     fileprivate static let pageBits = 14
     fileprivate static let pageSize = 1 << pageBits
     private static let directorySize = 1 << 16
     /// Highest reference the table can hold.
-    static let maxRef = UInt64(directorySize * pageSize - 1)
+    package static let maxRef = UInt64(directorySize * pageSize - 1)
 
     /// Page pointers as integers; each page holds `pageSize` series pointers as integers.
     /// Written under `pageLock`, read without it. (`@unchecked`: the atomics protect these.)

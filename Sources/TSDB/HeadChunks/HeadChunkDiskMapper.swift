@@ -17,7 +17,7 @@ import Darwin
 /// buffer under this object's mutex and costs a `write(2)` per ``bufferSize`` bytes, so a
 /// series' chunks reach the files in order. A failed write disables writing for the rest of
 /// the process (``failure`` says why); the next open cuts whatever torn tail it left.
-final class HeadChunkDiskMapper: Sendable {
+package final class HeadChunkDiskMapper: Sendable {
     /// Bytes gathered before a `write(2)`.
     static let bufferSize = 1 << 20
 

@@ -4,21 +4,21 @@
 /// A file is an 8-byte header (magic `0x0130BC91`, version 1, three bytes of padding) and
 /// then chunks, each: series ref <8b> │ minTime <8b> │ maxTime <8b> │ encoding <1b> │
 /// len <uvarint> │ data │ CRC-32C <4b> over everything before it in the chunk.
-enum HeadChunkFormat {
+package enum HeadChunkFormat {
     static let magic: UInt32 = 0x0130_BC91
     static let version: UInt8 = 1
-    static let headerSize = 8
+    package static let headerSize = 8
     /// A file is cut before a chunk that would take it past this size (Prometheus's
     /// `MaxHeadChunkFileSize`).
     static let maxFileSize = 128 * 1024 * 1024
     /// Series ref, minTime, maxTime and the encoding byte: the fixed part before the length.
-    static let fixedMetaSize = 8 + 8 + 8 + 1
+    package static let fixedMetaSize = 8 + 8 + 8 + 1
     static let crcSize = 4
     /// Prometheus sets this bit of the encoding byte on out-of-order chunks.
     static let outOfOrderMask: UInt8 = 0x80
 
     /// File name of sequence number `seq`: at least six decimal digits (`%06d`).
-    static func fileName(_ seq: Int) -> String {
+    package static func fileName(_ seq: Int) -> String {
         let digits = String(seq)
         return digits.count >= 6 ? digits : String(repeating: "0", count: 6 - digits.count) + digits
     }
@@ -26,7 +26,7 @@ enum HeadChunkFormat {
     /// Sequence numbers of the head chunk files in `directory`, ascending; names that are not
     /// all decimal digits are ignored, as Prometheus's `listChunkFiles` does. Empty when the
     /// directory does not exist.
-    static func fileSequences(in directory: String, sys: Syscalls) throws(TSDBError) -> [Int] {
+    package static func fileSequences(in directory: String, sys: Syscalls) throws(TSDBError) -> [Int] {
         let names = try FileSystem.list(directory, sys: sys) ?? []
         var out: [Int] = []
         for name in names where !name.isEmpty && name.utf8.count <= 18 && name.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) {
@@ -88,7 +88,7 @@ struct HeadChunkRef: Hashable, Sendable, CustomStringConvertible {
 
 /// One chunk read back from a head chunk file. `data` points into the file's mapping and is
 /// valid only inside the scan's callback.
-struct ScannedHeadChunk {
+package struct ScannedHeadChunk {
     let ref: HeadChunkRef
     let seriesRef: UInt64
     let minTime: Int64
@@ -98,7 +98,7 @@ struct ScannedHeadChunk {
 }
 
 /// How reading a head chunk file ended.
-enum HeadChunkScanEnd: Equatable {
+package enum HeadChunkScanEnd: Equatable {
     /// The end of the file, or zero bytes where the next chunk would start (Prometheus
     /// preallocates its files and leaves the rest zero).
     case clean
@@ -109,7 +109,7 @@ enum HeadChunkScanEnd: Equatable {
 
 extension HeadChunkFormat {
     /// Checks the 8-byte header of a file; returns what is wrong, or nil.
-    static func headerProblem(_ bytes: UnsafeRawBufferPointer) -> String? {
+    package static func headerProblem(_ bytes: UnsafeRawBufferPointer) -> String? {
         guard bytes.count >= headerSize else { return "a file of \(bytes.count) bytes is shorter than the 8-byte header" }
         let m = UInt32(bigEndian: bytes.loadUnaligned(fromByteOffset: 0, as: UInt32.self))
         guard m == magic else { return "magic number 0x\(String(m, radix: 16)) at offset 0, expected 0x130bc91" }
@@ -120,7 +120,7 @@ extension HeadChunkFormat {
     /// Walks the chunks of one file (header already checked), checking every length and, if
     /// `verify`, every CRC, and calls `body` with each; stops at the first damage. Never
     /// traps on any bytes. Without `verify`, ``checksumMismatch(_:in:)`` checks a chunk later.
-    static func scan(
+    package static func scan(
         _ bytes: UnsafeRawBufferPointer, file seq: Int, verify: Bool = true, _ body: (ScannedHeadChunk) throws(TSDBError) -> Void
     ) throws(TSDBError) -> HeadChunkScanEnd {
         let end = bytes.count

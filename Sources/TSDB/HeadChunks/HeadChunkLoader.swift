@@ -8,10 +8,10 @@ import Darwin
 #endif
 
 /// What `chunks_head/` held at open, ready to attach to series as the WAL creates them.
-struct LoadedHeadChunks {
+package struct LoadedHeadChunks {
     /// In-order XOR chunks ending at or after the minimum valid time, by series reference,
     /// each series' chunks in time order.
-    var bySeries: [UInt64: [ChunkMeta]] = [:]
+    package var bySeries: [UInt64: [ChunkMeta]] = [:]
     /// The files kept, oldest first, with the newest sample time of any chunk in each.
     var files: [HeadChunkDiskMapper.FileInfo] = []
     var chunks = 0
@@ -27,8 +27,8 @@ struct LoadedHeadChunks {
 /// (a bad header, a gap in the file numbers, damage in an earlier file, chunks of a series out
 /// of time order) deletes every file, and the WAL is then replayed in full. Runs before the
 /// head accepts appends; not thread-safe.
-enum HeadChunkLoader {
-    static func load(directory: String, minValidTime: Int64, sys: Syscalls, mapping: MappingCalls = .populated) throws(TSDBError) -> LoadedHeadChunks {
+package enum HeadChunkLoader {
+    package static func load(directory: String, minValidTime: Int64, sys: Syscalls, mapping: MappingCalls = .populated) throws(TSDBError) -> LoadedHeadChunks {
         var result = LoadedHeadChunks()
         var groups = ChunkGroups()
         var seqs = try HeadChunkFormat.fileSequences(in: directory, sys: sys)

@@ -2,31 +2,31 @@
 ///
 /// Byte-compatible with Prometheus's `tsdb/index/index.go` as of 2.42, which still writes the
 /// legacy label indices and their offset table; both are written here too, and never read.
-enum IndexFormat {
+package enum IndexFormat {
     /// First 4 bytes of every index file, big-endian (Prometheus `MagicIndex`).
     static let magic: UInt32 = 0xBAAA_D700
     /// The only version written and read (Prometheus `FormatV2`).
     static let version: UInt8 = 2
     /// Magic and version byte.
-    static let headerLength = 5
+    package static let headerLength = 5
     /// A series entry starts at a multiple of 16; its reference is its offset / 16.
-    static let seriesAlignment = 16
+    package static let seriesAlignment = 16
     /// Label index and postings sections start at a multiple of 4.
     static let sectionAlignment = 4
     /// Every 32nd symbol, and every 32nd value of each label name in the postings offset table
     /// (plus the last one), is kept in memory by the reader (Prometheus `symbolFactor`).
     static let sampling = 32
     /// Six 8-byte section offsets and a CRC32C.
-    static let tocLength = 6 * 8 + 4
+    package static let tocLength = 6 * 8 + 4
 }
 
 /// One chunk of a series as the index records it: where the chunk is in the block's chunk
 /// segment files and the time of its first and last sample.
-struct IndexChunkMeta: Hashable, Sendable {
+package struct IndexChunkMeta: Hashable, Sendable {
     /// Reference into the block's chunk files (segment index << 32 | byte offset).
-    var ref: UInt64
-    var minTime: Int64
-    var maxTime: Int64
+    package var ref: UInt64
+    package var minTime: Int64
+    package var maxTime: Int64
 
     init(ref: UInt64, minTime: Int64, maxTime: Int64) {
         self.ref = ref

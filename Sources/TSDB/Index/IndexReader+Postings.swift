@@ -105,11 +105,11 @@ extension IndexReader {
     }
 
     /// All label names in byte-wise order. Free: kept since open.
-    func labelNames() -> [String] { sortedLabelNames }
+    package func labelNames() -> [String] { sortedLabelNames }
 
     /// The values of label `name`, in byte-wise order; empty if no series has the label.
     /// Costs a scan of the name's entries in the postings offset table.
-    func labelValues(_ name: String) throws(TSDBError) -> [String] {
+    package func labelValues(_ name: String) throws(TSDBError) -> [String] {
         guard let samples = postingsSamples[ByteString(name)], let first = samples.first else { return [] }
         var cursor = PostingsTableCursor(bytes, from: first.entry, to: postingsTableEntries.upperBound, file: file)
         var values: [String] = []
@@ -124,7 +124,7 @@ extension IndexReader {
     /// References of the series that have label `name` = `value`, ascending; empty if none.
     /// Costs a binary search over the name's samples, a scan of at most 32 table entries, and
     /// decoding the postings list (its CRC checked).
-    func postings(_ name: String, _ value: String) throws(TSDBError) -> [UInt64] {
+    package func postings(_ name: String, _ value: String) throws(TSDBError) -> [UInt64] {
         guard let offset = try postingsOffset(name, value) else { return [] }
         return try postingsList(at: offset)
     }
@@ -137,7 +137,7 @@ extension IndexReader {
     }
 
     /// Every series in the index, ascending: the postings list of the empty label ("", "").
-    func allPostings() throws(TSDBError) -> [UInt64] {
+    package func allPostings() throws(TSDBError) -> [UInt64] {
         try postings("", "")
     }
 

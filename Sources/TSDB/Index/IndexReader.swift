@@ -16,7 +16,7 @@ import Darwin
 /// ``TSDBError/Code/corruption`` naming the file and the offset of the damaged section.
 /// Sections that the v2 reader does not need (label indices and their offset table) are not
 /// read, as in Prometheus.
-final class IndexReader: Sendable {
+package final class IndexReader: Sendable {
     /// The whole file. (Memory mapping can replace this once blocks have a mapped-file type.)
     let bytes: [UInt8]
     /// Used in error messages.
@@ -46,7 +46,7 @@ final class IndexReader: Sendable {
     }
 
     /// Reads the index file at `path` into memory and opens it.
-    static func open(path: String, sys: Syscalls) throws(TSDBError) -> IndexReader {
+    package static func open(path: String, sys: Syscalls) throws(TSDBError) -> IndexReader {
         let f = try OpenFile.open(path, flags: O_RDONLY, sys: sys)
         let bytes = try f.readAll()
         try f.close()
@@ -54,7 +54,7 @@ final class IndexReader: Sendable {
     }
 
     /// Opens an index held in memory; `file` names it in errors.
-    init(bytes: [UInt8], file: String? = nil) throws(TSDBError) {
+    package init(bytes: [UInt8], file: String? = nil) throws(TSDBError) {
         self.bytes = bytes
         self.file = file
         var header = ByteReader(bytes, file: file)
@@ -139,7 +139,7 @@ final class IndexReader: Sendable {
 
     /// The symbol with index `index`. An array read for tables of up to 65,536 symbols, a walk
     /// over at most 31 entries beyond.
-    func symbol(_ index: UInt64) throws(TSDBError) -> String {
+    package func symbol(_ index: UInt64) throws(TSDBError) -> String {
         guard index < UInt64(symbolCount) else {
             throw .corruption("symbol reference \(index), but the table holds \(symbolCount)", file: file,
                               offset: symbolEntries.lowerBound - 8)
@@ -153,7 +153,7 @@ final class IndexReader: Sendable {
     }
 
     /// All symbols in table order (byte-wise sorted in a valid index).
-    func symbols() throws(TSDBError) -> [String] {
+    package func symbols() throws(TSDBError) -> [String] {
         var r = ByteReader(bytes[symbolEntries], file: file, baseOffset: symbolEntries.lowerBound)
         var out: [String] = []
         out.reserveCapacity(symbolCount)
@@ -168,7 +168,7 @@ final class IndexReader: Sendable {
     /// Labels with an empty value, which Prometheus never writes, are dropped as ``Labels``
     /// does. Throws ``TSDBError/Code/corruption`` if the entry is damaged, its labels are not
     /// sorted by name, or a symbol reference is out of range.
-    func series(_ ref: UInt64) throws(TSDBError) -> (labels: Labels, chunks: [IndexChunkMeta]) {
+    package func series(_ ref: UInt64) throws(TSDBError) -> (labels: Labels, chunks: [IndexChunkMeta]) {
         let (offset, overflow) = ref.multipliedReportingOverflow(by: UInt64(IndexFormat.seriesAlignment))
         guard !overflow, offset >= UInt64(IndexFormat.headerLength), offset < UInt64(bytes.count) else {
             // The offset named is where the entry would be (the postings entry holding the

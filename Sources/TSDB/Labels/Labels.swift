@@ -150,7 +150,7 @@ func goQuoteForError(_ s: String, limit: Int = 200) -> String {
     return goQuote(String(s.prefix(limit))) + "… (\(s.utf8.count) bytes)"
 }
 
-func goQuote(_ s: String) -> String {
+package func goQuote(_ s: String) -> String {
     var out = "\""
     for scalar in s.unicodeScalars {
         switch scalar {

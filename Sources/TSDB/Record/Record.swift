@@ -1,39 +1,39 @@
 /// The payloads of WAL records, bit-exact with Prometheus's `tsdb/record` (FORMAT.md §7).
 /// The first byte of a record is its type; records of other types (exemplars, metadata,
 /// histograms, m-map markers written by newer Prometheus versions) are skipped on replay.
-enum RecordType: UInt8, Sendable {
+package enum RecordType: UInt8, Sendable {
     case series = 1
     case samples = 2
     case tombstones = 3
 }
 
 /// A series record entry: the ref the head gave the series, and its labels.
-struct RefSeries: Sendable, Equatable {
-    var ref: UInt64
-    var labels: Labels
+package struct RefSeries: Sendable, Equatable {
+    package var ref: UInt64
+    package var labels: Labels
 }
 
 /// A samples record entry.
-struct RefSample: Sendable, Equatable {
-    var ref: UInt64
-    var timestamp: Int64
-    var value: Double
+package struct RefSample: Sendable, Equatable {
+    package var ref: UInt64
+    package var timestamp: Int64
+    package var value: Double
 
-    static func == (a: RefSample, b: RefSample) -> Bool {
+    package static func == (a: RefSample, b: RefSample) -> Bool {
         a.ref == b.ref && a.timestamp == b.timestamp && a.value.bitPattern == b.value.bitPattern
     }
 }
 
 /// A tombstones record entry: samples of `ref` in `[minTime, maxTime]` are deleted.
-struct RefTombstone: Sendable, Equatable {
-    var ref: UInt64
-    var minTime: Int64
-    var maxTime: Int64
+package struct RefTombstone: Sendable, Equatable {
+    package var ref: UInt64
+    package var minTime: Int64
+    package var maxTime: Int64
 }
 
-enum RecordEncoder {
+package enum RecordEncoder {
     /// `01 │ { ref <8 BE> │ n <uvarint> │ { len <uvarint> name │ len <uvarint> value }×n }*`
-    static func series(_ series: some Sequence<RefSeries>, into out: inout ByteWriter) {
+    package static func series(_ series: some Sequence<RefSeries>, into out: inout ByteWriter) {
         out.writeByte(RecordType.series.rawValue)
         for s in series {
             out.writeBigEndian(s.ref)
@@ -47,7 +47,7 @@ enum RecordEncoder {
 
     /// `02 │ ref₀ <8 BE> │ t₀ <8 BE> │ { ref−ref₀ <varint> │ t−t₀ <varint> │ value <8 BE> }*`;
     /// just `02` when there are no samples.
-    static func samples(_ samples: some Collection<RefSample>, into out: inout ByteWriter) {
+    package static func samples(_ samples: some Collection<RefSample>, into out: inout ByteWriter) {
         guard let first = samples.first else {
             out.writeByte(RecordType.samples.rawValue)
             return
@@ -93,7 +93,7 @@ enum RecordEncoder {
     }
 
     /// `03 │ { ref <8 BE> │ minTime <varint> │ maxTime <varint> }*`
-    static func tombstones(_ stones: some Sequence<RefTombstone>, into out: inout ByteWriter) {
+    package static func tombstones(_ stones: some Sequence<RefTombstone>, into out: inout ByteWriter) {
         out.writeByte(RecordType.tombstones.rawValue)
         for t in stones {
             out.writeBigEndian(t.ref)
@@ -105,10 +105,10 @@ enum RecordEncoder {
 
 /// Decoders for record payloads. Damaged input is a corruption error naming `file` and the
 /// absolute `offset` of the damage (records are decoded from a known position); never a trap.
-enum RecordDecoder {
+package enum RecordDecoder {
     static func type(of record: some Collection<UInt8>) -> UInt8? { record.first }
 
-    static func series(_ record: [UInt8], file: String? = nil, offset: Int = 0) throws(TSDBError) -> [RefSeries] {
+    package static func series(_ record: [UInt8], file: String? = nil, offset: Int = 0) throws(TSDBError) -> [RefSeries] {
         var r = ByteReader(record, file: file, baseOffset: offset)
         guard try r.readByte() == RecordType.series.rawValue else { throw r.error("series record type 1", at: 0) }
         var out: [RefSeries] = []
@@ -143,7 +143,7 @@ enum RecordDecoder {
     }
 
     /// Appends the record's samples to `out` (reused across records by callers).
-    static func samples(_ record: [UInt8], into out: inout [RefSample], file: String? = nil, offset: Int = 0) throws(TSDBError) {
+    package static func samples(_ record: [UInt8], into out: inout [RefSample], file: String? = nil, offset: Int = 0) throws(TSDBError) {
         var failure: TSDBError?
         record.withUnsafeBytes { raw in
             do throws(TSDBError) {
@@ -155,7 +155,7 @@ enum RecordDecoder {
         if let failure { throw failure }
     }
 
-    static func tombstones(_ record: [UInt8], file: String? = nil, offset: Int = 0) throws(TSDBError) -> [RefTombstone] {
+    package static func tombstones(_ record: [UInt8], file: String? = nil, offset: Int = 0) throws(TSDBError) -> [RefTombstone] {
         var r = ByteReader(record, file: file, baseOffset: offset)
         guard try r.readByte() == RecordType.tombstones.rawValue else { throw r.error("tombstones record type 3", at: 0) }
         var out: [RefTombstone] = []
@@ -172,7 +172,7 @@ extension RecordDecoder {
     /// decodes without error, so a replay that applies samples while decoding them
     /// (``SampleCursor``) can check first and refuse a damaged record whole. One pass over
     /// the bytes, no allocation.
-    static func validateSamples(_ record: UnsafeRawBufferPointer, file: String? = nil, offset: Int = 0) throws(TSDBError) {
+    package static func validateSamples(_ record: UnsafeRawBufferPointer, file: String? = nil, offset: Int = 0) throws(TSDBError) {
         var cursor = try SampleCursor(record, file: file, offset: offset)
         while try cursor.next() != nil {}
     }

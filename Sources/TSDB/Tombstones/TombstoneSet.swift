@@ -1,8 +1,8 @@
 /// A closed range of deleted timestamps, `minTime...maxTime`, both ends included:
 /// Prometheus's `tombstones.Interval`.
-struct TombstoneInterval: Hashable, Sendable, CustomStringConvertible {
-    var minTime: Int64
-    var maxTime: Int64
+package struct TombstoneInterval: Hashable, Sendable, CustomStringConvertible {
+    package var minTime: Int64
+    package var maxTime: Int64
 
     init(minTime: Int64, maxTime: Int64) {
         self.minTime = minTime
@@ -12,7 +12,7 @@ struct TombstoneInterval: Hashable, Sendable, CustomStringConvertible {
     /// Whether `t` lies in the interval (Prometheus's `InBounds`).
     func contains(_ t: Int64) -> Bool { t >= minTime && t <= maxTime }
 
-    var description: String { "[\(minTime), \(maxTime)]" }
+    package var description: String { "[\(minTime), \(maxTime)]" }
 
     /// Whether `t` lies in any of `intervals`; they need not be sorted. O(n).
     static func isDeleted(_ t: Int64, in intervals: [TombstoneInterval]) -> Bool {
@@ -66,7 +66,7 @@ extension Collection where Index == Int {
 /// ascending reference order.
 ///
 /// A value type without locking: the owner (a block, the head) serialises access.
-struct TombstoneSet: Hashable, Sendable, Sequence {
+package struct TombstoneSet: Hashable, Sendable, Sequence {
     private var intervalsByRef: [UInt64: [TombstoneInterval]] = [:]
 
     init() {}
@@ -116,7 +116,7 @@ struct TombstoneSet: Hashable, Sendable, Sequence {
     }
 
     /// `(ref, intervals)` in ascending `ref` order. Sorts the references: O(n log n).
-    func makeIterator() -> some IteratorProtocol<(ref: UInt64, intervals: [TombstoneInterval])> {
+    package func makeIterator() -> some IteratorProtocol<(ref: UInt64, intervals: [TombstoneInterval])> {
         intervalsByRef.sorted { $0.key < $1.key }.lazy.map { (ref: $0.key, intervals: $0.value) }.makeIterator()
     }
 }

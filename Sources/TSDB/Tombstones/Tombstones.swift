@@ -12,8 +12,8 @@ import Darwin
 /// ```
 ///
 /// The CRC covers the entries only, not the magic or the version byte.
-enum TombstonesFile {
-    static let fileName = "tombstones"
+package enum TombstonesFile {
+    package static let fileName = "tombstones"
     static let magic: UInt32 = 0x0130_BA30
     static let version: UInt8 = 1
     /// Magic, version and CRC: the size of a file without entries.
@@ -22,7 +22,7 @@ enum TombstonesFile {
     /// The file's bytes. Entries go in ascending series order and, within a series, in
     /// interval order. Prometheus iterates a Go map, so its order varies from run to run;
     /// its bytes equal these whenever at most one series has tombstones.
-    static func encode(_ set: TombstoneSet) -> [UInt8] {
+    package static func encode(_ set: TombstoneSet) -> [UInt8] {
         var w = ByteWriter(capacity: minimumSize + set.intervalCount * 12)
         w.writeBigEndian(magic)
         w.writeByte(version)
@@ -44,7 +44,7 @@ enum TombstonesFile {
     /// Throws `.corruption` with the offset of the damage for a file shorter than 9 bytes,
     /// a wrong magic, a CRC mismatch, a version other than 1, or a truncated or overlong
     /// varint. Checks come in Prometheus's order: size, magic, CRC, version, entries.
-    static func decode(_ bytes: [UInt8], file: String? = nil) throws(TSDBError) -> TombstoneSet {
+    package static func decode(_ bytes: [UInt8], file: String? = nil) throws(TSDBError) -> TombstoneSet {
         guard bytes.count >= minimumSize else {
             throw .corruption("tombstones file of \(bytes.count) bytes, expected at least \(minimumSize)", file: file, offset: 0)
         }
@@ -77,7 +77,7 @@ enum TombstonesFile {
     /// Reads `<blockDirectory>/tombstones`. A missing file reads as no tombstones, as in
     /// Prometheus's `ReadTombstones`. Returns the set and the file's size in bytes (0 when
     /// missing), which Prometheus counts in the block's size.
-    static func read(blockDirectory: String, sys: Syscalls) throws(TSDBError) -> (tombstones: TombstoneSet, size: Int) {
+    package static func read(blockDirectory: String, sys: Syscalls) throws(TSDBError) -> (tombstones: TombstoneSet, size: Int) {
         let path = blockDirectory + "/" + fileName
         let file: OpenFile
         do {

@@ -6,7 +6,7 @@ import Darwin
 
 /// What one checkpoint read and kept: Prometheus's `wlog.CheckpointStats` for the record
 /// types this engine writes. Totals count every entry read, dropped ones included.
-struct CheckpointStats: Sendable, Equatable {
+package struct CheckpointStats: Sendable, Equatable {
     var droppedSeries = 0
     var droppedSamples = 0
     var droppedTombstones = 0
@@ -37,7 +37,7 @@ struct CheckpointStats: Sendable, Equatable {
 ///
 /// Not safe to run two of these on one WAL directory at once. The WAL writer may keep
 /// writing to segments after `to` meanwhile.
-enum Checkpoint {
+package enum Checkpoint {
     /// Suffix of a checkpoint being written; readers ignore such directories.
     static let temporarySuffix = ".tmp"
     /// Filtered records are written in batches of about this many bytes (Prometheus: 1 MB).
@@ -73,7 +73,7 @@ enum Checkpoint {
     /// - Throws: ``TSDBError/Code/corruption`` for damage inside a segment or the previous
     ///   checkpoint without `liveSeries` (a record cut off by the end of a segment, which
     ///   replay also skips, is skipped); ``TSDBError/Code/io`` when a file operation fails.
-    static func create(
+    package static func create(
         walDirectory: String, from: Int, to: Int, keep: (UInt64) -> Bool, minTime: Int64,
         compression: WALCompression, sys: Syscalls, liveSeries: (() -> [RefSeries])? = nil
     ) throws(TSDBError) -> CheckpointStats {

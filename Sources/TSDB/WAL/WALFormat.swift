@@ -22,12 +22,12 @@ public enum WALSyncMode: Sendable, Hashable {
 }
 
 /// The byte layout of WAL segments (FORMAT.md §6), shared by writer, reader and repair.
-enum WALFormat {
-    static let pageSize = 32 * 1024
-    static let headerSize = 7
+package enum WALFormat {
+    package static let pageSize = 32 * 1024
+    package static let headerSize = 7
     static let defaultSegmentSize = 128 * 1024 * 1024
 
-    static let typeMask: UInt8 = 0x07
+    package static let typeMask: UInt8 = 0x07
     static let snappyFlag: UInt8 = 0x08
     /// Prometheus ≥ 2.51 with `--storage.tsdb.wal-compression-type=zstd`; not readable here.
     static let zstdFlag: UInt8 = 0x10
@@ -36,21 +36,21 @@ enum WALFormat {
     static let knownFlags: UInt8 = typeMask | snappyFlag | zstdFlag | lz4Flag
 
     /// Fragment types in the low 3 bits of a record header.
-    static let padding: UInt8 = 0
+    package static let padding: UInt8 = 0
     static let full: UInt8 = 1
     static let first: UInt8 = 2
     static let middle: UInt8 = 3
     static let last: UInt8 = 4
 
     /// `00000042`: eight decimal digits, as Prometheus names segments.
-    static func segmentName(_ index: Int) -> String {
+    package static func segmentName(_ index: Int) -> String {
         let digits = String(index)
         return digits.count >= 8 ? digits : String(repeating: "0", count: 8 - digits.count) + digits
     }
 
     /// The segment indexes in `directory`, ascending. Names that are not all digits are
     /// ignored; a gap in the sequence is an error, as in Prometheus.
-    static func segments(in directory: String, sys: Syscalls) throws(TSDBError) -> [Int] {
+    package static func segments(in directory: String, sys: Syscalls) throws(TSDBError) -> [Int] {
         guard let names = try FileSystem.list(directory, sys: sys) else { return [] }
         let indexes = names.compactMap { name -> Int? in
             guard !name.isEmpty, name.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }) else { return nil }
@@ -64,7 +64,7 @@ enum WALFormat {
     }
 
     /// Latest `checkpoint.NNNNNNNN` directory in `directory` (ignoring `.tmp` ones), if any.
-    static func latestCheckpoint(in directory: String, sys: Syscalls) throws(TSDBError) -> (name: String, index: Int)? {
+    package static func latestCheckpoint(in directory: String, sys: Syscalls) throws(TSDBError) -> (name: String, index: Int)? {
         guard let names = try FileSystem.list(directory, sys: sys) else { return nil }
         var best: (String, Int)?
         for name in names where name.hasPrefix("checkpoint.") {

@@ -1,6 +1,6 @@
 /// Damage found while reading a segment.
-struct SegmentDamage: Error, Sendable {
-    enum Kind: Sendable {
+package struct SegmentDamage: Error, Sendable {
+    package enum Kind: Sendable {
         /// The segment ends inside a record: a write cut short by a crash or a failed write.
         case torn
         /// Bytes that no writer produces: a bad checksum, an impossible header or length.
@@ -9,10 +9,10 @@ struct SegmentDamage: Error, Sendable {
         /// Never cut away: it is data.
         case unsupported
     }
-    var kind: Kind
+    package var kind: Kind
     /// Offset in the segment of the first fragment of the damaged record.
-    var offset: Int
-    var reason: String
+    package var offset: Int
+    package var reason: String
 }
 
 /// A segment's bytes, read into memory or mapped; they live as long as this object.
@@ -45,7 +45,7 @@ final class SegmentBytes: @unchecked Sendable {
 
 /// Reads the records of one WAL segment held in memory (FORMAT.md §6), reassembling
 /// fragments and decompressing. Never traps on any bytes.
-struct SegmentReader {
+package struct SegmentReader {
     private let storage: SegmentBytes
     /// The segment's bytes, valid while the reader is.
     var bytes: UnsafeRawBufferPointer { storage.raw }
@@ -55,7 +55,7 @@ struct SegmentReader {
     /// Where the next record starts (or the end of the last good one).
     private(set) var offset = 0
 
-    init(bytes: [UInt8], path: String) {
+    package init(bytes: [UInt8], path: String) {
         storage = SegmentBytes(copying: bytes)
         self.path = path
     }
@@ -78,7 +78,7 @@ struct SegmentReader {
     }
 
     /// The next record's payload and its offset; nil at a clean end of the segment.
-    mutating func next() throws(SegmentDamage) -> (record: [UInt8], offset: Int)? {
+    package mutating func next() throws(SegmentDamage) -> (record: [UInt8], offset: Int)? {
         let pageSize = WALFormat.pageSize
         var record: [UInt8] = []
         var fragments = 0
@@ -191,7 +191,7 @@ struct SegmentReader {
     /// fragments there); each later page is followed fragment by fragment from its start,
     /// and byte by byte from wherever that chain breaks. Costs one pass over the bytes
     /// after the damage, plus up to one checksum per byte in pages where the chain breaks.
-    func hasValidRecord(after offset: Int) -> Bool {
+    package func hasValidRecord(after offset: Int) -> Bool {
         let pageSize = WALFormat.pageSize
         guard offset >= 0 else { return false }
         var pageStart = offset / pageSize * pageSize

@@ -5,7 +5,7 @@ import Darwin
 #endif
 
 /// What reading a WAL found and what it repaired.
-struct WALReadReport: Sendable {
+package struct WALReadReport: Sendable {
     var checkpoint: String?
     var segments = 0
     var records = 0
@@ -18,7 +18,7 @@ struct WALReadReport: Sendable {
 
 /// Reads a WAL directory in order, the latest checkpoint first, and repairs what a crash
 /// leaves behind (FORMAT.md §6.6). Runs before the WAL is opened for writing.
-enum WALRecovery {
+package enum WALRecovery {
     /// Calls `body` with every record (payload, file, offset) in log order.
     ///
     /// - A record cut off by the end of a segment (a crash mid-write, or a failed write
@@ -37,7 +37,7 @@ enum WALRecovery {
     ///
     /// With `readOnly`, nothing is written: a torn tail is skipped instead of cut (and noted),
     /// and damage elsewhere is an error whatever `repair` says.
-    static func read(
+    package static func read(
         directory: String, sys: Syscalls, repair: Bool, readOnly: Bool = false,
         _ body: (_ record: [UInt8], _ file: String, _ offset: Int) throws(TSDBError) -> Void
     ) throws(TSDBError) -> WALReadReport {
@@ -144,7 +144,7 @@ enum WALRecovery {
         }
     }
 
-    static func readFile(_ path: String, sys: Syscalls) throws(TSDBError) -> [UInt8] {
+    package static func readFile(_ path: String, sys: Syscalls) throws(TSDBError) -> [UInt8] {
         let file = try OpenFile.open(path, flags: O_RDONLY, sys: sys)
         let bytes = try file.readAll()
         try file.close()

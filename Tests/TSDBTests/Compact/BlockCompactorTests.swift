@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import TSDBTestSupport
 
-@testable @_spi(Chunks) @_spi(Compaction) import TSDB
+@testable @_spi(Chunks) import TSDB
 
 #if canImport(Glibc)
 import Glibc

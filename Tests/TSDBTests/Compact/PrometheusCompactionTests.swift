@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import TSDBTestSupport
 
-@testable @_spi(Chunks) @_spi(Compaction) import TSDB
+@testable @_spi(Chunks) import TSDB
 
 /// A real Prometheus 2.42 server compacts a copy of a directory of blocks (its first
 /// compaction runs a minute after start), and we compact another copy: the same plans, and

@@ -2,8 +2,9 @@ import Dispatch
 import Foundation
 import Testing
 import TSDBTestSupport
+import TSDBTools
 
-@testable @_spi(Inspect) import TSDB
+@testable import TSDB
 
 /// Issue 11, "no input can crash the engine": a real data directory (two blocks with
 /// tombstones, a WAL, `chunks_head/`) with one file damaged in a copy — bits flipped, 3 KB

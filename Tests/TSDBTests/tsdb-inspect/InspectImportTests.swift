@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-@_spi(Inspect) import TSDB
+import Exposition
+import TSDB
 import TSDBTestSupport
 
 /// `tsdb-inspect import openmetrics` against `promtool tsdb create-blocks-from openmetrics`.

@@ -1,15 +1,17 @@
+import TSDB
+
 /// A problem `verify` or `dump-wal` found, where it is and what is wrong.
-@_spi(Inspect) public struct InspectProblem: Sendable, CustomStringConvertible {
-    public var file: String
-    public var offset: Int?
-    public var message: String
+package struct InspectProblem: Sendable, CustomStringConvertible {
+    package var file: String
+    package var offset: Int?
+    package var message: String
     /// What a crash leaves and the next read-write open repairs without losing an
     /// acknowledged sample: a torn record at the end of a WAL segment, a torn chunk
     /// at the end of the last head chunk file, or that file ending inside its header.
     /// `verify` reports these as notes, not problems.
-    public var isTornTail = false
+    package var isTornTail = false
 
-    public var description: String {
+    package var description: String {
         offset.map { "\(file) at offset \($0): \(message)" } ?? "\(file): \(message)"
     }
 
@@ -28,8 +30,8 @@
 }
 
 /// One WAL record, decoded, with the segment file and offset it starts at.
-@_spi(Inspect) public struct WALRecordInfo: Sendable {
-    public enum Content: Sendable {
+package struct WALRecordInfo: Sendable {
+    package enum Content: Sendable {
         case series([(ref: UInt64, labels: Labels)])
         case samples([(ref: UInt64, timestamp: Int64, value: Double)])
         case tombstones([(ref: UInt64, minTime: Int64, maxTime: Int64)])
@@ -37,9 +39,9 @@
         case unknown(type: UInt8, length: Int)
     }
 
-    public var file: String
-    public var offset: Int
-    public var content: Content
+    package var file: String
+    package var offset: Int
+    package var content: Content
 }
 
 extension Inspect {
@@ -48,7 +50,7 @@ extension Inspect {
     /// tail, a payload that does not decode) ends the segment it is in and is returned with
     /// its file and offset; reading goes on with the next segment.
     /// - Throws: `.io` when a segment cannot be read.
-    public static func walkWAL(directory: String, _ body: (WALRecordInfo) -> Void) throws(TSDBError) -> [InspectProblem] {
+    package static func walkWAL(directory: String, _ body: (WALRecordInfo) -> Void) throws(TSDBError) -> [InspectProblem] {
         let wal = directory + "/wal"
         guard FileSystem.isDirectory(wal, sys: .system) else { return [] }
         var files: [String] = []

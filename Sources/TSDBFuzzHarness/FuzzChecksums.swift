@@ -1,3 +1,5 @@
+import TSDB
+
 /// Rewrites the CRC32C fields of a fuzz input so that they match, as far as the bytes can be
 /// walked: libFuzzer cannot compute checksums, and without this nearly every mutation of a
 /// checksummed format stops at the first check. The harnesses run each input as given and

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-@_spi(Inspect) import TSDB
+import Exposition
+import TSDB
 import TSDBTestSupport
 
 /// The exposition-text parser: Prometheus 2.42's rules for OpenMetrics and the text format.

@@ -1,36 +1,39 @@
+import Exposition
+import TSDB
+
 /// Options of ``Inspect/importText(file:into:options:progress:)``.
-@_spi(Inspect) public struct ImportOptions: Sendable {
+package struct ImportOptions: Sendable {
     /// The largest block to write, in ms; promtool's `--max-block-duration`. Below 2 h it is
     /// 2 h; above, the largest of 2 h × 3ⁿ (n < 10) that fits.
-    public var maxBlockDuration: Int64 = 2 * 3_600_000
+    package var maxBlockDuration: Int64 = 2 * 3_600_000
     /// Timestamp (ms) for lines that carry none, as in the Prometheus text format.
-    public var defaultTimestamp: Int64
+    package var defaultTimestamp: Int64
     /// nil: OpenMetrics when the file ends with `# EOF`, else the Prometheus text format.
-    public var format: TextParser.Format?
+    package var format: TextParser.Format?
     /// Samples per appender commit in promtool's backfill; decides, with the input order,
     /// which out-of-order samples are dropped and which fail the import (see
     /// ``Inspect/importText(file:into:options:progress:)``).
-    public var samplesPerCommit = 5000
+    package var samplesPerCommit = 5000
     /// The file syscalls; tests replace entries to inject failures.
     var syscalls: Syscalls = .system
 
-    public init(defaultTimestamp: Int64) { self.defaultTimestamp = defaultTimestamp }
+    package init(defaultTimestamp: Int64) { self.defaultTimestamp = defaultTimestamp }
 }
 
 /// What an import wrote.
-@_spi(Inspect) public struct ImportReport: Sendable {
-    public var blocks: [BlockMeta] = []
-    public var lines = 0
-    public var samples = 0
-    public var series = 0
+package struct ImportReport: Sendable {
+    package var blocks: [BlockMeta] = []
+    package var lines = 0
+    package var samples = 0
+    package var series = 0
     /// Out-of-order or duplicate samples dropped as promtool drops them.
-    public var dropped = 0
-    public var format: TextParser.Format = .openMetrics
+    package var dropped = 0
+    package var format: TextParser.Format = .openMetrics
 }
 
 extension Inspect {
     /// promtool's `getCompatibleBlockDuration`.
-    public static func compatibleBlockDuration(_ maxBlockDuration: Int64) -> Int64 {
+    package static func compatibleBlockDuration(_ maxBlockDuration: Int64) -> Int64 {
         let base: Int64 = 2 * 3_600_000
         guard maxBlockDuration > base else { return base }
         var ranges: [Int64] = []
@@ -60,7 +63,7 @@ extension Inspect {
     /// `import-….tmp-for-creation` inside `directory` and moved into place at the end, so
     /// an error leaves nothing behind and a crash leaves only a leftover that `DB.open`
     /// removes. `progress` gets the fraction of the work done.
-    public static func importText(
+    package static func importText(
         file: String, into directory: String, options: ImportOptions, progress: (Double) -> Void = { _ in }
     ) throws(TSDBError) -> ImportReport {
         guard FileSystem.size(file, sys: options.syscalls) != nil, !FileSystem.isDirectory(file, sys: options.syscalls) else {
@@ -169,7 +172,7 @@ private struct TextImport {
     mutating func buildBlock(
         from start: Int64, to end: Int64, into staging: String, progress: (Double) -> Void
     ) throws(TSDBError) -> (BlockMeta?, Int, Int64) {
-        let chunkOptions = ChunkOptions(chunkRange: 2 * (end - start), samplesPerChunk: 120, maxBytesBeforeAppend: nil)
+        let chunkOptions = ChunkOptions.make(chunkRange: 2 * (end - start), samplesPerChunk: 120, maxBytesBeforeAppend: nil)
         var states: [Int32: SeriesState] = [:]
         var pending: [(id: Int32, t: Int64, v: Double)] = []
         pending.reserveCapacity(options.samplesPerCommit)
@@ -210,7 +213,7 @@ private struct TextImport {
                                     location: .init(file: file, offset: s.series.lowerBound))
                 }
             } else {
-                states[id] = SeriesState()
+                states[id] = SeriesState.empty()
             }
             pending.append((id, t, s.value))
             if pending.count >= options.samplesPerCommit { commit(&pending) }

@@ -1,19 +1,21 @@
+import TSDB
+
 /// The raw-reader surface that `tsdb-inspect` uses beside the public API. Nothing here
 /// writes to the directories it reads.
-@_spi(Inspect) public enum Inspect {}
+package enum Inspect {}
 
 /// A persisted block as `promtool tsdb list` shows it: its meta and its size on disk.
-@_spi(Inspect) public struct InspectedBlock: Sendable {
-    public let directory: String
-    public let meta: BlockMeta
+package struct InspectedBlock: Sendable {
+    package let directory: String
+    package let meta: BlockMeta
     /// Bytes of the chunk segments, the index, the tombstones and `meta.json`: Prometheus's
     /// `Block.Size()`.
-    public let size: Int64
+    package let size: Int64
 }
 
 extension Inspect {
     /// What a data directory holds, checked before a command reads it.
-    public enum DirectoryKind: Sendable, Equatable {
+    package enum DirectoryKind: Sendable, Equatable {
         /// Blocks, a WAL or other files the engine writes; or nothing at all.
         case dataDirectory
         /// A single block (it holds `meta.json`); its parent is the data directory.
@@ -24,7 +26,7 @@ extension Inspect {
 
     /// Classifies `directory`. Throws `.notFound` when it does not exist and
     /// `.invalidArgument` when it is not a directory.
-    public static func classify(_ directory: String) throws(TSDBError) -> DirectoryKind {
+    package static func classify(_ directory: String) throws(TSDBError) -> DirectoryKind {
         guard FileSystem.size(directory, sys: .system) != nil else {
             throw TSDBError(.notFound, "no such directory: \(directory)", location: .init(file: directory))
         }
@@ -46,7 +48,7 @@ extension Inspect {
 
     /// Throws a clear `.invalidArgument` unless `directory` is a data directory (see
     /// ``classify(_:)``).
-    public static func requireDataDirectory(_ directory: String) throws(TSDBError) {
+    package static func requireDataDirectory(_ directory: String) throws(TSDBError) {
         switch try classify(directory) {
         case .dataDirectory: return
         case .block:
@@ -61,7 +63,7 @@ extension Inspect {
     /// The blocks of `directory` by start time, opened read-only and closed again, with their
     /// sizes. Leftovers of interrupted writes are ignored, not removed.
     /// - Throws: `.corruption` naming the file for a block that does not open.
-    public static func blocks(in directory: String) throws(TSDBError) -> [InspectedBlock] {
+    package static func blocks(in directory: String) throws(TSDBError) -> [InspectedBlock] {
         let (blocks, _) = try BlockLoader.load(directory: directory, sys: .system, readOnly: true)
         defer { for b in blocks { b.close() } }
         var out: [InspectedBlock] = []

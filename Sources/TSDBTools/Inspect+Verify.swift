@@ -1,14 +1,16 @@
+@_spi(Chunks) import TSDB
+
 /// What ``Inspect/verify(directory:)`` checked.
-@_spi(Inspect) public struct VerifyReport: Sendable {
-    public var blocks = 0
-    public var series = 0
-    public var chunks = 0
-    public var walRecords = 0
+package struct VerifyReport: Sendable {
+    package var blocks = 0
+    package var series = 0
+    package var chunks = 0
+    package var walRecords = 0
     /// Chunks in `chunks_head/` whose framing and CRC were checked.
-    public var headChunks = 0
-    public var problems: [InspectProblem] = []
+    package var headChunks = 0
+    package var problems: [InspectProblem] = []
     /// Torn tails a crash leaves and the next open repairs (``InspectProblem/isTornTail``).
-    public var notes: [InspectProblem] = []
+    package var notes: [InspectProblem] = []
 }
 
 extension Inspect {
@@ -19,7 +21,7 @@ extension Inspect {
     /// reference resolving to a chunk that decodes, and the counts in `meta.json` matching.
     /// Then every head chunk file in `chunks_head/` (header, framing, CRC, numbering).
     /// Reads only; reports each problem with its file and offset and carries on.
-    public static func verify(directory: String) throws(TSDBError) -> VerifyReport {
+    package static func verify(directory: String) throws(TSDBError) -> VerifyReport {
         var report = VerifyReport()
         for name in (try FileSystem.list(directory, sys: .system) ?? []).sorted() where ULID(name) != nil {
             report.blocks += 1

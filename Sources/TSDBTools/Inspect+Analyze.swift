@@ -1,29 +1,31 @@
+@_spi(Chunks) import TSDB
+
 /// What `promtool tsdb analyze` reports about one block, plus chunk statistics. Every list
 /// is sorted by count, descending, then by key.
-@_spi(Inspect) public struct BlockAnalysis: Sendable {
-    public var meta: BlockMeta
-    public var labelNameCount = 0
-    public var postings = 0
-    public var postingEntries = 0
+package struct BlockAnalysis: Sendable {
+    package var meta: BlockMeta
+    package var labelNameCount = 0
+    package var postings = 0
+    package var postingEntries = 0
     /// Label pairs (`name=value`) by time uncovered, in block lengths: churn.
-    public var churningPairs: [(key: String, count: UInt64)] = []
-    public var churningNames: [(key: String, count: UInt64)] = []
-    public var commonPairs: [(key: String, count: UInt64)] = []
-    public var valueLengths: [(key: String, count: UInt64)] = []
-    public var cardinalityLabels: [(key: String, count: UInt64)] = []
-    public var cardinalityMetrics: [(key: String, count: UInt64)] = []
-    public var chunks = 0
-    public var samples = 0
+    package var churningPairs: [(key: String, count: UInt64)] = []
+    package var churningNames: [(key: String, count: UInt64)] = []
+    package var commonPairs: [(key: String, count: UInt64)] = []
+    package var valueLengths: [(key: String, count: UInt64)] = []
+    package var cardinalityLabels: [(key: String, count: UInt64)] = []
+    package var cardinalityMetrics: [(key: String, count: UInt64)] = []
+    package var chunks = 0
+    package var samples = 0
     /// Bytes of chunk data (encoding byte and XOR bits, without length and CRC).
-    public var chunkBytes = 0
+    package var chunkBytes = 0
     /// Chunks per tenth of fullness (120 samples = 100%), as `analyze --extended`.
-    public var fullness = [Int](repeating: 0, count: 10)
+    package var fullness = [Int](repeating: 0, count: 10)
 }
 
 extension Inspect {
     /// Analyzes the block `ulid` of `directory`, or the last one by start time.
     /// - Throws: `.notFound` when there is no such block, `.corruption` for damage.
-    public static func analyze(directory: String, block ulid: String?) throws(TSDBError) -> BlockAnalysis {
+    package static func analyze(directory: String, block ulid: String?) throws(TSDBError) -> BlockAnalysis {
         let (blocks, _) = try BlockLoader.load(directory: directory, sys: .system, readOnly: true)
         defer { for b in blocks { b.close() } }
         guard let block = ulid.map({ id in blocks.first { $0.meta.ulid.description == id } }) ?? blocks.last else {

@@ -4,14 +4,16 @@ import Glibc
 import Darwin
 #endif
 
+import TSDB
+
 /// One sample line of exposition text: where its series text (`name{labels}`) lies in the
 /// input, its value and its timestamp in milliseconds (nil when the line has none).
-@_spi(Inspect) public struct TextSample: Sendable {
-    public var series: Range<Int>
-    public var value: Double
-    public var timestamp: Int64?
+package struct TextSample: Sendable {
+    package var series: Range<Int>
+    package var value: Double
+    package var timestamp: Int64?
     /// 1-based line number.
-    public var line: Int
+    package var line: Int
 }
 
 /// Reads OpenMetrics text and the Prometheus text exposition format, with the rules of
@@ -29,32 +31,32 @@ import Darwin
 ///
 /// A value type over bytes it does not own: the buffer must outlive the parser and every
 /// range it returns. Never traps on any input; errors name the line and byte offset.
-@_spi(Inspect) public struct TextParser {
-    public enum Format: Sendable, Equatable {
+package struct TextParser {
+    package enum Format: Sendable, Equatable {
         case openMetrics
         case prometheusText
     }
 
-    public let format: Format
+    package let format: Format
     let bytes: UnsafeRawBufferPointer
     let file: String?
     /// Start of the next line.
-    public private(set) var offset = 0
+    package private(set) var offset = 0
     /// Lines consumed so far.
-    public private(set) var line = 0
+    package private(set) var line = 0
     private var sawEOF = false
 
     /// Go's `math.NaN()`, which Prometheus's parsers return for `NaN`.
-    public static let goNaN = Double(bitPattern: 0x7ff8_0000_0000_0001)
+    package static let goNaN = Double(bitPattern: 0x7ff8_0000_0000_0001)
 
-    public init(_ bytes: UnsafeRawBufferPointer, format: Format, file: String? = nil) {
+    package init(_ bytes: UnsafeRawBufferPointer, format: Format, file: String? = nil) {
         self.bytes = bytes
         self.format = format
         self.file = file
     }
 
     /// OpenMetrics when the input's last line is `# EOF`, else the Prometheus text format.
-    public static func detectFormat(_ bytes: UnsafeRawBufferPointer) -> Format {
+    package static func detectFormat(_ bytes: UnsafeRawBufferPointer) -> Format {
         var end = bytes.count
         while end > 0, bytes[end - 1] == 0x0A || bytes[end - 1] == 0x0D || bytes[end - 1] == 0x20 { end -= 1 }
         let marker = Array("# EOF".utf8)
@@ -69,7 +71,7 @@ import Darwin
 
     /// The next sample; nil at the end of the input. Metadata and comment lines are checked
     /// and skipped.
-    public mutating func next() throws(TSDBError) -> TextSample? {
+    package mutating func next() throws(TSDBError) -> TextSample? {
         while offset < bytes.count {
             let start = offset
             var end = start
@@ -269,7 +271,7 @@ import Darwin
 
     /// The labels of a sample's series text, validated: names valid and unique, values
     /// valid UTF-8 (unescaped), empty values dropped.
-    public func labels(of sample: TextSample) throws(TSDBError) -> Labels {
+    package func labels(of sample: TextSample) throws(TSDBError) -> Labels {
         var list: [Label] = []
         var i = sample.series.lowerBound
         let end = sample.series.upperBound
@@ -345,7 +347,7 @@ import Darwin
     /// Go's `strconv.ParseFloat(s, 64)` as Prometheus calls it: decimal with optional sign,
     /// point and exponent, or `inf`/`infinity` (signed) and `nan`, any case; no hex, no
     /// underscores; nil for a syntax error or a value beyond the double range.
-    public static func parseGoFloat(_ s: UnsafeRawBufferPointer) -> Double? {
+    package static func parseGoFloat(_ s: UnsafeRawBufferPointer) -> Double? {
         let n = s.count
         guard n > 0, n < 512 else { return nil }
         var i = 0

@@ -1,3 +1,6 @@
+import Exposition
+@_spi(Chunks) import TSDB
+
 /// What the fuzz harnesses (`tsdb-fuzz`, `TSDBFuzzHarness`) run on each input: one driver
 /// per decoder of bytes from disk or from a user, each reading everything the decoder can
 /// be asked and checking an invariant where one exists.
@@ -311,9 +314,10 @@ package enum FuzzDrivers {
                 try model.apply(record, file: file, offset: offset)
             }
         }
-        for tuning in [ReplayTuning(threads: 1, pieces: 1), ReplayTuning(threads: 2, pieces: 1)] {
+        for threads in [1, 2] {
             var options = Options()
-            options.replayTuning = tuning
+            options.replayTuning.threads = threads
+            options.replayTuning.pieces = 1
             options.syscalls = scratchSyscalls
             let opened = attempt { () throws(TSDBError) in try DB.openReadOnly(directory: dataDirectory, options: options) }
             switch (opened, modelResult) {
@@ -323,15 +327,15 @@ package enum FuzzDrivers {
                 let got = [stats.series, stats.samples, stats.outOfOrder, stats.unknownRefs, stats.tombstones, stats.unknownRecords]
                 let want = [model.series, model.samples, model.outOfOrder, model.unknownRefs, model.tombstones, model.unknownRecords]
                 guard got == want else {
-                    throw FuzzFailure("replay (threads \(tuning.threads), \(tuning.pieces) page(s) a piece): series, samples, out of order, unknown refs, tombstones, unknown records \(got); sequential reader \(want)")
+                    throw FuzzFailure("replay (threads \(options.replayTuning.threads), \(options.replayTuning.pieces) page(s) a piece): series, samples, out of order, unknown refs, tombstones, unknown records \(got); sequential reader \(want)")
                 }
             case let (.failure(error), .failure):
                 try expectCorruption(error, file: dataDirectory, "replay")
             case let (.success(db), .failure(error)):
                 try? db.close()
-                throw FuzzFailure("replay (threads \(tuning.threads)): the pipeline succeeded, the sequential reader failed: \(error)")
+                throw FuzzFailure("replay (threads \(options.replayTuning.threads)): the pipeline succeeded, the sequential reader failed: \(error)")
             case let (.failure(error), .success):
-                throw FuzzFailure("replay (threads \(tuning.threads)): the pipeline failed, the sequential reader succeeded: \(error)")
+                throw FuzzFailure("replay (threads \(options.replayTuning.threads)): the pipeline failed, the sequential reader succeeded: \(error)")
             }
         }
     }
