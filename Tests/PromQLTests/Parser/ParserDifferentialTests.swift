@@ -1,0 +1,33 @@
+import Testing
+@testable import PromQL
+
+/// The parser against promtool 2.42's recorded verdicts. Until the type checker lands, only
+/// the queries promtool accepts must parse; the agreement on errors is printed, not required.
+@Suite struct ParserDifferentialTests {
+    @Test func acceptsWhatPromtoolAccepts() throws {
+        var agree = 0, total = 0
+        for (query, verdict) in try LexerDifferentialTests.verdicts() {
+            total += 1
+            let ours: String
+            do { _ = try PromQLParser.parse(query); ours = "OK" } catch { ours = error.description }
+            if ours == verdict { agree += 1 } else { print("DISAGREE\t\(query)\tpromtool: \(verdict)\tours: \(ours)") }
+            if verdict == "OK" { #expect(ours == "OK", "query: \(query)") }
+        }
+        print("AGREE \(agree) of \(total)")
+    }
+
+    @Test(arguments: [
+        ("-2^2", "-2 ^ 2"), ("a + b * c", "a + b * c"), ("(a + b) * c", "(a + b) * c"),
+        ("sum by (job) (rate(foo{a=\"b\"}[5m] offset 1m))", "sum by (job) (rate(foo{a=\"b\"}[5m] offset 1m))"),
+        ("foo @ 1 offset -5m", "foo @ 1.000 offset -5m"), ("0x1f", "31"), ("1e6", "1e+06"),
+        ("a > bool on(x) group_left(y) b", "a > bool on (x) group_left (y) b"),
+    ])
+    func printing(query: String, printed: String) throws {
+        #expect(try PromQLParser.parse(query).description == printed)
+    }
+
+    @Test func deepNestingIsAnError() {
+        let q = String(repeating: "(", count: 10_000) + "1" + String(repeating: ")", count: 10_000)
+        #expect(throws: PromQLParseError.self) { try PromQLParser.parse(q) }
+    }
+}
