@@ -26,6 +26,17 @@ import Testing
         #expect(try PromQLParser.parse(query).description == printed)
     }
 
+    @Test func hugeQueriesDoNotTrap() throws {
+        let chain = String(repeating: "a + ", count: 250_000) + "a"
+        #expect(throws: PromQLParseError.self) { try PromQLParser.parse(chain) }
+        let long = "foo{a=\"" + String(repeating: "x", count: 1_000_000) + "\"}"
+        #expect(try PromQLParser.parse(long).description.utf8.count == long.utf8.count)
+        #expect(throws: PromQLParseError.self) { try PromQLParser.parse(utf8: [0x22, 0xFF, 0x22]) }
+        #expect(throws: PromQLParseError.self) { try PromQLParser.parse("foo[99999999999999999999y]") }
+        #expect(throws: PromQLParseError.self) { try PromQLParser.parse(String(repeating: "-", count: 10_000) + "1") }
+        #expect(throws: PromQLParseError.self) { try PromQLParser.parse("1e999999") }
+    }
+
     @Test func deepNestingIsAnError() {
         let q = String(repeating: "(", count: 10_000) + "1" + String(repeating: ")", count: 10_000)
         #expect(throws: PromQLParseError.self) { try PromQLParser.parse(q) }
