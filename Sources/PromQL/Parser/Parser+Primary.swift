@@ -32,10 +32,11 @@ extension Parser {
             return try selectorAfterName(t.text)
         case .identifier:
             if try peek().kind == .leftParen {
-                let args = try callBody()
+                let (args, starts) = try callBody()
                 guard let f = PromQLFunction.all[t.text] else {
                     throw error("unknown function with name \(goQuote(t.text))", at: t.position)
                 }
+                checkCall(f, args, starts: starts, at: t.position)
                 return .call(f, args)
             }
             return try selectorAfterName(t.text)
@@ -105,14 +106,15 @@ extension Parser {
     }
 
     /// `(` args `)`, the `(` not yet taken.
-    mutating func callBody() throws(PromQLParseError) -> [Expr] {
+    mutating func callBody() throws(PromQLParseError) -> ([Expr], [Int]) {
         _ = try take()
-        var args: [Expr] = []
-        if try peek().kind == .rightParen { _ = try take(); return args }
+        var args: [Expr] = [], starts: [Int] = []
+        if try peek().kind == .rightParen { _ = try take(); return (args, starts) }
         while true {
+            starts.append(try peek().position)
             args.append(try parseExpr(minPrecedence: 1))
             let t = try take()
-            if t.kind == .rightParen { return args }
+            if t.kind == .rightParen { return (args, starts) }
             guard t.kind == .comma else { throw unexpected(t) }
             if try peek().kind == .rightParen {
                 throw error("trailing commas not allowed in function call args", at: t.position)
@@ -132,7 +134,7 @@ extension Parser {
         }
         let open = try peek()
         guard open.kind == .leftParen else { throw unexpected(open) }
-        let args = try callBody()
+        let (args, starts) = try callBody()
         inAggregation -= 1
         k = try peek().kind
         if !hasModifier && (k == .keyword("by") || k == .keyword("without")) {
@@ -146,6 +148,9 @@ extension Parser {
         guard args.count == want else {
             throw error("wrong number of arguments for aggregate expression provided, expected \(want), got \(args.count)", at: 0)
         }
+        expectType(args[want - 1], at: starts[want - 1], .vector, "aggregation expression")
+        if op == "topk" || op == "bottomk" || op == "quantile" { expectType(args[0], at: starts[0], .scalar, "aggregation parameter") }
+        if op == "count_values" { expectType(args[0], at: starts[0], .string, "aggregation parameter") }
         return .aggregate(op: op, args[want - 1], parameter: withParameter ? args[0] : nil, grouping: grouping, without: without)
     }
 

@@ -25,6 +25,7 @@ struct Parser {
     var lookahead: Token?
     var depth = 0
     var inAggregation = 0
+    var firstTypeError: PromQLParseError?
 
     init(lexer: Lexer) { self.lexer = lexer }
 
@@ -80,6 +81,7 @@ struct Parser {
         let e = try parseExpr(minPrecedence: 1)
         let t = try peek()
         guard t.kind == .eof else { throw unexpected(t) }
+        if let firstTypeError { throw firstTypeError }
         return e
     }
 
@@ -111,6 +113,7 @@ struct Parser {
         if depth > PromQLParser.maximumDepth {
             throw error("expression nests deeper than \(PromQLParser.maximumDepth) levels", at: try peek().position)
         }
+        let lhsStart = try peek().position
         var lhs = try parseUnary()
         var chain = 0
         while let op = Self.binaryOperator(try peek().kind), op.precedence >= minPrecedence {
@@ -135,7 +138,10 @@ struct Parser {
                 }
             }
             if op.isSetOperator && matching.cardinality == .oneToOne { matching.cardinality = .manyToMany }
+            let rhsStart = try peek().position
             let rhs = try parseExpr(minPrecedence: op == .pow ? op.precedence : op.precedence + 1)
+            checkBinary(op, lhs, lhsStart: lhsStart, rhs, rhsStart: rhsStart, matching: matching,
+                        returnBool: returnBool, opPosition: opToken.position)
             lhs = .binary(op, lhs, rhs, matching: matching, returnBool: returnBool)
         }
         return lhs
@@ -147,13 +153,17 @@ struct Parser {
             _ = try take()
             let operand = try parseExpr(minPrecedence: 6)
             if case .number(let v) = operand { return .number(t.kind == .sub ? -v : v) }
+            let ot = Self.type(of: operand)
+            if ot != .scalar && ot != .vector {
+                typeError("unary expression only allowed on expressions of type scalar or instant vector, got \(goQuote(ot.documentedName))", at: t.position)
+            }
             return .unary(negative: t.kind == .sub, operand)
         }
-        return try parsePostfix(try parsePrimary())
+        return try parsePostfix(try parsePrimary(), start: t.position)
     }
 
-    mutating func parsePostfix(_ start: Expr) throws(PromQLParseError) -> Expr {
-        var e = start
+    mutating func parsePostfix(_ primary: Expr, start: Int) throws(PromQLParseError) -> Expr {
+        var e = primary
         while true {
             let t = try peek()
             switch t.kind {
@@ -179,6 +189,9 @@ struct Parser {
                         guard s.kind == .rightBracket else { throw unexpected(s, "subquery selector", "\"]\"") }
                     } else if s.kind != .rightBracket {
                         throw unexpected(s, "subquery selector", "duration or \"]\"")
+                    }
+                    if Self.type(of: e) != .vector {
+                        typeError("subquery is only allowed on instant vector, got \(Self.type(of: e).rawValue) instead", at: start)
                     }
                     e = .subquery(e, range: range, step: step, offset: 0, at: nil)
                 } else {

@@ -1,17 +1,17 @@
 import Testing
 @testable import PromQL
 
-/// The parser against promtool 2.42's recorded verdicts. Until the type checker lands, only
-/// the queries promtool accepts must parse; the agreement on errors is printed, not required.
+/// The parser against promtool 2.42's recorded verdicts: the same acceptance and the same
+/// error text, except regex compile errors (the engine's PCRE2 words them differently from Go).
 @Suite struct ParserDifferentialTests {
-    @Test func acceptsWhatPromtoolAccepts() throws {
+    @Test func agreesWithPromtool() throws {
         var agree = 0, total = 0
         for (query, verdict) in try LexerDifferentialTests.verdicts() {
             total += 1
             let ours: String
             do { _ = try PromQLParser.parse(query); ours = "OK" } catch { ours = error.description }
             if ours == verdict { agree += 1 } else { print("DISAGREE\t\(query)\tpromtool: \(verdict)\tours: \(ours)") }
-            if verdict == "OK" { #expect(ours == "OK", "query: \(query)") }
+            if !verdict.contains("error parsing regexp") { #expect(ours == verdict, "query: \(query)") }
         }
         print("AGREE \(agree) of \(total)")
     }
