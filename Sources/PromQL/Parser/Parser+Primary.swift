@@ -23,13 +23,13 @@ extension Parser {
             guard close.kind == .rightParen else { throw unexpected(close) }
             return .paren(inner)
         case .leftBrace:
-            return try selector(name: "", matchers: try labelMatchers())
+            return try selector(name: "", matchers: try labelMatchers(), at: t.position)
         case .aggregator(let op):
             let n = try peek().kind
             if n == .leftParen || n == .keyword("by") || n == .keyword("without") {
-                return try aggregate(op)
+                return try aggregate(op, at: t.position)
             }
-            return try selectorAfterName(t.text)
+            return try selectorAfterName(t.text, at: t.position)
         case .identifier:
             if try peek().kind == .leftParen {
                 let (args, starts) = try callBody()
@@ -39,25 +39,25 @@ extension Parser {
                 checkCall(f, args, starts: starts, at: t.position)
                 return .call(f, args)
             }
-            return try selectorAfterName(t.text)
+            return try selectorAfterName(t.text, at: t.position)
         default:
-            if Self.metricNameKinds.contains(t.kind) { return try selectorAfterName(t.text) }
+            if Self.metricNameKinds.contains(t.kind) { return try selectorAfterName(t.text, at: t.position) }
             throw unexpected(t)
         }
     }
 
-    mutating func selectorAfterName(_ name: String) throws(PromQLParseError) -> Expr {
+    mutating func selectorAfterName(_ name: String, at position: Int) throws(PromQLParseError) -> Expr {
         var matchers: [Matcher] = []
         if try peek().kind == .leftBrace { _ = try take(); matchers = try labelMatchers() }
         for m in matchers where m.name == "__name__" {
-            throw error("metric name must not be set twice: \(goQuote(name)) or \(goQuote(m.value))", at: 0)
+            throw error("metric name must not be set twice: \(goQuote(name)) or \(goQuote(m.value))", at: position)
         }
-        return try selector(name: name, matchers: matchers + [.equal("__name__", name)])
+        return try selector(name: name, matchers: matchers + [.equal("__name__", name)], at: position)
     }
 
-    func selector(name: String, matchers: [Matcher]) throws(PromQLParseError) -> Expr {
+    func selector(name: String, matchers: [Matcher], at position: Int) throws(PromQLParseError) -> Expr {
         if name.isEmpty && !matchers.contains(where: { !$0.matches("") }) {
-            throw error("vector selector must contain at least one non-empty matcher", at: 0)
+            throw error("vector selector must contain at least one non-empty matcher", at: position)
         }
         return .vectorSelector(name: name, matchers: matchers, offset: 0, at: nil)
     }
@@ -122,7 +122,7 @@ extension Parser {
         }
     }
 
-    mutating func aggregate(_ op: String) throws(PromQLParseError) -> Expr {
+    mutating func aggregate(_ op: String, at position: Int) throws(PromQLParseError) -> Expr {
         inAggregation += 1
         var grouping: [String] = [], without = false, hasModifier = false
         var k = try peek().kind
@@ -142,11 +142,11 @@ extension Parser {
             without = k == .keyword("without")
             grouping = try parseGroupingLabels()
         }
-        if args.isEmpty { throw error("no arguments for aggregate expression provided", at: 0) }
+        if args.isEmpty { throw error("no arguments for aggregate expression provided", at: position) }
         let withParameter = ["topk", "bottomk", "count_values", "quantile"].contains(op)
         let want = withParameter ? 2 : 1
         guard args.count == want else {
-            throw error("wrong number of arguments for aggregate expression provided, expected \(want), got \(args.count)", at: 0)
+            throw error("wrong number of arguments for aggregate expression provided, expected \(want), got \(args.count)", at: position)
         }
         expectType(args[want - 1], at: starts[want - 1], .vector, "aggregation expression")
         if op == "topk" || op == "bottomk" || op == "quantile" { expectType(args[0], at: starts[0], .scalar, "aggregation parameter") }

@@ -204,7 +204,7 @@ struct Parser {
                 if d.kind == .sub { sign = -1; d = try take() }
                 guard d.kind == .duration else { throw unexpected(d, "offset", "duration") }
                 let value = try duration(d) * sign
-                e = try setOffset(e, value, at: t.position)
+                e = try setOffset(e, value, at: start)
             case .at:
                 _ = try take()
                 var n = try take()
@@ -221,50 +221,48 @@ struct Parser {
                     guard n.kind == .number else { throw unexpected(n, "@", "timestamp") }
                     let ts = try number(n) * sign
                     if !ts.isFinite || ts >= 9.223372036854775807e18 || ts <= -9.223372036854775807e18 {
-                        throw error("timestamp out of bounds for @ modifier: \(goFormatFixed(ts))", at: Self.start(e))
+                        throw error("timestamp out of bounds for @ modifier: \(goFormatFixed(ts))", at: start)
                     }
                     let ms = (ts * 1000).rounded()
                     modifier = .timestamp(milliseconds: ms >= -9.223372036854775807e18 && ms < 9.223372036854775807e18 ? Int64(ms) : Int64.min)
                 }
-                e = try setAt(e, modifier)
+                e = try setAt(e, modifier, at: start)
             default:
                 return e
             }
         }
     }
 
-    static func start(_ e: Expr) -> Int { 0 }
-
     mutating func setOffset(_ e: Expr, _ value: Int64, at position: Int) throws(PromQLParseError) -> Expr {
         switch e {
         case let .vectorSelector(name, matchers, offset, at):
-            if offset != 0 { throw error("offset may not be set multiple times", at: 0) }
+            if offset != 0 { throw error("offset may not be set multiple times", at: position) }
             return .vectorSelector(name: name, matchers: matchers, offset: value, at: at)
         case let .matrixSelector(.vectorSelector(name, matchers, offset, at), range):
-            if offset != 0 { throw error("offset may not be set multiple times", at: 0) }
+            if offset != 0 { throw error("offset may not be set multiple times", at: position) }
             return .matrixSelector(.vectorSelector(name: name, matchers: matchers, offset: value, at: at), range: range)
         case let .subquery(inner, range, step, offset, at):
-            if offset != 0 { throw error("offset may not be set multiple times", at: 0) }
+            if offset != 0 { throw error("offset may not be set multiple times", at: position) }
             return .subquery(inner, range: range, step: step, offset: value, at: at)
         default:
-            throw error("offset modifier must be preceded by an instant vector selector or range vector selector or a subquery", at: 0)
+            throw error("offset modifier must be preceded by an instant vector selector or range vector selector or a subquery", at: position)
         }
     }
 
-    mutating func setAt(_ e: Expr, _ value: AtModifier) throws(PromQLParseError) -> Expr {
+    mutating func setAt(_ e: Expr, _ value: AtModifier, at position: Int) throws(PromQLParseError) -> Expr {
         let twice = "@ <timestamp> may not be set multiple times"
         switch e {
         case let .vectorSelector(name, matchers, offset, at):
-            if at != nil { throw error(twice, at: 0) }
+            if at != nil { throw error(twice, at: position) }
             return .vectorSelector(name: name, matchers: matchers, offset: offset, at: value)
         case let .matrixSelector(.vectorSelector(name, matchers, offset, at), range):
-            if at != nil { throw error(twice, at: 0) }
+            if at != nil { throw error(twice, at: position) }
             return .matrixSelector(.vectorSelector(name: name, matchers: matchers, offset: offset, at: value), range: range)
         case let .subquery(inner, range, step, offset, at):
-            if at != nil { throw error(twice, at: 0) }
+            if at != nil { throw error(twice, at: position) }
             return .subquery(inner, range: range, step: step, offset: offset, at: value)
         default:
-            throw error("@ modifier must be preceded by an instant vector selector or range vector selector or a subquery", at: 0)
+            throw error("@ modifier must be preceded by an instant vector selector or range vector selector or a subquery", at: position)
         }
     }
 
