@@ -5,6 +5,7 @@ let package = Package(
     name: "swift-tsdb",
     products: [
         .library(name: "TSDB", targets: ["TSDB"]),
+        .library(name: "PromQL", targets: ["PromQL"]),
         .executable(name: "tsdb-bench", targets: ["tsdb-bench"]),
         .executable(name: "tsdb-inspect", targets: ["tsdb-inspect"]),
     ],
@@ -56,6 +57,9 @@ let package = Package(
         .target(name: "TSDBFuzzHarness", dependencies: ["TSDB", "Exposition"], path: "Sources/TSDBFuzzHarness"),
         // The fuzz targets in one binary; see scripts/fuzz.sh and Fixtures/fuzz/README.md.
         .executableTarget(name: "tsdb-fuzz", dependencies: ["TSDBFuzzHarness"], path: "Sources/tsdb-fuzz"),
+
+        .target(name: "PromQL", dependencies: ["TSDB"], path: "Sources/PromQL"),
+        .testTarget(name: "PromQLTests", dependencies: ["PromQL", "TSDB"], path: "Tests/PromQLTests"),
 
         .target(name: "TSDBTestSupport", dependencies: ["TSDB"], path: "Tests/TSDBTestSupport"),
         .testTarget(
