@@ -308,7 +308,9 @@ struct ReplayDecoder {
         let raw = full.map { UnsafeRawBufferPointer(rebasing: bytes[$0]) }
             ?? UnsafeRawBufferPointer(start: scratch.assembly.pointer, count: assembly.count)
         // zstd, or flags that disagree: the sequential reader says which.
-        return try? WALCompression.decompress(raw, flags: flags, into: scratch.output)
+        // (Not `return try?`: its nil would become `.some(nil)`, padding.)
+        guard let out = try? WALCompression.decompress(raw, flags: flags, into: scratch.output) else { return nil }
+        return .some(out)
     }
 }
 
