@@ -79,7 +79,7 @@ struct JSONParser {
         case UInt8(ascii: "f"): try expect("false"); return .bool(false)
         case UInt8(ascii: "n"): try expect("null"); return .null
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return .number(try parseNumber())
-        default: throw reader.error("expected a JSON value, found byte 0x\(String(b, radix: 16))")
+        default: throw reader.error("expected a JSON value, found byte 0x\(Hex.string(b))")
         }
     }
 
@@ -211,14 +211,7 @@ struct JSONParser {
     private mutating func readHex4(at: Int) throws(TSDBError) -> UInt32 {
         var v: UInt32 = 0
         for _ in 0..<4 {
-            let b = try reader.readByte()
-            let d: UInt8
-            switch b {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): d = b - UInt8(ascii: "0")
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): d = b - UInt8(ascii: "a") + 10
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): d = b - UInt8(ascii: "A") + 10
-            default: throw reader.error("invalid \\u escape in JSON string", at: at)
-            }
+            guard let d = Hex.digit(try reader.readByte()) else { throw reader.error("invalid \\u escape in JSON string", at: at) }
             v = v << 4 | UInt32(d)
         }
         return v

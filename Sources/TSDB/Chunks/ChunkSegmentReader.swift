@@ -92,7 +92,7 @@ package final class ChunkSegmentReader: Sendable {
         var reader = ByteReader(bytes, file: file)
         let magic: UInt32 = try reader.readBigEndian()
         guard magic == ChunkSegmentFormat.magic else {
-            throw .corruption("chunk segment magic number \(hex(magic)), expected \(hex(ChunkSegmentFormat.magic))", file: file, offset: 0)
+            throw .corruption("chunk segment magic number 0x\(Hex.string(magic, width: 8)), expected 0x\(Hex.string(ChunkSegmentFormat.magic, width: 8))", file: file, offset: 0)
         }
         let version = try reader.readByte()
         guard version == ChunkSegmentFormat.version else {
@@ -140,14 +140,9 @@ package final class ChunkSegmentReader: Sendable {
         for i in 0..<ChunkSegmentFormat.crcSize { stored = stored << 8 | UInt32(bytes[dataEnd + i]) }
         guard stored == computed else {
             throw .corruption(
-                "chunk CRC32C mismatch: stored \(hex(stored)) at offset \(dataEnd), computed \(hex(computed))",
+                "chunk CRC32C mismatch: stored 0x\(Hex.string(stored, width: 8)) at offset \(dataEnd), computed 0x\(Hex.string(computed, width: 8))",
                 file: file, offset: offset)
         }
         return (ChunkEncoding(rawValue: bytes[encodingOffset]), (encodingOffset + 1)..<dataEnd, dataEnd + ChunkSegmentFormat.crcSize)
-    }
-
-    private static func hex(_ v: UInt32) -> String {
-        let s = String(v, radix: 16)
-        return "0x" + String(repeating: "0", count: 8 - s.count) + s
     }
 }

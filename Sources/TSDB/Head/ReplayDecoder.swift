@@ -166,11 +166,11 @@ struct ReplayDecoder {
     func decodePiece(index: Int, start: Int, limit: Int, aliases: [UInt64: ReplayAlias], generation: Int) -> ReplayPiece {
         var at = start
         // Fragments of a record begun in an earlier piece belong to that piece.
+        let parser = WALFragmentParser(bytes: bytes)
         while at < limit, at + WALFormat.headerSize <= bytes.count {
             let type = bytes[at] & WALFormat.typeMask
             guard type == WALFormat.middle || type == WALFormat.last else { break }
-            let length = Int(bytes[at + 1]) << 8 | Int(bytes[at + 2])
-            at += WALFormat.headerSize + length
+            at += WALFormat.headerSize + parser.length(at: at)
         }
         let first = at
         var steps: [ReplayStep] = []
@@ -295,66 +295,35 @@ struct ReplayDecoder {
     /// The record (or page padding, as `.some(nil)`) at `at`, decompressed, moving `at` past
     /// it; nil for anything the sequential reader must judge. The bytes stay valid until the
     /// next call.
+    @inline(__always)
     private func readRecord(at: inout Int) -> UnsafeRawBufferPointer?? {
-        let pageSize = WALFormat.pageSize
-        let count = bytes.count
-        var fragments = 0
-        var flags: UInt8 = 0
-        var single: Range<Int>?
-        var assembled = 0
-        while true {
-            guard at < count else { return nil }
-            let typeByte = bytes[at]
-            let type = typeByte & WALFormat.typeMask
-            if type == WALFormat.padding {
-                let pageEnd = Swift.min((at / pageSize + 1) * pageSize, count)
-                for i in at..<pageEnd where bytes[i] != 0 { return nil }
-                at = pageEnd
-                if fragments == 0 { return .some(nil) }
-                continue
-            }
-            guard typeByte & ~WALFormat.knownFlags == 0, type <= WALFormat.last, at + WALFormat.headerSize <= count else { return nil }
-            let length = Int(bytes[at + 1]) << 8 | Int(bytes[at + 2])
-            let dataStart = at + WALFormat.headerSize
-            guard at % pageSize + WALFormat.headerSize + length <= pageSize, dataStart + length <= count else { return nil }
-            let crc = UInt32(bytes[at + 3]) << 24 | UInt32(bytes[at + 4]) << 16 | UInt32(bytes[at + 5]) << 8 | UInt32(bytes[at + 6])
-            guard CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[dataStart..<(dataStart + length)])) == crc else { return nil }
-            let expected = fragments == 0 ? (type == WALFormat.full || type == WALFormat.first) : (type == WALFormat.middle || type == WALFormat.last)
-            guard expected else { return nil }
-            if fragments == 0 {
-                flags = typeByte & ~WALFormat.typeMask
-            } else if typeByte & ~WALFormat.typeMask != flags {
-                return nil
-            }
-            at = dataStart + length
-            if type == WALFormat.full {
-                single = dataStart..<at
-                break
-            }
-            let into = scratch.assembly.reserve(assembled + length)
-            if length > 0 { (into + assembled).copyMemory(from: bytes.baseAddress! + dataStart, byteCount: length) }
-            assembled += length
-            fragments += 1
-            if type == WALFormat.last { break }
+        var assembly = AssemblySink(buffer: scratch.assembly)
+        let item: WALFragmentParser.Item?
+        do throws(WALFragmentDamage) {
+            item = try WALFragmentParser(bytes: bytes).readRecord(at: &at, into: &assembly)
+        } catch {
+            return nil
         }
-        let raw = single.map { UnsafeRawBufferPointer(rebasing: bytes[$0]) }
-            ?? UnsafeRawBufferPointer(start: scratch.assembly.pointer, count: assembled)
-        if raw.isEmpty || flags == 0 { return .some(raw) }
-        return decompress(raw, flags: flags).map { .some($0) }
+        guard case .record(_, let flags, let full)? = item else { return item == nil ? nil : .some(nil) }
+        let raw = full.map { UnsafeRawBufferPointer(rebasing: bytes[$0]) }
+            ?? UnsafeRawBufferPointer(start: scratch.assembly.pointer, count: assembly.count)
+        // zstd, or flags that disagree: the sequential reader says which.
+        // (Not `return try?`: its nil would become `.some(nil)`, padding.)
+        guard let out = try? WALCompression.decompress(raw, flags: flags, into: scratch.output) else { return nil }
+        return .some(out)
     }
+}
 
-    private func decompress(_ raw: UnsafeRawBufferPointer, flags: UInt8) -> UnsafeRawBufferPointer? {
-        switch flags {
-        case WALFormat.snappyFlag:
-            return Snappy.decompress(raw, into: scratch.output)
-        case WALFormat.lz4Flag:
-            // A uvarint of the decompressed size, then the LZ4 block (FORMAT.md §6.4).
-            var r = ByteReader(raw)
-            guard let size = try? r.readUvarint(), size <= UInt64(Int32.max) else { return nil }
-            return LZ4.decompress(UnsafeRawBufferPointer(rebasing: raw[r.offset...]), decompressedSize: Int(size), into: scratch.output)
-        default:
-            return nil  // zstd, or flags that disagree: the sequential reader says which
-        }
+/// Reassembles a record's fragments into a thread's reused buffer.
+private struct AssemblySink: WALFragmentSink {
+    let buffer: GrowableBuffer
+    var count = 0
+
+    @inline(__always)
+    mutating func append(_ data: UnsafeRawBufferPointer) {
+        let into = buffer.reserve(count + data.count)
+        if let base = data.baseAddress, !data.isEmpty { (into + count).copyMemory(from: base, byteCount: data.count) }
+        count += data.count
     }
 }
 

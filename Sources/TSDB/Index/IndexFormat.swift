@@ -70,7 +70,7 @@ extension IndexTOC {
         let stored: UInt32 = try r.readBigEndian()
         let computed = IndexFormat.crc(bytes, body)
         guard stored == computed else {
-            throw .corruption("table of contents CRC32C \(IndexFormat.hex(stored)), computed \(IndexFormat.hex(computed))",
+            throw .corruption("table of contents CRC32C \(Hex.string(stored, width: 8)), computed \(Hex.string(computed, width: 8))",
                               file: file, offset: start)
         }
         symbols = values[0]
@@ -104,7 +104,7 @@ extension IndexFormat {
         let stored: UInt32 = try crcReader.readBigEndian()
         let computed = crc(bytes, content)
         guard stored == computed else {
-            throw .corruption("\(what) CRC32C \(hex(stored)), computed \(hex(computed))", file: file, offset: offset)
+            throw .corruption("\(what) CRC32C \(Hex.string(stored, width: 8)), computed \(Hex.string(computed, width: 8))", file: file, offset: offset)
         }
         return content
     }
@@ -118,12 +118,6 @@ extension IndexFormat {
         let start = r.bytes.startIndex + r.offset
         try r.skip(Int(n))
         return start..<(start + Int(n))
-    }
-
-    /// `v` as 8 hex digits.
-    static func hex(_ v: UInt32) -> String {
-        let s = String(v, radix: 16)
-        return String(repeating: "0", count: 8 - s.count) + s
     }
 
     /// Byte-wise comparison of `bytes[range]` with the UTF-8 of `string`, as Go compares strings.

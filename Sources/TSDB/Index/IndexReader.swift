@@ -63,7 +63,7 @@ package final class IndexReader: Sendable {
             throw .corruption("index header: expected 5 bytes, found \(bytes.count)", file: file, offset: 0)
         }
         guard magic == IndexFormat.magic else {
-            throw .corruption("index magic \(IndexFormat.hex(IndexFormat.magic)), found \(IndexFormat.hex(magic))", file: file, offset: 0)
+            throw .corruption("index magic \(Hex.string(IndexFormat.magic, width: 8)), found \(Hex.string(magic, width: 8))", file: file, offset: 0)
         }
         let version = try header.readByte()
         guard version == IndexFormat.version else {
@@ -187,7 +187,7 @@ package final class IndexReader: Sendable {
         let stored: UInt32 = try crcReader.readBigEndian()
         let computed = IndexFormat.crc(bytes, content)
         guard stored == computed else {
-            throw .corruption("series entry CRC32C \(IndexFormat.hex(stored)), computed \(IndexFormat.hex(computed))", file: file, offset: at)
+            throw .corruption("series entry CRC32C \(Hex.string(stored, width: 8)), computed \(Hex.string(computed, width: 8))", file: file, offset: at)
         }
 
         var r = ByteReader(bytes[content], file: file, baseOffset: content.lowerBound)

@@ -166,20 +166,15 @@ package func goQuote(_ s: String) -> String {
         default:
             let v = scalar.value
             if v < 0x20 || v == 0x7f {
-                out += "\\x" + hex(v, width: 2)
+                out += "\\x" + Hex.string(v, width: 2)
             } else if v >= 0x80 && !isGoPrintable(scalar) {
-                out += v > 0xffff ? "\\U" + hex(v, width: 8) : "\\u" + hex(v, width: 4)
+                out += v > 0xffff ? "\\U" + Hex.string(v, width: 8) : "\\u" + Hex.string(v, width: 4)
             } else {
                 out.unicodeScalars.append(scalar)
             }
         }
     }
     return out + "\""
-}
-
-private func hex(_ v: UInt32, width: Int) -> String {
-    let s = String(v, radix: 16)
-    return String(repeating: "0", count: max(0, width - s.count)) + s
 }
 
 /// An approximation of Go's `unicode.IsPrint` for non-ASCII scalars: letters, marks, numbers,

@@ -167,8 +167,7 @@ private struct SelectorParser {
         case quote: out.unicodeScalars.append(quote)
         case "x", "u", "U":
             let n = e == "x" ? 2 : (e == "u" ? 4 : 8)
-            guard i + n <= chars.count, chars[i..<(i + n)].allSatisfy(\.properties.isASCIIHexDigit),
-                  let v = UInt32(Self.string(chars[i..<(i + n)]), radix: 16) else {
+            guard i + n <= chars.count, let v = Hex.value(of: Self.string(chars[i..<(i + n)]).utf8) else {
                 throw error("invalid \\\(e) escape", at: at)
             }
             i += n

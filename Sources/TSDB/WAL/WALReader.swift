@@ -54,6 +54,8 @@ package struct SegmentReader {
     let path: String
     /// Where the next record starts (or the end of the last good one).
     private(set) var offset = 0
+    /// Decompressed records, before they are copied out.
+    private let scratch = GrowableBuffer()
 
     package init(bytes: [UInt8], path: String) {
         storage = SegmentBytes(copying: bytes)
@@ -79,108 +81,57 @@ package struct SegmentReader {
 
     /// The next record's payload and its offset; nil at a clean end of the segment.
     package mutating func next() throws(SegmentDamage) -> (record: [UInt8], offset: Int)? {
-        let pageSize = WALFormat.pageSize
-        var record: [UInt8] = []
-        var fragments = 0
-        var flags: UInt8 = 0
-        var start = offset
+        let parser = WALFragmentParser(bytes: bytes)
+        var record = ArraySink()
         var at = offset
         while true {
-            guard at < bytes.count else {
-                if fragments == 0 { offset = at; return nil }
-                throw SegmentDamage(kind: .torn, offset: start, reason: "the segment ends after \(fragments) fragment(s) of a record")
+            let item: WALFragmentParser.Item?
+            do throws(WALFragmentDamage) {
+                item = try parser.readRecord(at: &at, into: &record)
+            } catch {
+                throw SegmentDamage(kind: error.isTorn ? .torn : .corrupt, offset: error.recordStart, reason: error.reason)
             }
-            let typeByte = bytes[at]
-            let type = typeByte & WALFormat.typeMask
-            if type == WALFormat.padding {
-                // Padding runs to the end of the page (or of a short segment), all zeros.
-                let pageEnd = min((at / pageSize + 1) * pageSize, bytes.count)
-                if let bad = bytes[at..<pageEnd].firstIndex(where: { $0 != 0 }) {
-                    if fragments == 0 { start = at }
-                    throw SegmentDamage(kind: .corrupt, offset: start, reason: "non-zero byte at offset \(bad) in page padding")
-                }
-                at = pageEnd
-                if fragments == 0 { start = at; offset = at }
-                continue
-            }
-            guard typeByte & ~WALFormat.knownFlags == 0, type <= WALFormat.last else {
-                throw SegmentDamage(kind: .corrupt, offset: fragments == 0 ? at : start, reason: "invalid record header byte 0x\(String(typeByte, radix: 16)) at offset \(at)")
-            }
-            guard at + WALFormat.headerSize <= bytes.count else {
-                throw SegmentDamage(kind: .torn, offset: fragments == 0 ? at : start, reason: "the segment ends inside a record header at offset \(at)")
-            }
-            let length = Int(bytes[at + 1]) << 8 | Int(bytes[at + 2])
-            let crc = UInt32(bytes[at + 3]) << 24 | UInt32(bytes[at + 4]) << 16 | UInt32(bytes[at + 5]) << 8 | UInt32(bytes[at + 6])
-            let dataStart = at + WALFormat.headerSize
-            guard at % pageSize + WALFormat.headerSize + length <= pageSize else {
-                throw SegmentDamage(kind: .corrupt, offset: fragments == 0 ? at : start, reason: "record fragment of \(length) bytes at offset \(at) crosses its page boundary")
-            }
-            guard dataStart + length <= bytes.count else {
-                throw SegmentDamage(kind: .torn, offset: fragments == 0 ? at : start, reason: "the segment ends inside a record fragment of \(length) bytes at offset \(at)")
-            }
-            let actual = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[dataStart..<(dataStart + length)]))
-            guard actual == crc else {
-                throw SegmentDamage(kind: .corrupt, offset: fragments == 0 ? at : start, reason: "checksum mismatch in record fragment at offset \(at): stored 0x\(String(crc, radix: 16)), computed 0x\(String(actual, radix: 16))")
-            }
-            let expected = fragments == 0 ? (type == WALFormat.full || type == WALFormat.first) : (type == WALFormat.middle || type == WALFormat.last)
-            guard expected else {
-                throw SegmentDamage(kind: .corrupt, offset: fragments == 0 ? at : start, reason: "unexpected fragment type \(type) at offset \(at) after \(fragments) fragment(s)")
-            }
-            if fragments == 0 {
-                start = at
-                flags = typeByte & ~WALFormat.typeMask
-            } else if typeByte & ~WALFormat.typeMask != flags {
-                throw SegmentDamage(kind: .corrupt, offset: start, reason: "fragments of one record disagree on compression at offset \(at)")
-            }
-            if type == WALFormat.full && flags == WALFormat.snappyFlag && length > 0 {
-                // The common case: decompress straight from the segment, no reassembly copy.
-                at = dataStart + length
+            switch item {
+            case nil:
                 offset = at
-                let end = at
-                let out = Snappy.decompress(UnsafeRawBufferPointer(rebasing: bytes[dataStart..<end]))
-                guard let out else {
-                    throw SegmentDamage(kind: .corrupt, offset: start, reason: "record at offset \(start) does not decompress: not a valid snappy block")
-                }
-                return (out, start)
-            }
-            record.append(contentsOf: bytes[dataStart..<(dataStart + length)])
-            fragments += 1
-            at = dataStart + length
-            if type == WALFormat.full || type == WALFormat.last {
+                return nil
+            case .padding:
                 offset = at
-                return (try decompress(record, flags: flags, at: start), start)
+            case .record(let start, let flags, let full)?:
+                offset = at
+                if let full {
+                    return (try decompress(UnsafeRawBufferPointer(rebasing: bytes[full]), flags: flags, single: true, at: start), start)
+                }
+                if flags == 0 { return (record.bytes, start) }
+                return (try record.bytes.withUnsafeBytes { raw in decompressed(raw, flags: flags, single: false, at: start) }.get(), start)
             }
         }
     }
 
-    private func decompress(_ record: [UInt8], flags: UInt8, at: Int) throws(SegmentDamage) -> [UInt8] {
-        if flags == WALFormat.zstdFlag && !record.isEmpty {
-            // A zstd frame begins with the magic number FD2FB528 (little-endian). Without it,
-            // the flag is more likely a damaged header byte (the checksum does not cover it).
-            guard record.starts(with: [0x28, 0xb5, 0x2f, 0xfd]) else {
-                throw SegmentDamage(kind: .corrupt, offset: at, reason: "the record at offset \(at) has the zstd flag but no zstd frame")
-            }
-            throw SegmentDamage(kind: .unsupported, offset: at, reason: "the record at offset \(at) is zstd-compressed (Prometheus ≥ 2.51 with --storage.tsdb.wal-compression-type=zstd), which this engine does not read; convert the WAL with Prometheus (snappy or no compression) first")
-        }
-        do throws(TSDBError) {
-            switch flags {
-            case 0:
-                return record
-            case _ where record.isEmpty:
-                // Prometheus's reader returns an empty record for empty compressed data.
-                return record
-            case WALFormat.snappyFlag:
-                return try Snappy.decompress(record)
-            case WALFormat.lz4Flag:
-                var r = ByteReader(record)
-                let size = try r.readUvarint()
-                guard size <= UInt64(Int32.max) else { throw TSDBError.corruption("LZ4 record size \(size) within 2 GiB") }
-                return try LZ4.decompress(Array(record[r.offset...]), decompressedSize: Int(size))
-            default:
-                throw TSDBError.corruption("one compression flag, found 0x\(String(flags, radix: 16))")
-            }
+    /// The record's payload, decompressed as ``WALCompression/decompress(_:flags:into:)``
+    /// says, with the damage named for the sequential reader's reports.
+    private func decompress(_ raw: UnsafeRawBufferPointer, flags: UInt8, single: Bool, at: Int) throws(SegmentDamage) -> [UInt8] {
+        try decompressed(raw, flags: flags, single: single, at: at).get()
+    }
+
+    private func decompressed(_ raw: UnsafeRawBufferPointer, flags: UInt8, single: Bool, at: Int) -> Result<[UInt8], SegmentDamage> {
+        let result: Result<[UInt8], WALDecompressionFailure>
+        do throws(WALDecompressionFailure) {
+            result = .success(Array(try WALCompression.decompress(raw, flags: flags, into: scratch)))
         } catch {
-            throw SegmentDamage(kind: .corrupt, offset: at, reason: "record at offset \(at) does not decompress: \(error.message)")
+            result = .failure(error)
+        }
+        switch result {
+        case .success(let record):
+            return .success(record)
+        case .failure(.zstdFlagWithoutFrame):
+            return .failure(SegmentDamage(kind: .corrupt, offset: at, reason: "the record at offset \(at) has the zstd flag but no zstd frame"))
+        case .failure(.zstd):
+            return .failure(SegmentDamage(kind: .unsupported, offset: at, reason: "the record at offset \(at) is zstd-compressed (Prometheus ≥ 2.51 with --storage.tsdb.wal-compression-type=zstd), which this engine does not read; convert the WAL with Prometheus (snappy or no compression) first"))
+        case .failure(.malformed(let expected)):
+            // A lone fragment's snappy block has always been reported in these words.
+            let what = single && flags == WALFormat.snappyFlag ? "not a valid snappy block" : expected
+            return .failure(SegmentDamage(kind: .corrupt, offset: at, reason: "record at offset \(at) does not decompress: \(what)"))
         }
     }
 
@@ -224,18 +175,13 @@ package struct SegmentReader {
         return false
     }
 
-    /// The fragment at `at` if its header is one a writer produces and its checksum matches.
-    private func checkedFragment(at: Int) -> (type: UInt8, end: Int)? {
-        guard at >= 0, at + WALFormat.headerSize <= bytes.count else { return nil }
-        let typeByte = bytes[at]
-        let type = typeByte & WALFormat.typeMask
-        guard type != WALFormat.padding, type <= WALFormat.last, typeByte & ~WALFormat.knownFlags == 0 else { return nil }
-        let length = Int(bytes[at + 1]) << 8 | Int(bytes[at + 2])
-        let dataStart = at + WALFormat.headerSize
-        guard at % WALFormat.pageSize + WALFormat.headerSize + length <= WALFormat.pageSize,
-              dataStart + length <= bytes.count else { return nil }
-        let crc = UInt32(bytes[at + 3]) << 24 | UInt32(bytes[at + 4]) << 16 | UInt32(bytes[at + 5]) << 8 | UInt32(bytes[at + 6])
-        let actual = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[dataStart..<(dataStart + length)]))
-        return actual == crc ? (type, dataStart + length) : nil
+    private func checkedFragment(at: Int) -> WALFragmentParser.Fragment? {
+        WALFragmentParser(bytes: bytes).checkedFragment(at: at)
     }
+}
+
+/// Reassembles a record's fragments into an array.
+private struct ArraySink: WALFragmentSink {
+    var bytes: [UInt8] = []
+    mutating func append(_ data: UnsafeRawBufferPointer) { bytes.append(contentsOf: data) }
 }
