@@ -1,6 +1,5 @@
-/// Initializers that the tool targets (TSDBTools) call and that Swift synthesizes only as
-/// `internal`. They belong beside their types (`Head/MemSeries.swift`); they are here so
-/// that the move of the tools out of the engine changes nothing there but access keywords.
+/// Initializers that the tool targets (TSDBTools' importer) call and that Swift synthesizes
+/// only as `internal`.
 
 extension ChunkOptions {
     /// `ChunkOptions(chunkRange:samplesPerChunk:maxBytesBeforeAppend:)`, for other targets.
