@@ -69,11 +69,11 @@ func goFormatFloat(_ v: Double) -> String {
     var point = intPart.count + exponent
     while digits.hasPrefix("0") { digits.removeFirst(); point -= 1 }
     while digits.hasSuffix("0") { digits.removeLast() }
-    if digits.isEmpty { return "0" }
+    guard let first = digits.first else { return "0" }
     let sign = v < 0 ? "-" : ""
     let exp = point - 1
     if exp < -4 || exp >= 6 {
-        var out = String(digits.first!)
+        var out = String(first)
         if digits.count > 1 { out += "." + digits.dropFirst() }
         let e = Swift.abs(exp)
         return sign + out + "e" + (exp < 0 ? "-" : "+") + (e < 10 ? "0" : "") + String(e)
