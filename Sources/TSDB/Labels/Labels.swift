@@ -67,7 +67,7 @@ public struct Labels: Sendable, Hashable, Comparable, RandomAccessCollection, Cu
     }
 
     /// For callers that already hold sorted, validated, non-empty labels (decoders check first).
-    init(uncheckedSorted labels: [Label]) {
+    package init(uncheckedSorted labels: [Label]) {
         storage = labels
     }
 
