@@ -47,11 +47,11 @@ let package = Package(
 
         .executableTarget(
             name: "tsdb-bench",
-            dependencies: ["TSDB", "TortureWorkload", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["TSDB", "PromQL", "TortureWorkload", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/tsdb-bench"),
         .executableTarget(
             name: "tsdb-inspect",
-            dependencies: ["TSDB", "Exposition", "TSDBTools", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["TSDB", "Exposition", "TSDBTools", "PromQL", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/tsdb-inspect"),
 
         .target(name: "TSDBFuzzHarness", dependencies: ["TSDB", "Exposition"], path: "Sources/TSDBFuzzHarness"),
@@ -59,7 +59,9 @@ let package = Package(
         .executableTarget(name: "tsdb-fuzz", dependencies: ["TSDBFuzzHarness"], path: "Sources/tsdb-fuzz"),
 
         .target(name: "PromQL", dependencies: ["TSDB"], path: "Sources/PromQL"),
-        .testTarget(name: "PromQLTests", dependencies: ["PromQL", "TSDB"], path: "Tests/PromQLTests"),
+        .testTarget(
+            name: "PromQLTests", dependencies: ["PromQL", "TSDB", "TSDBTestSupport"], path: "Tests/PromQLTests",
+            exclude: ["testdata"]),
 
         .target(name: "TSDBTestSupport", dependencies: ["TSDB"], path: "Tests/TSDBTestSupport"),
         .testTarget(
