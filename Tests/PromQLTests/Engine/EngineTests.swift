@@ -1,0 +1,92 @@
+import Testing
+import TSDB
+import TSDBTestSupport
+@testable import PromQL
+
+/// A small database for evaluator tests: series appended every minute from time 0.
+final class EngineFixture {
+    let dir: TemporaryDirectory
+    let db: DB
+
+    init(_ series: [(labels: [String: String], values: [Double?])], interval: Int64 = 60_000) throws {
+        dir = try TemporaryDirectory("promql-engine")
+        var options = Options()
+        options.maxFutureSkew = nil
+        options.compactionEnabled = false
+        db = try DB.open(directory: dir.path, options: options)
+        var app = try db.appender()
+        for s in series {
+            let labels = try Labels(s.labels)
+            for (i, v) in s.values.enumerated() {
+                if let v { _ = try app.append(labels, timestamp: Int64(i) * interval, value: v) }
+            }
+        }
+        try app.commit()
+    }
+
+    deinit {
+        try? db.close()
+        dir.remove()
+    }
+
+    func instant(_ q: String, at t: Int64) throws -> PromQLResult {
+        try PromQLEngine().instantQuery(db, q, at: t)
+    }
+
+    /// `{labels} value` lines of an instant vector, sorted.
+    func vector(_ q: String, at t: Int64) throws -> [String] {
+        guard case .vector(let v) = try instant(q, at: t) else { Issue.record("\(q) is not a vector"); return [] }
+        return v.map { "\($0.labels) \($0.value)" }.sorted()
+    }
+}
+
+let staleMarker = Double(bitPattern: 0x7ff0_0000_0000_0002)
+
+@Suite struct EngineTests {
+    @Test func selectorLooksBackFiveMinutesAndStopsAtStaleness() throws {
+        let f = try EngineFixture([
+            (["__name__": "up", "job": "a"], [1, 2, 3]),
+            (["__name__": "up", "job": "b"], [5, staleMarker]),
+        ])
+        #expect(try f.vector("up", at: 30_000) == ["{__name__=\"up\", job=\"a\"} 1.0", "{__name__=\"up\", job=\"b\"} 5.0"])
+        #expect(try f.vector("up", at: 60_000) == ["{__name__=\"up\", job=\"a\"} 2.0"])
+        // The newest sample of job a is at 2m; 5 minutes later it is still seen, after that not.
+        #expect(try f.vector("up", at: 420_000) == ["{__name__=\"up\", job=\"a\"} 3.0"])
+        #expect(try f.vector("up", at: 420_001) == [])
+        #expect(try f.vector("up offset 1m", at: 60_000) == ["{__name__=\"up\", job=\"a\"} 1.0", "{__name__=\"up\", job=\"b\"} 5.0"])
+        #expect(try f.vector("up @ 0", at: 120_000) == ["{__name__=\"up\", job=\"a\"} 1.0", "{__name__=\"up\", job=\"b\"} 5.0"])
+    }
+
+    @Test func aggregationsAndBinaryOperators() throws {
+        let f = try EngineFixture([
+            (["__name__": "x", "job": "a", "i": "1"], [1]),
+            (["__name__": "x", "job": "a", "i": "2"], [3]),
+            (["__name__": "x", "job": "b", "i": "1"], [10]),
+            (["__name__": "y", "job": "a"], [2]),
+        ])
+        #expect(try f.vector("sum by (job) (x)", at: 0) == ["{job=\"a\"} 4.0", "{job=\"b\"} 10.0"])
+        #expect(try f.vector("avg without (i) (x)", at: 0) == ["{job=\"a\"} 2.0", "{job=\"b\"} 10.0"])
+        #expect(try f.vector("count(x)", at: 0) == ["{} 3.0"])
+        #expect(try f.vector("x * 2 > 5", at: 0) == ["{i=\"1\", job=\"b\"} 20.0", "{i=\"2\", job=\"a\"} 6.0"])
+        #expect(try f.vector("x > bool 2", at: 0) == ["{i=\"1\", job=\"a\"} 0.0", "{i=\"1\", job=\"b\"} 1.0", "{i=\"2\", job=\"a\"} 1.0"])
+        #expect(try f.vector("x / on(job) group_left y", at: 0) == ["{i=\"1\", job=\"a\"} 0.5", "{i=\"2\", job=\"a\"} 1.5"])
+        #expect(try f.vector("x and on(job) y", at: 0).count == 2)
+        #expect(try f.vector("x unless on(job) y", at: 0) == ["{__name__=\"x\", i=\"1\", job=\"b\"} 10.0"])
+        #expect(try f.vector("topk(1, x)", at: 0) == ["{__name__=\"x\", i=\"1\", job=\"b\"} 10.0"])
+        #expect(try f.vector("count_values(\"v\", x)", at: 0) == ["{v=\"1\"} 1.0", "{v=\"10\"} 1.0", "{v=\"3\"} 1.0"])
+        #expect(try f.vector("absent(nope{job=\"z\"})", at: 0) == ["{job=\"z\"} 1.0"])
+        #expect(throws: PromQLError.self) { try f.vector("x / on(job) y", at: 0) }
+        guard case let .scalar(_, v) = try f.instant("scalar(y) + 1", at: 0) else { Issue.record("not a scalar"); return }
+        #expect(v == 3)
+    }
+
+    @Test func rangeQueryHasAPointPerStep() throws {
+        let f = try EngineFixture([(["__name__": "up", "job": "a"], [1, 2, 3])])
+        let r = try PromQLEngine().rangeQuery(f.db, "up * 10", start: 0, end: 180_000, step: 60_000)
+        guard case .matrix(let m) = r else { Issue.record("not a matrix"); return }
+        #expect(m.count == 1)
+        #expect(m.first?.points.map(\.value) == [10, 20, 30, 30])
+        #expect(throws: PromQLError.self) { try PromQLEngine().rangeQuery(f.db, "up", start: 0, end: 10, step: 0) }
+        #expect(throws: PromQLError.self) { try PromQLEngine().rangeQuery(f.db, "up[5m]", start: 0, end: 10, step: 1) }
+    }
+}
