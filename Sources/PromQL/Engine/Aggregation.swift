@@ -26,7 +26,10 @@ extension Evaluator {
         }
         switch op {
         case "topk", "bottomk": return .vector(try selectK(op == "topk", series, groupOf, groupLabels.count, param))
-        case "count_values": return .vector(try countValues(series, groupOf, groupLabels, label))
+        case "count_values":
+            // Under `without`, a value label that is also a `without` label is dropped again.
+            let keepLabel = !(without && names.contains(label))
+            return .vector(try countValues(series, groupOf, groupLabels, keepLabel ? label : nil))
         case "quantile": return .vector(try quantile(series, groupOf, groupLabels, param))
         default: break
         }
@@ -98,7 +101,7 @@ extension Evaluator {
         return out
     }
 
-    private func countValues(_ series: [StepSeries], _ groupOf: [Int], _ groupLabels: [Labels], _ label: String) throws(PromQLError) -> [StepSeries] {
+    private func countValues(_ series: [StepSeries], _ groupOf: [Int], _ groupLabels: [Labels], _ label: String?) throws(PromQLError) -> [StepSeries] {
         var index: [Labels: Int] = [:]
         var out: [StepSeries] = []
         var cursors = [Int](repeating: 0, count: series.count)
@@ -110,7 +113,8 @@ extension Evaluator {
                 let c = cursors[i]
                 guard c < s.points.count, s.points[c].step == step else { continue }
                 cursors[i] = c + 1
-                let labels = groupLabels[groupOf[i]].setting(label, goFormatFloatShortest(s.points[c].value))
+                let group = groupLabels[groupOf[i]]
+                let labels = label.map { group.setting($0, goFormatFloatShortest(s.points[c].value)) } ?? group
                 let oi: Int
                 if let x = index[labels] { oi = x } else {
                     oi = out.count

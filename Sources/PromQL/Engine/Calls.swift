@@ -104,16 +104,21 @@ extension Evaluator {
         return .vector(try StepSeriesOps.mergeEqualLabels(out))
     }
 
-    /// The labels `absent` and `absent_over_time` give: the selector's equality matchers,
-    /// less any name matched twice or otherwise, never `__name__`.
+    /// The labels `absent` and `absent_over_time` give, as Prometheus 2.42 builds them: each
+    /// name's first equality matcher sets it; any later matcher of that name, or a first one
+    /// that is not an equality, removes it. `__name__` never.
     static func absentLabels(_ matchers: [Matcher]?) -> Labels {
         guard let matchers else { return .empty }
         var set: [String: String] = [:]
-        var dropped = Set<String>()
+        var has = Set<String>()
         for m in matchers where m.name != "__name__" {
-            if m.kind == .equal && set[m.name] == nil && !dropped.contains(m.name) { set[m.name] = m.value } else { dropped.insert(m.name) }
+            if m.kind == .equal && !has.contains(m.name) {
+                set[m.name] = m.value
+                has.insert(m.name)
+            } else {
+                set[m.name] = nil
+            }
         }
-        for d in dropped { set[d] = nil }
         let labels = set.filter { !$0.value.isEmpty }.map { Label(name: $0.key, value: $0.value) }
             .sorted { Array($0.name.utf8).lexicographicallyPrecedes(Array($1.name.utf8)) }
         return Labels(uncheckedSorted: labels)
