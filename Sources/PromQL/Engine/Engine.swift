@@ -71,7 +71,9 @@ public struct PromQLEngine: Sendable {
         guard step > 0 else {
             throw PromQLError(.parse, "zero or negative query resolution step widths are not accepted. Try a positive integer")
         }
-        guard (end - start) / step < Int64(options.maxSteps) else {
+        // Prometheus allows (end - start) / step of exactly 11,000, so 11,001 points.
+        let (span, overflow) = end.subtractingReportingOverflow(start)
+        guard !overflow, span / step <= Int64(options.maxSteps) else {
             throw PromQLError(.parse, "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)")
         }
         let type = Parser.type(of: expr)
