@@ -154,11 +154,6 @@ extension Evaluator {
         default:
             throw PromQLError(.execution, "expected a range vector in call to \(goQuote(f.name)), got \(arg)")
         }
-        if rf == .holtWinters {
-            for step in 0..<grid.count {
-                if let e = RangeFunction.validateHoltWinters(sf: params[0][step], tf: params[1][step]) { throw e }
-            }
-        }
         if f.name == "absent_over_time" { return try absentOverTime(input) }
         var out: [StepSeries] = []
         var buffer: [Sample] = []
@@ -178,6 +173,8 @@ extension Evaluator {
                 while hi < buffer.count && buffer[hi].timestamp <= end { hi += 1 }
                 guard hi > lo else { continue }
                 for k in params.indices { stepParams[k] = params[k][step] }
+                // Prometheus checks the factors on each call, so only where a window has samples.
+                if rf == .holtWinters, let e = RangeFunction.validateHoltWinters(sf: stepParams[0], tf: stepParams[1]) { throw e }
                 if let v = rf.evaluate(buffer[lo..<hi], rangeStart: start, rangeEnd: end, evalTime: grid.time(step), params: stepParams) {
                     points.append(StepPoint(step: step, value: v))
                 }
