@@ -1,3 +1,4 @@
+import Exposition
 import Testing
 import TSDB
 import TSDBTestSupport
@@ -88,5 +89,19 @@ let staleMarker = Double(bitPattern: 0x7ff0_0000_0000_0002)
         #expect(m.first?.points.map(\.value) == [10, 20, 30, 30])
         #expect(throws: PromQLError.self) { try PromQLEngine().rangeQuery(f.db, "up", start: 0, end: 10, step: 0) }
         #expect(throws: PromQLError.self) { try PromQLEngine().rangeQuery(f.db, "up[5m]", start: 0, end: 10, step: 1) }
+    }
+}
+
+@Suite struct GoFixedFormatTests {
+    @Test func fixedNeverUsesAnExponent() {
+        #expect(GoFormat.fixed(1) == "1")
+        #expect(GoFormat.fixed(-2.5) == "-2.5")
+        #expect(GoFormat.fixed(1e21) == "1000000000000000000000")
+        #expect(GoFormat.fixed(1e-7) == "0.0000001")
+        #expect(GoFormat.fixed(0.1) == "0.1")
+        #expect(GoFormat.fixed(123456.789) == "123456.789")
+        #expect(GoFormat.fixed(.nan) == "NaN")
+        #expect(GoFormat.fixed(-.infinity) == "-Inf")
+        #expect(GoFormat.fixed(-0.0) == "-0")
     }
 }
