@@ -105,3 +105,51 @@ let staleMarker = Double(bitPattern: 0x7ff0_0000_0000_0002)
         #expect(GoFormat.fixed(-0.0) == "-0")
     }
 }
+
+@Suite struct SubqueryAndModifierTests {
+    @Test func subqueryStepsAreAlignedToMultiplesOfTheStep() throws {
+        let f = try EngineFixture([(["__name__": "up"], [1, 2, 3, 4, 5, 6])])
+        // At 5m30s a [3m:1m] subquery covers 2m30s..5m30s: steps at 3m, 4m, 5m.
+        guard case .matrix(let m) = try f.instant("up[3m:1m]", at: 330_000) else { Issue.record("not a matrix"); return }
+        #expect(m.first?.points.map(\.timestamp) == [180_000, 240_000, 300_000])
+        #expect(m.first?.points.map(\.value) == [4, 5, 6])
+        guard case .matrix(let o) = try f.instant("up[2m:1m] offset 2m", at: 300_000) else { Issue.record("not a matrix"); return }
+        #expect(o.first?.points.map(\.timestamp) == [60_000, 120_000, 180_000])
+        // A matrix selector's window includes both ends in 2.42.
+        guard case .matrix(let r) = try f.instant("up[2m]", at: 180_000) else { Issue.record("not a matrix"); return }
+        #expect(r.first?.points.map(\.value) == [2, 3, 4])
+    }
+
+    @Test func atStartAndEndPinARangeQuery() throws {
+        let f = try EngineFixture([(["__name__": "up"], [1, 2, 3, 4])])
+        let engine = PromQLEngine()
+        guard case .matrix(let s) = try engine.rangeQuery(f.db, "up @ start()", start: 60_000, end: 180_000, step: 60_000),
+              case .matrix(let e) = try engine.rangeQuery(f.db, "up @ end()", start: 60_000, end: 180_000, step: 60_000)
+        else { Issue.record("not a matrix"); return }
+        #expect(s.first?.points.map(\.value) == [2, 2, 2])
+        #expect(e.first?.points.map(\.value) == [4, 4, 4])
+    }
+
+    @Test func matchingErrorsAreThrown() throws {
+        let f = try EngineFixture([
+            (["__name__": "a", "job": "x", "i": "1"], [1]),
+            (["__name__": "a", "job": "x", "i": "2"], [2]),
+            (["__name__": "b", "job": "x"], [3]),
+            (["__name__": "b", "job": "x", "k": "1"], [4]),
+            (["__name__": "c", "job": "x", "i": "1"], [5]),
+        ])
+        #expect(throws: PromQLError(.execution, "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)")) {
+            try f.instant("a + on(job) b{k=\"\"}", at: 0)
+        }
+        // group_right makes the left side the one side, where two series share job="x".
+        #expect(throws: PromQLError.self) { try f.instant("a + on(job) group_right b", at: 0) }
+        #expect(throws: PromQLError.self) { try f.instant("a + on(job) group_left b", at: 0) }
+        #expect(throws: PromQLError(.execution, "vector cannot contain metrics with the same labelset")) {
+            try f.instant("-{i=\"1\"}", at: 0)
+        }
+        // Comparisons keep the vector's own value even with the scalar on the left.
+        #expect(try f.vector("1 < a", at: 0) == ["{__name__=\"a\", i=\"2\", job=\"x\"} 2.0"])
+        #expect(try f.vector("a or b", at: 0).count == 4)
+        #expect(try f.vector("b * on(job) group_left(i) a{i=\"1\"}", at: 0) == ["{i=\"1\", job=\"x\", k=\"1\"} 4.0", "{i=\"1\", job=\"x\"} 3.0"])
+    }
+}
