@@ -15,9 +15,9 @@ struct PromQLBench: ParsableCommand {
             Tests/PromQLTests/Differential/Fixtures/corpus.txt):
               instant <time> <expr>
               range <start> <end> <step> <expr>
-            where a time is S, E, S+<duration> or E-<duration> (S and E: the first and last
-            millisecond of the blocks' range, E being the last block's maxTime - 1) and a step
-            a PromQL duration; `{{<time>}}` in the expression becomes Unix seconds.
+            where a time is S, E, S±<duration> or E±<duration> (S and E: the blocks' range
+            rounded out to whole hours, i.e. the promql-data generator's start and end) and a
+            step a PromQL duration; `{{<time>}}` in the expression becomes Unix seconds.
             Lines starting with # and blank lines are skipped.
             Each query runs --rounds times; the line printed per query is
               query<TAB>median-ms<TAB>peak-rss-MiB<TAB>result-size<TAB>expression
@@ -48,9 +48,13 @@ struct PromQLBench: ParsableCommand {
             throw ValidationError("\(directory) holds no blocks")
         }
         let text = try String(contentsOfFile: queries, encoding: .utf8)
-        let parsed = try QueryLine.parseFile(text, start: first, end: last - 1)
+        // S and E: the blocks' range rounded out to whole hours (the generator's --start and end).
+        let hour: Int64 = 3_600_000
+        let start = first - ((first % hour) + hour) % hour
+        let end = last % hour == 0 ? last : last - ((last % hour) + hour) % hour + hour
+        let parsed = try QueryLine.parseFile(text, start: start, end: end)
         let engine = PromQLEngine()
-        print(">> \(blocks.count) blocks, [\(first), \(last)) ms, \(parsed.count) queries, \(rounds) rounds")
+        print(">> \(blocks.count) blocks, [\(first), \(last)) ms, S=\(start) E=\(end), \(parsed.count) queries, \(rounds) rounds")
         for q in parsed {
             Self.resetPeak()
             var times: [Double] = []
@@ -129,19 +133,18 @@ struct QueryLine {
     }
 
     static func parse(_ line: String, start: Int64, end: Int64, number: Int) -> QueryLine? {
-        let fields = line.split(separator: " ", maxSplits: 4, omittingEmptySubsequences: true).map(String.init)
-        guard let kind = fields.first else { return nil }
+        guard let space = line.firstIndex(of: " ") else { return nil }
+        let rest = line[line.index(after: space)...]
         func time(_ s: String) -> Int64? { resolve(s, start: start, end: end) }
-        switch kind {
+        switch line[..<space] {
         case "instant":
-            guard fields.count >= 3, let t = time(fields[1]) else { return nil }
-            let rest = fields.dropFirst(2).joined(separator: " ")
-            guard let expr = expand(rest, start: start, end: end) else { return nil }
+            let f = rest.split(separator: " ", maxSplits: 1).map(String.init)
+            guard f.count == 2, let t = time(f[0]), let expr = expand(f[1], start: start, end: end) else { return nil }
             return QueryLine(kind: .instant(t), expr: expr, line: number)
         case "range":
-            guard fields.count == 5, let s = time(fields[1]), let e = time(fields[2]),
-                  let step = try? PromQLDuration.parse(fields[3]),
-                  let expr = expand(fields[4], start: start, end: end) else { return nil }
+            let f = rest.split(separator: " ", maxSplits: 3).map(String.init)
+            guard f.count == 4, let s = time(f[0]), let e = time(f[1]), let step = try? PromQLDuration.parse(f[2]),
+                  let expr = expand(f[3], start: start, end: end) else { return nil }
             return QueryLine(kind: .range(start: s, end: e, step: step), expr: expr, line: number)
         default:
             return nil

@@ -11,9 +11,9 @@ struct PromQLData: ParsableCommand {
         abstract: "Generate PromQL test data (counters, gauges, histograms, gaps, staleness) as blocks.",
         discussion: """
             Writes DIR as a data directory holding blocks only (no WAL, no head): samples from
-            --start (a multiple of 2 h, ms) for --hours hours, appended to a scratch DB, cut into
-            2 h blocks by its compaction, and the rest of the head written as the last block by
-            a snapshot. A Prometheus on a copy of DIR and our engine on DIR see the same data.
+            --start (a multiple of 2 h, ms) for --hours hours, one block per 2 h window (each
+            window appended to a scratch DB whose head a snapshot writes as a block with our
+            block writer). A Prometheus on a copy of DIR and our engine on DIR see the same data.
 
             Per instance (jobs api, worker at 15 s; db at 30 s; each target with its own scrape
             offset and a few ms of jitter): http_requests_total{method,status} counters,
@@ -192,44 +192,53 @@ struct PromQLDataset {
         return targets
     }
 
-    /// Appends every sample into a scratch DB, cuts it into blocks and snapshots them into
-    /// `directory`; the scratch DB is removed.
+    /// Writes each 2 h window as one block: its samples appended to a fresh scratch DB whose
+    /// head a snapshot then writes as a block (our block writer), moved into `directory`.
     func write(to directory: String) throws -> Stats {
         var targets = try makeTargets()
-        let scratch = directory + ".scratch-\(getpid())"
         let fm = FileManager.default
-        if fm.fileExists(atPath: scratch) { try fm.removeItem(atPath: scratch) }
+        try fm.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let existing = try fm.contentsOfDirectory(atPath: directory).filter { $0.count == 26 }
+        guard existing.isEmpty else { throw ValidationError("\(directory) already holds blocks: \(existing.sorted())") }
+        let scratch = directory + "/.promql-data-scratch"
         defer { try? fm.removeItem(atPath: scratch) }
         var options = Options()
         options.compactionEnabled = false
         options.maxFutureSkew = nil
         options.walCompression = .none
-        let db = try DB.open(directory: scratch, options: options)
         var stats = Stats()
         stats.series = targets.reduce(0) { $0 + $1.series.count }
         var rng = SplitMix64(seed: seed ^ 0xDA7A)
-        // Every 15 s tick, the targets whose scrape falls in it, in time order per tick.
+        // Every 15 s tick, the targets whose scrape falls in it.
         let tick: Int64 = 15_000
-        var t0 = start
-        var sinceCut = 0
-        while t0 < end {
-            var app = try db.appender()
-            for i in targets.indices where (t0 - start) % targets[i].interval == 0 {
-                let jitter = Int64(rng.below(7))
-                let ts = t0 + targets[i].offset + jitter
-                guard ts < end else { continue }
-                stats.samples += try scrape(&targets[i], at: ts, seconds: Double(targets[i].interval) / 1000, rng: &rng, app: &app)
+        let window: Int64 = 7_200_000
+        var windowStart = start
+        while windowStart < end {
+            let windowEnd = min(windowStart + window, end)
+            if fm.fileExists(atPath: scratch) { try fm.removeItem(atPath: scratch) }
+            let db = try DB.open(directory: scratch + "/db", options: options)
+            for i in targets.indices {
+                for s in targets[i].series.indices { targets[i].series[s].ref = nil }
             }
-            try app.commit()
-            t0 += tick
-            sinceCut += 1
-            // Cut complete blocks now and then, so the head stays small.
-            if sinceCut >= 2_880 { sinceCut = 0; try db.compact() }
+            var t0 = windowStart
+            while t0 < windowEnd {
+                var app = try db.appender()
+                for i in targets.indices where (t0 - start) % targets[i].interval == 0 {
+                    let ts = t0 + targets[i].offset + Int64(rng.below(7))
+                    guard ts < windowEnd else { continue }
+                    stats.samples += try scrape(&targets[i], at: ts, seconds: Double(targets[i].interval) / 1000, rng: &rng, app: &app)
+                }
+                try app.commit()
+                t0 += tick
+            }
+            let metas = try db.snapshot(to: scratch + "/snapshot", includeHead: true)
+            try db.close()
+            for m in metas {
+                try fm.moveItem(atPath: scratch + "/snapshot/\(m.ulid)", toPath: directory + "/\(m.ulid)")
+                stats.blocks += 1
+            }
+            windowStart = windowEnd
         }
-        try db.compact()
-        let metas = try db.snapshot(to: directory, includeHead: true)
-        stats.blocks = metas.count
-        try db.close()
         return stats
     }
 
