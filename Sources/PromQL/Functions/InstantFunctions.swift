@@ -14,9 +14,9 @@ enum InstantFunctions {
         case "abs": return { Swift.abs($0) }
         case "ceil": return { $0.rounded(.up) }
         case "floor": return { $0.rounded(.down) }
-        case "exp": return { exp($0) }
+        case "exp": return { GoMath.exp($0) }
         case "sqrt": return { $0.squareRoot() }
-        case "ln": return { log($0) }
+        case "ln": return { GoMath.log($0) }
         case "log2": return { goLog2($0) }
         case "log10": return { goLog10($0) }
         case "sin": return { sin($0) }
@@ -52,13 +52,17 @@ enum InstantFunctions {
     static func goLog2(_ x: Double) -> Double {
         let (frac, exp) = goFrexp(x)
         if frac == 0.5 { return Double(exp - 1) }
-        return log(frac) * (1 / 0.693147180559945309417232121458176568) + Double(exp)
+        return GoMath.log(frac) * log2OfE + Double(exp)
     }
 
-    /// Go's `math.Log10`: `Log2(x) * (Ln2 / Ln10)`.
+    /// Go's `math.Log10`: `Log(x) * (1 / Ln10)`.
     static func goLog10(_ x: Double) -> Double {
-        goLog2(x) * (0.693147180559945309417232121458176568 / 2.30258509299404568401799145468436421)
+        GoMath.log(x) * log10OfE
     }
+
+    /// Go's constants `1/Ln2` and `1/Ln10`, which Go evaluates exactly before rounding.
+    static let log2OfE = 1.44269504088896340735992468100189213742664595415298593
+    static let log10OfE = 0.434294481903251827651128918916605082294397005803666566114
 
     /// Go's `math.Frexp`: `x = frac × 2^exp` with `|frac|` in [0.5, 1); ±0, ±Inf and NaN
     /// come back unchanged with exponent 0.
