@@ -1,12 +1,5 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
-/// The instant-vector math functions of Prometheus 2.42, value by value.
+/// The instant-vector math functions of Prometheus 2.42, value by value, with Go's algorithms
+/// (GoMath) so that results agree with Prometheus on x86-64 bit for bit.
 enum InstantFunctions {
     /// abs, ceil, exp, floor, ln, log2, log10, sqrt, sgn, the trigonometric ones, deg, rad.
     static func simple(_ name: String) -> (@Sendable (Double) -> Double)? {
@@ -19,18 +12,18 @@ enum InstantFunctions {
         case "ln": return { GoMath.log($0) }
         case "log2": return { goLog2($0) }
         case "log10": return { goLog10($0) }
-        case "sin": return { sin($0) }
-        case "cos": return { cos($0) }
-        case "tan": return { tan($0) }
-        case "asin": return { asin($0) }
-        case "acos": return { acos($0) }
-        case "atan": return { atan($0) }
-        case "sinh": return { sinh($0) }
-        case "cosh": return { cosh($0) }
-        case "tanh": return { tanh($0) }
-        case "asinh": return { asinh($0) }
-        case "acosh": return { acosh($0) }
-        case "atanh": return { atanh($0) }
+        case "sin": return { GoMath.sin($0) }
+        case "cos": return { GoMath.cos($0) }
+        case "tan": return { GoMath.tan($0) }
+        case "asin": return { GoMath.asin($0) }
+        case "acos": return { GoMath.acos($0) }
+        case "atan": return { GoMath.atan($0) }
+        case "sinh": return { GoMath.sinh($0) }
+        case "cosh": return { GoMath.cosh($0) }
+        case "tanh": return { GoMath.tanh($0) }
+        case "asinh": return { GoMath.asinh($0) }
+        case "acosh": return { GoMath.acosh($0) }
+        case "atanh": return { GoMath.atanh($0) }
         // Left to right as in Go: (v * 180) / π and (v * π) / 180.
         case "deg": return { $0 * 180 / Double.pi }
         case "rad": return { $0 * Double.pi / 180 }
