@@ -188,9 +188,11 @@ extension GoMath {
         if sign { x = -x }
         var temp: Double
         if x > 21 {
-            temp = exp(x) / 2
+            temp = exp(x) * 0.5
         } else if x > 0.5 {
-            temp = (exp(x) - exp(-x)) / 2
+            // One Exp and a reciprocal, as the Go that built 2.42 does (not Exp(x) and Exp(-x)).
+            let ex = exp(x)
+            temp = (ex - 1 / ex) * 0.5
         } else {
             let sq = x * x
             temp = (((p3 * sq + p2) * sq + p1) * sq + p0) * x
@@ -201,8 +203,10 @@ extension GoMath {
 
     static func cosh(_ x: Double) -> Double {
         let x = Swift.abs(x)
-        if x > 21 { return exp(x) / 2 }
-        return (exp(x) + exp(-x)) / 2
+        if x > 21 { return exp(x) * 0.5 }
+        // One Exp and a reciprocal, as the Go that built 2.42 does (not Exp(x) and Exp(-x)).
+        let ex = exp(x)
+        return (ex + 1 / ex) * 0.5
     }
 
     static func tanh(_ x: Double) -> Double {
