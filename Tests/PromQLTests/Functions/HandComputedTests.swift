@@ -178,6 +178,18 @@ import TSDB
         let absent = try LabelReplace(destination: "b", replacement: "", source: "nope", regex: "")
         #expect(absent.apply(l).description == #"{__name__="up", src="abc-def"}"#)
         #expect(try LabelReplace(destination: "zz", replacement: "$$", source: "nope", regex: ".*").apply(l)["zz"] == "$")
+        // Group names as Go 2.42 reads them (checked with promtool): a leading digit and a
+        // repeated name are fine (the first group with the name counts), `(?<n>` is not, nor
+        // an empty or non-ASCII name. `[\(]` in a class is not a group.
+        let ab = try Labels(["src": "ab"])
+        #expect(try LabelReplace(destination: "d", replacement: "[$1x]", source: "src", regex: "(?P<1x>.*)").apply(ab)["d"] == "[ab]")
+        #expect(try LabelReplace(destination: "d", replacement: "[$n]", source: "src", regex: "(?P<n>a)(?P<n>b)").apply(ab)["d"] == "[a]")
+        #expect(try LabelReplace(destination: "d", replacement: "[$2$x]", source: "src", regex: #"([\(])?(?P<x>a)(b)"#).apply(ab)["d"] == "[aa]")
+        for bad in ["(?<n>.*)", "(?P<>a)b", "(?P<é>a)b", "(?P<n"] {
+            #expect(throws: PromQLError(.execution, "invalid regular expression in label_replace(): \(bad)")) {
+                try LabelReplace(destination: "d", replacement: "", source: "src", regex: bad)
+            }
+        }
         // Removing the only label leaves an empty set, without trapping.
         let only = try Labels(["a": "1"])
         #expect(try LabelReplace(destination: "a", replacement: "", source: "a", regex: ".*").apply(only).isEmpty)
