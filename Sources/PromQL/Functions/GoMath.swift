@@ -1,6 +1,29 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Go's `math` functions where glibc's results differ from the ones Prometheus 2.42 gives on
 /// x86-64 (its `Log` and `Exp` are assembly there): ported so that results agree bit for bit.
 enum GoMath {
+    /// Go's `useFMA` for `Exp`: AVX2 and FMA present. Read from /proc/cpuinfo where there is
+    /// one; otherwise assumed (every x86-64 server CPU since 2013 has both).
+    static let useFMA: Bool = {
+        #if canImport(Glibc)
+        guard let file = fopen("/proc/cpuinfo", "r") else { return true }
+        defer { fclose(file) }
+        var line = [CChar](repeating: 0, count: 8192)
+        while fgets(&line, Int32(line.count), file) != nil {
+            let text = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            guard text.hasPrefix("flags") else { continue }
+            let flags = Set(text.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == ":" }))
+            return flags.contains("avx2") && flags.contains("fma")
+        }
+        return true
+        #else
+        return true
+        #endif
+    }()
+
     /// Go's amd64 `archLog` (the FreeBSD algorithm). Unlike the pure-Go version it takes the
     /// exponent straight from the bits, so a subnormal input is read as if its exponent were
     /// -1022 (ln(5e-324) comes out as ≈ -709.09, as in Prometheus).
@@ -33,9 +56,17 @@ enum GoMath {
         return k * ln2Hi - ((hfsq - (s * (hfsq + r) + k * ln2Lo)) - f)
     }
 
-    /// Go's amd64 `archExp` (Shibata's method), on its FMA path, which Go takes on CPUs with
-    /// AVX2 and FMA (every x86-64 server of the last decade).
+    /// Go's amd64 `archExp` (Shibata's method), with fused multiply-adds where Go uses them
+    /// (CPUs with AVX2 and FMA), plain arithmetic otherwise.
     static func exp(_ x: Double) -> Double {
+        exp(x, fused: useFMA)
+    }
+
+    /// The Taylor coefficients after the leading 2.4801587301587301587e-5, highest order first.
+    private static let expTaylor = [1.9841269841269841270e-4, 1.3888888888888888889e-3, 8.3333333333333333333e-3,
+                                    4.1666666666666666667e-2, 1.6666666666666666667e-1, 0.5, 1.0]
+
+    static func exp(_ x: Double, fused: Bool) -> Double {
         let log2e = 1.4426950408889634073599246810018920
         let ln2U = 0.69314718055966295651160180568695068359375
         let ln2L = 0.28235290563031577122588448175013436025525412068e-12
@@ -45,22 +76,27 @@ enum GoMath {
         let t = (log2e * x).rounded(.toNearestOrEven)
         let k: Int32 = t >= -2_147_483_648.0 && t <= 2_147_483_647.0 ? Int32(t) : .min
         let kd = Double(k)
-        var r = x.addingProduct(-kd, ln2U)
-        r = r.addingProduct(-kd, ln2L)
-        r *= 0.0625
-        var p = 2.4801587301587301587e-5
-        p = 1.9841269841269841270e-4.addingProduct(p, r)
-        p = 1.3888888888888888889e-3.addingProduct(p, r)
-        p = 8.3333333333333333333e-3.addingProduct(p, r)
-        p = 4.1666666666666666667e-2.addingProduct(p, r)
-        p = 1.6666666666666666667e-1.addingProduct(p, r)
-        p = 0.5.addingProduct(p, r)
-        p = 1.0.addingProduct(p, r)
-        r *= p
-        for _ in 0..<3 {
-            r *= r + 2
+        let taylor = expTaylor
+        var r: Double
+        if fused {
+            r = x.addingProduct(-kd, ln2U)
+            r = r.addingProduct(-kd, ln2L)
+            r *= 0.0625
+            var p = 2.4801587301587301587e-5
+            for c in taylor { p = c.addingProduct(p, r) }
+            r *= p
+            for _ in 0..<3 { r *= r + 2 }
+            r = 1.0.addingProduct(r, r + 2)
+        } else {
+            r = x - ln2U * kd
+            r -= ln2L * kd
+            r *= 0.0625
+            var p = 2.4801587301587301587e-5
+            for c in taylor { p = p * r + c }
+            r *= p
+            for _ in 0..<4 { r *= 2 + r }
+            r += 1.0
         }
-        r = 1.0.addingProduct(r, r + 2)
 
         // r × 2^k, through a subnormal scale when the exponent is too small.
         var e = k &+ 0x3FF
