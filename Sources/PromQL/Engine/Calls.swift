@@ -157,34 +157,44 @@ extension Evaluator {
             throw PromQLError(.execution, "expected a range vector in call to \(goQuote(f.name)), got \(arg)")
         }
         guard let rf = function else { return try absentOverTime(input) }
-        var out: [StepSeries] = []
-        var buffer: [Sample] = []
-        var stepParams = [Double](repeating: 0, count: params.count)
-        for i in 0..<input.count {
-            try checkInterrupt()
-            try input.samples(i, into: &buffer)
-            if buffer.isEmpty { continue }
-            var points: [StepPoint] = []
-            var lo = 0, hi = 0
-            for step in 0..<grid.count {
-                let end = input.windowEnd(step), start = end &- input.range
-                // Windows move forward with the steps (or stay put under `@`).
-                if input.pinned != nil { lo = 0; hi = 0 }
-                while lo < buffer.count && buffer[lo].timestamp < start { lo += 1 }
-                if hi < lo { hi = lo }
-                while hi < buffer.count && buffer[hi].timestamp <= end { hi += 1 }
-                guard hi > lo else { continue }
-                for k in params.indices { stepParams[k] = params[k][step] }
-                // Prometheus checks the factors on each call, so only where a window has samples.
-                if rf == .holtWinters, let e = RangeFunction.validateHoltWinters(sf: stepParams[0], tf: stepParams[1]) { throw e }
-                if let v = rf.evaluate(buffer[lo..<hi], rangeStart: start, rangeEnd: end, evalTime: grid.time(step), params: stepParams) {
-                    points.append(StepPoint(step: step, value: v))
+        let keepName = rf.keepsMetricName
+        let startSamples = samples
+        // Series at a time, on every core: each part decodes its series and slides the windows.
+        let out: [StepSeries] = try Parallel.map(input.count) { (part) throws(PromQLError) -> [StepSeries] in
+            var result: [StepSeries] = []
+            var buffer: [Sample] = []
+            var stepParams = [Double](repeating: 0, count: params.count)
+            var held = 0
+            for i in part {
+                try self.checkDeadline()
+                try input.samples(i, into: &buffer)
+                if buffer.isEmpty { continue }
+                var points: [StepPoint] = []
+                points.reserveCapacity(min(grid.count, buffer.count + 1))
+                var lo = 0, hi = 0
+                for step in 0..<grid.count {
+                    let end = input.windowEnd(step), start = end &- input.range
+                    // Windows move forward with the steps (or stay put under `@`).
+                    if input.pinned != nil { lo = 0; hi = 0 }
+                    while lo < buffer.count && buffer[lo].timestamp < start { lo += 1 }
+                    if hi < lo { hi = lo }
+                    while hi < buffer.count && buffer[hi].timestamp <= end { hi += 1 }
+                    guard hi > lo else { continue }
+                    for k in params.indices { stepParams[k] = params[k][step] }
+                    // Prometheus checks the factors on each call, so only where a window has samples.
+                    if rf == .holtWinters, let e = RangeFunction.validateHoltWinters(sf: stepParams[0], tf: stepParams[1]) { throw e }
+                    if let v = rf.evaluate(buffer[lo..<hi], rangeStart: start, rangeEnd: end, evalTime: self.grid.time(step), params: stepParams) {
+                        points.append(StepPoint(step: step, value: v))
+                    }
                 }
+                guard !points.isEmpty else { continue }
+                held += points.count
+                if startSamples &+ held > self.options.maxSamples { throw PromQLError.tooManySamples() }
+                result.append(StepSeries(labels: keepName ? input.labels[i] : input.labels[i].droppingMetricName, points: points))
             }
-            guard !points.isEmpty else { continue }
-            try hold(points.count)
-            out.append(StepSeries(labels: rf.keepsMetricName ? input.labels[i] : input.labels[i].droppingMetricName, points: points))
+            return result
         }
+        try hold(out.reduce(0) { $0 + $1.points.count })
         try StepSeriesOps.checkUniqueLabels(out)
         return .vector(out)
     }

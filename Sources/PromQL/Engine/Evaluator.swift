@@ -45,6 +45,12 @@ final class Evaluator {
         if ContinuousClock.now > deadline { throw PromQLError(.timeout, "query timed out in query execution") }
     }
 
+    /// ``checkInterrupt()`` for code running on several threads: reads, never writes.
+    func checkDeadline() throws(PromQLError) {
+        if cancellation?.isCancelled == true { throw PromQLError(.canceled, "query was canceled in query execution") }
+        if ContinuousClock.now > deadline { throw PromQLError(.timeout, "query timed out in query execution") }
+    }
+
     /// Accounts for `n` more points held; fails past `maxSamples` before they are kept.
     func hold(_ n: Int) throws(PromQLError) {
         samples &+= n
@@ -97,13 +103,17 @@ final class Evaluator {
                 throw PromQLError(.execution, "invalid expression type \"range vector\" for range query, must be Scalar or instant Vector")
             }
             let windows = try loadWindows(matchers, range: range, offset: offset, at: at)
-            return .matrix(try windows.rawMatrix(step: 0))
+            let m = try windows.rawMatrix(step: 0)
+            try hold(m.reduce(0) { $0 + $1.points.count })
+            return .matrix(m)
         case let .subquery(inner, range, step, offset, at):
             guard grid.count == 1 else {
                 throw PromQLError(.execution, "invalid expression type \"range vector\" for range query, must be Scalar or instant Vector")
             }
             let windows = try subqueryWindows(inner, range: range, step: step, offset: offset, at: at)
-            return .matrix(try windows.rawMatrix(step: 0))
+            let m = try windows.rawMatrix(step: 0)
+            try hold(m.reduce(0) { $0 + $1.points.count })
+            return .matrix(m)
         case let .unary(negative, inner):
             let v = try eval(inner)
             guard negative else { return v }

@@ -37,14 +37,16 @@ struct RangeInput {
     /// The result of an instant query whose top level is this range vector.
     func rawMatrix(step: Int) throws(PromQLError) -> [PromQLSeries] {
         let end = windowEnd(step), start = end &- range
-        var out: [PromQLSeries] = []
-        var buffer: [Sample] = []
-        for i in 0..<count {
-            try samples(i, into: &buffer)
-            let points = buffer.filter { $0.timestamp >= start && $0.timestamp <= end }
-            if !points.isEmpty { out.append(PromQLSeries(labels: labels[i], points: points)) }
+        return try Parallel.map(count) { (part) throws(PromQLError) -> [PromQLSeries] in
+            var out: [PromQLSeries] = []
+            var buffer: [Sample] = []
+            for i in part {
+                try samples(i, into: &buffer)
+                let points = buffer.filter { $0.timestamp >= start && $0.timestamp <= end }
+                if !points.isEmpty { out.append(PromQLSeries(labels: labels[i], points: points)) }
+            }
+            return out
         }
-        return out
     }
 }
 
@@ -67,33 +69,40 @@ extension Evaluator {
         let firstRef = (pinned ?? grid.start) &- offset
         let lastRef = (pinned ?? grid.end) &- offset
         let stored = try select(matchers, minTime: firstRef &- lookback, maxTime: lastRef)
-        var out: [StepSeries] = []
-        out.reserveCapacity(stored.count)
-        for series in stored {
-            try checkInterrupt()
-            var it = series.makeIterator()
-            var last: Sample? = nil
-            var pending = it.next()
-            var points: [StepPoint] = []
-            if pinned != nil {
-                while let p = pending, p.timestamp <= firstRef { last = p; pending = it.next() }
-                if let l = last, l.timestamp >= firstRef &- lookback, !isStaleNaN(l.value) {
-                    let v = timestampValues ? Double(l.timestamp) / 1000 : l.value
-                    points = (0..<grid.count).map { StepPoint(step: $0, value: v) }
+        let startSamples = samples
+        let out: [StepSeries] = try Parallel.map(stored.count) { (part) throws(PromQLError) -> [StepSeries] in
+            var result: [StepSeries] = []
+            var held = 0
+            for index in part {
+                let series = stored[index]
+                try self.checkDeadline()
+                var it = series.makeIterator()
+                var last: Sample? = nil
+                var pending = it.next()
+                var points: [StepPoint] = []
+                if pinned != nil {
+                    while let p = pending, p.timestamp <= firstRef { last = p; pending = it.next() }
+                    if let l = last, l.timestamp >= firstRef &- self.lookback, !isStaleNaN(l.value) {
+                        let v = timestampValues ? Double(l.timestamp) / 1000 : l.value
+                        points = (0..<self.grid.count).map { StepPoint(step: $0, value: v) }
+                    }
+                } else {
+                    for step in 0..<self.grid.count {
+                        let ref = self.grid.time(step) &- offset
+                        while let p = pending, p.timestamp <= ref { last = p; pending = it.next() }
+                        guard let l = last, l.timestamp >= ref &- self.lookback, !isStaleNaN(l.value) else { continue }
+                        points.append(StepPoint(step: step, value: timestampValues ? Double(l.timestamp) / 1000 : l.value))
+                    }
                 }
-            } else {
-                for step in 0..<grid.count {
-                    let ref = grid.time(step) &- offset
-                    while let p = pending, p.timestamp <= ref { last = p; pending = it.next() }
-                    guard let l = last, l.timestamp >= ref &- lookback, !isStaleNaN(l.value) else { continue }
-                    points.append(StepPoint(step: step, value: timestampValues ? Double(l.timestamp) / 1000 : l.value))
-                }
+                if let e = it.error { throw PromQLError(.storage, e.description) }
+                guard !points.isEmpty else { continue }
+                held += points.count
+                if startSamples &+ held > self.options.maxSamples { throw PromQLError.tooManySamples() }
+                result.append(StepSeries(labels: series.labels, points: points))
             }
-            if let e = it.error { throw PromQLError(.storage, e.description) }
-            guard !points.isEmpty else { continue }
-            try hold(points.count)
-            out.append(StepSeries(labels: series.labels, points: points))
+            return result
         }
+        try hold(out.reduce(0) { $0 + $1.points.count })
         return out
     }
 
