@@ -1,3 +1,4 @@
+import Testing
 import TSDB
 
 /// The plain model the property and lifecycle tests compare queries with: every series'
@@ -34,6 +35,12 @@ public enum ModelQuery {
         let matchers = try Selector.parse(selector)
         let got = try db.querier(minTime: .min, maxTime: .max).select(matchers)
         return difference(got, select(model, matchers, minTime: .min, maxTime: .max))
+    }
+
+    /// Records a test issue, prefixed by `context`, when `db` does not hold exactly `model`.
+    public static func expect(_ db: DB, _ model: SampleModel, _ context: String,
+                              sourceLocation: SourceLocation = #_sourceLocation) throws {
+        if let d = try difference(db, model) { Issue.record("\(context): \(d)", sourceLocation: sourceLocation) }
     }
 }
 

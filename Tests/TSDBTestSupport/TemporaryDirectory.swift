@@ -1,4 +1,5 @@
 import Foundation
+import TSDB
 
 /// A fresh directory under the system temporary directory, removed by `remove()`.
 public struct TemporaryDirectory: Sendable {
@@ -31,4 +32,15 @@ public enum Repository {
     }()
 
     public static func path(_ relative: String) -> String { root + "/" + relative }
+}
+
+extension TemporaryDirectory {
+    /// A fresh directory holding `<dir>/wal/NNNNNNNN` files with the given bytes.
+    public static func withWAL<T>(_ segments: [Int: [UInt8]], _ body: (String) throws -> T) throws -> T {
+        try with { dir in
+            try FileManager.default.createDirectory(atPath: dir + "/wal", withIntermediateDirectories: true)
+            for (index, bytes) in segments { try TestFiles.write(bytes, to: dir + "/wal/" + WALFormat.segmentName(index)) }
+            return try body(dir)
+        }
+    }
 }

@@ -27,7 +27,7 @@ package final class Block: @unchecked Sendable {
     /// References held by queries and callers. Guarded by `condition`.
     private var references = 0
     private var isClosing = false
-    private let condition = BlockCondition()
+    private let condition = ConditionLock()
 
     package struct Readers: Sendable {
         package let index: IndexReader
@@ -128,33 +128,4 @@ package final class Block: @unchecked Sendable {
         defer { release() }
         return try body(readers)
     }
-}
-
-/// A mutex and a condition variable over it, for ``Block``'s reference count.
-private final class BlockCondition: @unchecked Sendable {
-    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    private let cond = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
-
-    init() {
-        pthread_mutex_init(mutex, nil)
-        pthread_cond_init(cond, nil)
-    }
-
-    deinit {
-        pthread_cond_destroy(cond)
-        pthread_mutex_destroy(mutex)
-        cond.deallocate()
-        mutex.deallocate()
-    }
-
-    func withLock<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        return try body()
-    }
-
-    /// Only inside ``withLock(_:)``.
-    func wait() { pthread_cond_wait(cond, mutex) }
-    /// Only inside ``withLock(_:)``.
-    func broadcast() { pthread_cond_broadcast(cond) }
 }

@@ -11,19 +11,19 @@ import Darwin
 /// It holds the database weakly, so it never keeps a dropped database alive.
 final class BackgroundThread: Sendable {
     private let flag = StopFlag()
-    private let thread: UncheckedBox<pthread_t>
+    private let thread: SpawnedThread
 
     init(db: DB) {
         let weakDB = WeakBox(db)
         let flag = self.flag
-        thread = UncheckedBox(spawnThread {
+        thread = spawnThread {
             while !flag.isSet {
                 // Sleeps in 10 ms steps, so that stop() returns quickly.
                 for _ in 0..<100 where !flag.isSet { usleep(10_000) }
                 guard !flag.isSet, let db = weakDB.value else { return }
                 db.backgroundTick()
             }
-        })
+        }
     }
 
     private let joined = Atomic<Bool>(false)
@@ -31,7 +31,7 @@ final class BackgroundThread: Sendable {
     /// Stops the thread and waits for a round in progress to finish.
     func stop() {
         flag.set()
-        if !joined.exchange(true, ordering: .acquiringAndReleasing) { pthread_join(thread.value, nil) }
+        if !joined.exchange(true, ordering: .acquiringAndReleasing) { thread.join() }
     }
 
     /// A database dropped without `close()`: its thread ends on its own (it finds the
@@ -39,6 +39,6 @@ final class BackgroundThread: Sendable {
     /// reported it as leaked).
     deinit {
         flag.set()
-        if !joined.exchange(true, ordering: .acquiringAndReleasing) { pthread_detach(thread.value) }
+        if !joined.exchange(true, ordering: .acquiringAndReleasing) { thread.detach() }
     }
 }

@@ -52,7 +52,7 @@ public final class DB: Sendable {
     /// Set when closing starts, so a background round stops between steps.
     private let closedFlag = StopFlag()
     /// One maintenance round, deletion or snapshot at a time.
-    private let compactionLock = Lock()
+    private let compactionLock = ConditionLock()
     private let background = Mutex<BackgroundThread?>(nil)
 
     private init(directory: String, options: Options, head: Head, wal: WAL?, lock: DirectoryLock?, replayStats: ReplayStats,

@@ -168,9 +168,9 @@ private struct Replayer {
 /// chunks loaded for them), the aliases of duplicate series records, head tombstones.
 /// Used under ``locked(_:)`` only, one record at a time in log order.
 final class ReplayExecutor: @unchecked Sendable {
-    // @unchecked: every var is used under `mutex`, through `locked`.
+    // @unchecked: every var is used under `lock`, through `locked`.
     let head: Head
-    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let lock = ConditionLock()
     /// How many aliases exist, readable without the lock: while it is 0, no samples step
     /// needs looking at again.
     let aliasCount = Atomic<Int>(0)
@@ -187,18 +187,10 @@ final class ReplayExecutor: @unchecked Sendable {
     init(head: Head, chunks: [UInt64: [ChunkMeta]]) {
         self.head = head
         self.chunks = chunks
-        pthread_mutex_init(mutex, nil)
-    }
-
-    deinit {
-        pthread_mutex_destroy(mutex)
-        mutex.deallocate()
     }
 
     func locked<T, E: Error>(_ body: (ReplayExecutor) throws(E) -> T) throws(E) -> T {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        return try body(self)
+        try lock.withLock { () throws(E) -> T in try body(self) }
     }
 
     /// Creates the series of a series record, keeping their references; labels that have a

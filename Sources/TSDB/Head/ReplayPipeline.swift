@@ -27,7 +27,7 @@ import Darwin
 ///   piece ends and the next begins) stops the segment there: every thread applies up to
 ///   that point, and ``run`` reports the offset from which the sequential reader takes over.
 final class ReplayPipeline: @unchecked Sendable {
-    // @unchecked: job state and counts are guarded by `mutex`.
+    // @unchecked: job state and counts are guarded by `monitor`.
     let threadCount: Int
     let pieceSize: Int
     let window: Int
@@ -35,11 +35,10 @@ final class ReplayPipeline: @unchecked Sendable {
     private let chunkEnds: LoadedChunkEnds
     private let pool = SampleArrayPool()
 
-    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    private let changed = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    private let monitor = ConditionLock()
     private var job: SegmentJob?
     private var stopping = false
-    private var threads: [pthread_t] = []
+    private var threads: [SpawnedThread] = []
     /// What each thread applied, stored as it ends.
     private var counts = SampleApplier.Counts()
 
@@ -53,8 +52,6 @@ final class ReplayPipeline: @unchecked Sendable {
         threadCount = Swift.max(1, tuning.threads)
         pieceSize = Swift.max(1, tuning.pieces) * WALFormat.pageSize
         window = 4 * threadCount
-        pthread_mutex_init(mutex, nil)
-        pthread_cond_init(changed, nil)
         for w in 0..<threadCount {
             self.threads.append(spawnThread { [self] in work(w) })
         }
@@ -62,27 +59,21 @@ final class ReplayPipeline: @unchecked Sendable {
 
     deinit {
         stop()
-        pthread_cond_destroy(changed)
-        pthread_mutex_destroy(mutex)
-        changed.deallocate()
-        mutex.deallocate()
     }
 
     /// Ends the threads; harmless to call twice.
     func stop() {
-        pthread_mutex_lock(mutex)
-        stopping = true
-        pthread_cond_broadcast(changed)
-        pthread_mutex_unlock(mutex)
-        for t in threads { pthread_join(t, nil) }
+        monitor.withLock {
+            stopping = true
+            monitor.broadcast()
+        }
+        for t in threads { t.join() }
         threads = []
     }
 
     /// What the threads applied, summed; valid after ``stop()``.
     var applied: SampleApplier.Counts {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        return counts
+        monitor.withLock { counts }
     }
 
     /// Replays one segment (segment number `serial` in reading order). Returns how many
@@ -96,12 +87,12 @@ final class ReplayPipeline: @unchecked Sendable {
     func run(_ bytes: UnsafeRawBufferPointer, path: String, serial: Int, mapped: Bool = false) -> (resumeAt: Int?, records: Int, unknownRecords: Int) {
         guard !bytes.isEmpty else { return (nil, 0, 0) }
         let job = SegmentJob(bytes: bytes, path: path, serial: serial, pieceSize: pieceSize, threads: threadCount, mapped: mapped)
-        pthread_mutex_lock(mutex)
+        monitor.lock()
         self.job = job
-        pthread_cond_broadcast(changed)
-        while job.finished < threadCount { pthread_cond_wait(changed, mutex) }
+        monitor.broadcast()
+        while job.finished < threadCount { monitor.wait() }
         self.job = nil
-        pthread_mutex_unlock(mutex)
+        monitor.unlock()
         for case let piece? in job.pieces { retire(piece) }
         return (job.resumeAt, job.records, job.unknownRecords)
     }
@@ -112,9 +103,9 @@ final class ReplayPipeline: @unchecked Sendable {
         let scratch = ReplayScratch()
         var applier = SampleApplier(head: head)
         var served = 0
-        pthread_mutex_lock(mutex)
+        monitor.lock()
         while true {
-            while !stopping && (job == nil || job!.serial == served) { pthread_cond_wait(changed, mutex) }
+            while !stopping && (job?.serial ?? served) == served { monitor.wait() }
             guard !stopping, let job else { break }
             served = job.serial
             let decoder = ReplayDecoder(bytes: job.bytes, path: job.path, segment: job.serial, shardCount: threadCount,
@@ -124,9 +115,9 @@ final class ReplayPipeline: @unchecked Sendable {
                 let i = job.nextToApply[w]
                 if i >= job.limit { break }
                 if let piece = job.pieces[i] {
-                    pthread_mutex_unlock(mutex)
+                    monitor.unlock()
                     let outcome = apply(piece, index: i, of: job, expected: &expected, worker: w, decoder: decoder, applier: &applier)
-                    pthread_mutex_lock(mutex)
+                    monitor.lock()
                     job.nextToApply[w] = i + 1
                     if let resume = outcome.resumeAt {
                         job.limit = Swift.min(job.limit, i + 1)
@@ -139,34 +130,34 @@ final class ReplayPipeline: @unchecked Sendable {
                     job.appliedBy[i] += 1
                     if job.appliedBy[i] == threadCount {
                         job.pieces[i] = nil
-                        pthread_mutex_unlock(mutex)
+                        monitor.unlock()
                         retire(piece)
                         if job.mapped { job.release(piece: i) }
-                        pthread_mutex_lock(mutex)
+                        monitor.lock()
                     }
-                    pthread_cond_broadcast(changed)
+                    monitor.broadcast()
                     continue
                 }
                 let d = job.nextToDecode
                 if d < job.limit && d < (job.nextToApply.min() ?? 0) + window {
                     job.nextToDecode = d + 1
-                    pthread_mutex_unlock(mutex)
+                    monitor.unlock()
                     let (aliases, generation) = aliasSnapshot()
                     let start = d * job.pieceSize
                     let piece = decoder.decodePiece(index: d, start: start, limit: Swift.min(start + job.pieceSize, job.bytes.count),
                                                     aliases: aliases, generation: generation)
-                    pthread_mutex_lock(mutex)
+                    monitor.lock()
                     job.pieces[d] = piece
-                    pthread_cond_broadcast(changed)
+                    monitor.broadcast()
                     continue
                 }
-                pthread_cond_wait(changed, mutex)
+                monitor.wait()
             }
             job.finished += 1
-            pthread_cond_broadcast(changed)
+            monitor.broadcast()
         }
         counts.add(applier.counts)
-        pthread_mutex_unlock(mutex)
+        monitor.unlock()
     }
 
     private struct Outcome {
@@ -224,11 +215,11 @@ final class ReplayPipeline: @unchecked Sendable {
     /// does). Series records are rare after the first scrape, so this costs little.
     private func waitForAll(at step: ReplayStep) {
         guard threadCount > 1 else { return }
-        pthread_mutex_lock(mutex)
+        monitor.lock()
         step.arrived += 1
-        if step.arrived == threadCount { pthread_cond_broadcast(changed) }
-        while step.arrived < threadCount && !stopping { pthread_cond_wait(changed, mutex) }
-        pthread_mutex_unlock(mutex)
+        if step.arrived == threadCount { monitor.broadcast() }
+        while step.arrived < threadCount && !stopping { monitor.wait() }
+        monitor.unlock()
     }
 
     /// Executes a series or tombstones step unless another thread did; false if it failed.
@@ -279,7 +270,7 @@ package struct ReplayTuning: Sendable {
     package var pieces = 8
 }
 
-/// One segment being replayed. Guarded by the pipeline's mutex.
+/// One segment being replayed. Guarded by the pipeline's lock (`monitor`).
 private final class SegmentJob {
     let bytes: UnsafeRawBufferPointer
     let path: String

@@ -100,8 +100,8 @@ struct SeriesSymbols {
 }
 
 /// Distinct strings by their UTF-8 bytes, numbered in first-seen order: an open-addressing
-/// table over one byte arena, with a cheap multiplicative hash (label strings are short and
-/// come from our own head, so no hash flooding to guard against).
+/// table over one byte arena, with ``KeyHash`` (label strings are short and come from our own
+/// head, so no hash flooding to guard against).
 private struct InternTable {
     private(set) var strings: [String] = []
     private var arena: [UInt8] = []
@@ -116,7 +116,7 @@ private struct InternTable {
     }
 
     private mutating func intern(_ bytes: UnsafeRawBufferPointer, _ s: String) -> UInt32 {
-        let h = Self.hash(bytes)
+        let h = KeyHash.hash(bytes)
         let mask = slots.count - 1
         var i = Int(truncatingIfNeeded: h) & mask
         while true {
@@ -169,25 +169,5 @@ private struct InternTable {
             }
         }
         return ids
-    }
-
-    /// 8 bytes at a time, multiply and fold; then a final avalanche.
-    private static func hash(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
-        var h: UInt64 = 0x9E37_79B9_7F4A_7C15 ^ UInt64(bytes.count)
-        var i = 0
-        while i + 8 <= bytes.count {
-            h = (h ^ bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self)) &* 0xFF51_AFD7_ED55_8CCD
-            h ^= h >> 32
-            i += 8
-        }
-        if i < bytes.count {
-            var tail: UInt64 = 0
-            for k in i..<bytes.count { tail = tail << 8 | UInt64(bytes[k]) }
-            h = (h ^ tail) &* 0xC4CE_B9FE_1A85_EC53
-        }
-        h ^= h >> 33
-        h = h &* 0xFF51_AFD7_ED55_8CCD
-        h ^= h >> 33
-        return h
     }
 }

@@ -7,7 +7,7 @@ import Darwin
 
 /// Starts `body` on a new joinable thread (not a Dispatch worker, so a blocked thread never
 /// holds up the pool).
-func spawnThread(_ body: @escaping @Sendable () -> Void) -> pthread_t {
+func spawnThread(_ body: @escaping @Sendable () -> Void) -> SpawnedThread {
     let box = Unmanaged.passRetained(ThreadBody(body)).toOpaque()
     var thread = pthread_t()
     let rc = pthread_create(&thread, nil, { raw in
@@ -16,7 +16,19 @@ func spawnThread(_ body: @escaping @Sendable () -> Void) -> pthread_t {
         return nil
     }, box)
     precondition(rc == 0, "pthread_create failed: \(rc)")
-    return thread
+    return SpawnedThread(thread: thread)
+}
+
+/// A thread started by ``spawnThread(_:)``: join it or detach it, once.
+struct SpawnedThread: @unchecked Sendable {
+    // @unchecked: a thread handle, passed to join or detach by its one owner.
+    fileprivate let thread: pthread_t
+
+    /// Waits for the thread to end.
+    func join() { pthread_join(thread, nil) }
+
+    /// Lets the thread end on its own and free its resources then.
+    func detach() { pthread_detach(thread) }
 }
 
 private final class ThreadBody: Sendable {
@@ -28,65 +40,50 @@ private final class ThreadBody: Sendable {
 /// `pop` while it is empty. (Not on `DispatchSemaphore`: libdispatch traps when a semaphore
 /// is freed below its initial count, i.e. a queue dropped with items still in it.)
 final class BlockingQueue<Element>: @unchecked Sendable {
-    // @unchecked: every field is guarded by `mutex`.
-    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
-    private let changed: UnsafeMutablePointer<pthread_cond_t>
+    // @unchecked: every field is guarded by `changed`.
+    private let changed = ConditionLock()
     private var items: [Element] = []
     private var head = 0
     private let capacity: Int
 
     init(capacity: Int) {
         self.capacity = capacity
-        mutex = .allocate(capacity: 1)
-        changed = .allocate(capacity: 1)
-        pthread_mutex_init(mutex, nil)
-        pthread_cond_init(changed, nil)
-    }
-
-    deinit {
-        pthread_cond_destroy(changed)
-        pthread_mutex_destroy(mutex)
-        changed.deallocate()
-        mutex.deallocate()
     }
 
     private var count: Int { items.count - head }
 
     func push(_ item: Element) {
-        pthread_mutex_lock(mutex)
-        while count >= capacity { pthread_cond_wait(changed, mutex) }
-        items.append(item)
-        pthread_cond_broadcast(changed)
-        pthread_mutex_unlock(mutex)
+        changed.withLock {
+            while count >= capacity { changed.wait() }
+            items.append(item)
+            changed.broadcast()
+        }
     }
 
     /// Pushes unless the queue is full; returns whether it did.
     @discardableResult
     func tryPush(_ item: Element) -> Bool {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        guard count < capacity else { return false }
-        items.append(item)
-        pthread_cond_broadcast(changed)
-        return true
+        changed.withLock {
+            guard count < capacity else { return false }
+            items.append(item)
+            changed.broadcast()
+            return true
+        }
     }
 
     func pop() -> Element {
-        pthread_mutex_lock(mutex)
-        while count == 0 { pthread_cond_wait(changed, mutex) }
-        let item = take()
-        pthread_mutex_unlock(mutex)
-        return item
+        changed.withLock {
+            while count == 0 { changed.wait() }
+            return take()
+        }
     }
 
     /// Pops unless the queue is empty.
     func tryPop() -> Element? {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        return count == 0 ? nil : take()
+        changed.withLock { count == 0 ? nil : take() }
     }
 
-    /// Removes the first item; the caller holds `mutex` and knows the queue is not empty.
+    /// Removes the first item; the caller holds `changed` and knows the queue is not empty.
     private func take() -> Element {
         let item = items[head]
         head += 1
@@ -94,7 +91,7 @@ final class BlockingQueue<Element>: @unchecked Sendable {
             items.removeFirst(head)
             head = 0
         }
-        pthread_cond_broadcast(changed)
+        changed.broadcast()
         return item
     }
 }

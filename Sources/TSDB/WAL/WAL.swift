@@ -33,7 +33,7 @@ final class WAL: @unchecked Sendable {
 
     private typealias Prepared = (bytes: [UInt8], flag: UInt8)
 
-    private let lock = Lock()
+    private let lock = ConditionLock()
     private var segment: OpenFile?
     private(set) var segmentIndex: Int
     private let page: UnsafeMutableRawBufferPointer
@@ -58,7 +58,7 @@ final class WAL: @unchecked Sendable {
     private var syncedPosition: (segment: Int, offset: Int64)
     /// Whether a leader is fsyncing (or `close` is running); guarded by `gate`.
     private var syncing = false
-    private let gate = Gate()
+    private let gate = ConditionLock()
     /// Finished segments not fsynced yet, oldest first.
     private var unsyncedSegments: [OpenFile] = []
     /// Leading records written by calls that are not durable yet.
@@ -432,33 +432,4 @@ final class WAL: @unchecked Sendable {
             try nextSegment()
         }
     }
-}
-
-/// A mutex with a condition variable: the group-commit handoff.
-private final class Gate: @unchecked Sendable {
-    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
-
-    init() {
-        pthread_mutex_init(mutex, nil)
-        pthread_cond_init(condition, nil)
-    }
-
-    deinit {
-        pthread_cond_destroy(condition)
-        pthread_mutex_destroy(mutex)
-        condition.deallocate()
-        mutex.deallocate()
-    }
-
-    func withLock<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        return try body()
-    }
-
-    /// Sleeps until ``broadcast()``; only inside ``withLock(_:)``, which it releases meanwhile.
-    func wait() { pthread_cond_wait(condition, mutex) }
-
-    func broadcast() { pthread_cond_broadcast(condition) }
 }

@@ -1,7 +1,7 @@
 import Testing
 import TSDBTestSupport
 
-@testable @_spi(Chunks) import TSDB
+@_spi(Chunks) import TSDB
 
 @Suite struct XORChunkTests {
     static let vectors: [ChunkVector] = (try? ChunkVector.load().chunks) ?? []

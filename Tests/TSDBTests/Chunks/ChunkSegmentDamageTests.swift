@@ -18,10 +18,10 @@ import TSDBTestSupport
         try TemporaryDirectory.with { dir in
             let refs = try Self.writeSample(dir)
             let path = dir + "/000001"
-            let full = try ChunkTest.readBytes(path)
+            let full = try TestFiles.read(path)
             let ends = refs.dropFirst().map(\.offset) + [full.count]
             for length in 0..<full.count {
-                try ChunkTest.writeBytes(Array(full[..<length]), to: path)
+                try TestFiles.write(Array(full[..<length]), to: path)
                 let opened = ChunkTest.caught { () throws(TSDBError) in try ChunkSegmentReader(directory: dir, sys: .system) }
                 if length < 8 {
                     ChunkTest.expectCorruption(opened, file: path, offset: 0, "length \(length)")
@@ -52,7 +52,7 @@ import TSDBTestSupport
         try TemporaryDirectory.with { dir in
             let refs = try Self.writeSample(dir)
             let path = dir + "/000001"
-            let full = try ChunkTest.readBytes(path)
+            let full = try TestFiles.read(path)
             let ends = refs.dropFirst().map(\.offset) + [full.count]
             for (i, ref) in refs.enumerated() {
                 // The last CRC byte, and the encoding byte (covered by the CRC too).
@@ -60,7 +60,7 @@ import TSDBTestSupport
                 for position in [ends[i] - 1, ref.offset + lengthField] {
                     var damaged = full
                     damaged[position] ^= 0x40
-                    try ChunkTest.writeBytes(damaged, to: path)
+                    try TestFiles.write(damaged, to: path)
                     let reader = try ChunkSegmentReader(directory: dir, sys: .system)
                     for (j, other) in refs.enumerated() {
                         let read = ChunkTest.caught { () throws(TSDBError) in try reader.chunk(other) }
@@ -82,23 +82,23 @@ import TSDBTestSupport
         try TemporaryDirectory.with { dir in
             _ = try Self.writeSample(dir)
             let path = dir + "/000001"
-            let full = try ChunkTest.readBytes(path)
+            let full = try TestFiles.read(path)
             for (position, offset) in [(0, 0), (3, 0), (4, 4)] {
                 var damaged = full
                 damaged[position] ^= 0x01
-                try ChunkTest.writeBytes(damaged, to: path)
+                try TestFiles.write(damaged, to: path)
                 ChunkTest.expectCorruption(
                     ChunkTest.caught { () throws(TSDBError) in try ChunkSegmentReader(directory: dir, sys: .system) }, file: path, offset: offset)
             }
             // Padding is not checked, as in Prometheus.
             var padded = full
             padded[6] = 0xFF
-            try ChunkTest.writeBytes(padded, to: path)
+            try TestFiles.write(padded, to: path)
             _ = try ChunkSegmentReader(directory: dir, sys: .system)
             // A later empty segment is named too; files that are not numbers are ignored.
-            try ChunkTest.writeBytes(full, to: path)
-            try ChunkTest.writeBytes([], to: dir + "/000002")
-            try ChunkTest.writeBytes([1, 2, 3], to: dir + "/000002.tmp")
+            try TestFiles.write(full, to: path)
+            try TestFiles.write([], to: dir + "/000002")
+            try TestFiles.write([1, 2, 3], to: dir + "/000002.tmp")
             ChunkTest.expectCorruption(
                 ChunkTest.caught { () throws(TSDBError) in try ChunkSegmentReader(directory: dir, sys: .system) }, file: dir + "/000002", offset: 0)
         }
@@ -110,7 +110,7 @@ import TSDBTestSupport
         try TemporaryDirectory.with { dir in
             let refs = try Self.writeSample(dir)
             let path = dir + "/000001"
-            let size = try ChunkTest.readBytes(path).count
+            let size = try TestFiles.read(path).count
             let reader = try ChunkSegmentReader(directory: dir, sys: .system)
             let cases: [(ChunkRef, String, Int)] = [
                 (ChunkRef(segment: 1, offset: 8), dir + "/000002", 8),
@@ -143,7 +143,7 @@ import TSDBTestSupport
     func malformedLengthField(tail: [UInt8]) throws {
         try TemporaryDirectory.with { dir in
             let path = dir + "/000001"
-            try ChunkTest.writeBytes([0x85, 0xBD, 0x40, 0xDD, 1, 0, 0, 0] + tail, to: path)
+            try TestFiles.write([0x85, 0xBD, 0x40, 0xDD, 1, 0, 0, 0] + tail, to: path)
             let reader = try ChunkSegmentReader(directory: dir, sys: .system)
             ChunkTest.expectCorruption(
                 ChunkTest.caught { () throws(TSDBError) in try reader.chunk(ChunkRef(segment: 0, offset: 8)) }, file: path, offset: 8)
@@ -159,7 +159,7 @@ import TSDBTestSupport
         try TemporaryDirectory.with { dir in
             let refs = try ChunkTest.writeSingly(dir, segmentSize: 1 << 20, sizes: (0..<40).map { _ in Int(rng.next() % 200) })
             let path = dir + "/000001"
-            let valid = try ChunkTest.readBytes(path)
+            let valid = try TestFiles.read(path)
             var detected = 0
             for round in 0..<400 {
                 var bytes: [UInt8]
@@ -175,7 +175,7 @@ import TSDBTestSupport
                         bytes[8 + Int(rng.next() % UInt64(valid.count - 8))] ^= UInt8(1 + rng.next() % 255)
                     }
                 }
-                try ChunkTest.writeBytes(bytes, to: path)
+                try TestFiles.write(bytes, to: path)
                 let check = { (error: TSDBError?) in
                     guard let error else { return }
                     #expect(error.code == .corruption, "seed \(rng.seed) round \(round): \(error)")

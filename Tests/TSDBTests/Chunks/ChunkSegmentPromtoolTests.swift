@@ -68,8 +68,8 @@ struct ChunkSegmentPromtoolTests {
 
                 #expect(refs == theirs.map(\.ref), "refs are promtool's offsets")
                 #expect(try FileManager.default.contentsOfDirectory(atPath: mine) == ["000001"])
-                let expected = try ChunkTest.readBytes(chunks + "/000001")
-                let actual = try ChunkTest.readBytes(mine + "/000001")
+                let expected = try TestFiles.read(chunks + "/000001")
+                let actual = try TestFiles.read(mine + "/000001")
                 #expect(actual.count == expected.count)
                 #expect(actual == expected, "\(chunks)/000001")
             }

@@ -57,7 +57,7 @@ import TSDBTestSupport
             // 2-byte uvarint (200 = C8 01), encoding, 200 data bytes, 4 CRC bytes.
             #expect(r2 == ChunkRef(segment: 0, offset: 8 + 2 + 1 + 200 + 4))
 
-            let bytes = try ChunkTest.readBytes(dir + "/000001")
+            let bytes = try TestFiles.read(dir + "/000001")
             #expect(bytes[0..<8] == [0x85, 0xBD, 0x40, 0xDD, 0x01, 0x00, 0x00, 0x00])
             #expect(bytes[8..<11] == [0xC8, 0x01, 0x01])
             #expect(Array(bytes[11..<211]) == first)

@@ -9,14 +9,6 @@ import TSDBTestSupport
 enum ChunkTest {
     typealias Written = (ref: ChunkRef, encoding: ChunkEncoding, data: [UInt8])
 
-    static func readBytes(_ path: String) throws -> [UInt8] {
-        [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
-    }
-
-    static func writeBytes(_ bytes: [UInt8], to path: String) throws {
-        try Data(bytes).write(to: URL(fileURLWithPath: path))
-    }
-
     /// Random samples: 1 to `maxCount`, increasing timestamps with jitter, interesting values.
     static func randomSamples(_ rng: inout SeededRandom, maxCount: Int = 120) -> [Sample] {
         let count = Int(rng.next() % UInt64(maxCount)) + 1

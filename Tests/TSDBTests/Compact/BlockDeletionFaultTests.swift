@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import TSDBTestSupport
 
-@testable @_spi(Chunks) import TSDB
+@_spi(Chunks) import TSDB
 
 /// A block deletion that fails part-way (a rename, a directory fsync or a removal) used to
 /// leave the block on disk, out of the database's set and so uncounted by size retention,

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import TSDBTestSupport
 
-@testable @_spi(Chunks) import TSDB
+@_spi(Chunks) import TSDB
 
 /// A random workload cut into blocks along the way, queried through blocks and head
 /// together, compared with a plain model: every matcher kind, time ranges across block

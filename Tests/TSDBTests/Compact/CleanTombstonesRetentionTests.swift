@@ -17,7 +17,7 @@ import TSDBTestSupport
             // Everything fits, but not a second copy of a block next to it.
             let limit = full + full / 24
             let peak = Mutex<Int64>(0)
-            var options = MaintenanceTests.options { $0.retentionSize = limit; $0.maxBlockDuration = 2 * MaintenanceTests.hour }
+            var options = Options.manualCompaction { $0.retentionSize = limit; $0.maxBlockDuration = 2 * MaintenanceTests.hour }
             let real = options.syscalls
             // The moment of most bytes: the rewritten block complete, the old one not yet gone.
             options.syscalls.rename = { from, to in
@@ -41,7 +41,7 @@ import TSDBTestSupport
             for (l, s) in model {
                 model[l] = s.filter { $0.timestamp >= oldest && !(l["i"] == "0" && $0.timestamp >= 22 * MaintenanceTests.hour && $0.timestamp <= 23 * MaintenanceTests.hour) }
             }
-            try MaintenanceTests.expectModel(db, model, "after cleaning tombstones")
+            try ModelQuery.expect(db, model, "after cleaning tombstones")
             try db.close()
         }
     }

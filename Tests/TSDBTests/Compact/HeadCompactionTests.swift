@@ -29,10 +29,6 @@ import TSDBTestSupport
         return model
     }
 
-    static func expectAll(_ db: DB, _ model: SampleModel, _ context: String) throws {
-        if let d = try ModelQuery.difference(db, model) { Issue.record("\(context): \(d)") }
-    }
-
     @Test func cutsBlocksTruncatesTheHeadAndKeepsEverySample() throws {
         try TemporaryDirectory.with { dir in
             var options = Options()
@@ -48,7 +44,7 @@ import TSDBTestSupport
             #expect(metas.allSatisfy { $0.stats.numSeries == 200 })
             #expect((db.headTimeRange?.lowerBound ?? 0) >= 4 * Self.hour)
             #expect(db.headSeriesCount == 200)
-            try Self.expectAll(db, model, "after the cut")
+            try ModelQuery.expect(db, model, "after the cut")
             // A querier made before the cut finds the new blocks.
             #expect(try before.select("m").first?.samples.count == model.values.first?.count)
             // Old appends are refused now.
@@ -63,7 +59,7 @@ import TSDBTestSupport
 
             let reopened = try DB.open(directory: dir, options: options)
             #expect(reopened.blocks.count == 2)
-            try Self.expectAll(reopened, model, "after reopening")
+            try ModelQuery.expect(reopened, model, "after reopening")
             try reopened.close()
 
             if Promtool.isAvailable {
@@ -137,7 +133,7 @@ import TSDBTestSupport
             let deadline = Date().addingTimeInterval(20)
             while db.blocks.count < 2 && Date() < deadline { usleep(50_000) }
             #expect(db.blocks.count == 2)
-            try Self.expectAll(db, model, "after background compaction")
+            try ModelQuery.expect(db, model, "after background compaction")
             try db.close()
         }
     }
@@ -158,7 +154,7 @@ import TSDBTestSupport
             #expect(!walNames.contains("00000000"), "checkpointed segments are removed: \(walNames)")
             try db.close()
             let reopened = try DB.open(directory: dir, options: options)
-            try Self.expectAll(reopened, model, "after reopening")
+            try ModelQuery.expect(reopened, model, "after reopening")
             try reopened.close()
         }
     }

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import TSDBTestSupport
 
-@testable @_spi(Chunks) import TSDB
+@_spi(Chunks) import TSDB
 
 /// Random appends, deletes, compactions (head cuts, leveled merges, tombstone cleanups) and
 /// restarts, queried against a plain model after every step that changes storage.

@@ -14,13 +14,6 @@ import TSDBTestSupport
 @Suite struct MaintenanceTests {
     static let hour: Int64 = 3_600_000
 
-    static func options(_ tweak: (inout Options) -> Void = { _ in }) -> Options {
-        var o = Options()
-        o.compactionEnabled = false
-        tweak(&o)
-        return o
-    }
-
     /// 10 series `m{i}` with a sample a minute from `from` for `hours`, committed per minute.
     @discardableResult
     static func ingest(_ db: DB, from: Int64 = 0, hours: Int64, model: inout [Labels: [Sample]]) throws -> Int64 {
@@ -39,14 +32,10 @@ import TSDBTestSupport
         return t
     }
 
-    static func expectModel(_ db: DB, _ model: SampleModel, _ context: String) throws {
-        if let d = try ModelQuery.difference(db, model) { Issue.record("\(context): \(d)") }
-    }
-
     @Test func headBlocksAreMergedIntoLevels() throws {
         try TemporaryDirectory.with { dir in
             var model: [Labels: [Sample]] = [:]
-            var db = try DB.open(directory: dir, options: Self.options())
+            var db = try DB.open(directory: dir, options: Options.manualCompaction())
             try Self.ingest(db, hours: 21, model: &model)
             try db.compact()
             // 0–18 h merged into one 18 h block; the newest 2 h blocks stay as Prometheus keeps them.
@@ -57,11 +46,11 @@ import TSDBTestSupport
             #expect(metas.map { "\($0.minTime / Self.hour)-\($0.maxTime / Self.hour)h L\($0.compaction.level)" }
                     == ["0-6h L2", "6-12h L2", "12-14h L1", "14-16h L1", "16-18h L1"])
             for (a, b) in zip(metas, metas.dropFirst()) { #expect(a.maxTime <= b.minTime, "blocks overlap") }
-            try Self.expectModel(db, model, "after compaction")
+            try ModelQuery.expect(db, model, "after compaction")
             try db.close()
-            db = try DB.open(directory: dir, options: Self.options())
+            db = try DB.open(directory: dir, options: Options.manualCompaction())
             #expect(db.blockWarnings.isEmpty)
-            try Self.expectModel(db, model, "after restart")
+            try ModelQuery.expect(db, model, "after restart")
             try db.close()
             if Promtool.isAvailable {
                 var expected: DumpedSamples = [:]
@@ -75,7 +64,7 @@ import TSDBTestSupport
     @Test func timeRetentionDeletesWhollyOldBlocks() throws {
         try TemporaryDirectory.with { dir in
             var model: [Labels: [Sample]] = [:]
-            let db = try DB.open(directory: dir, options: Self.options { $0.retentionDuration = 5 * Self.hour; $0.maxBlockDuration = 2 * Self.hour })
+            let db = try DB.open(directory: dir, options: Options.manualCompaction { $0.retentionDuration = 5 * Self.hour; $0.maxBlockDuration = 2 * Self.hour })
             let end = try Self.ingest(db, hours: 11, model: &model)
             try db.compact()
             let newest = end - 60_000
@@ -84,7 +73,7 @@ import TSDBTestSupport
             // What is left is exactly the samples of the surviving blocks and the head.
             let oldest = db.blocks.map(\.minTime).min()!
             for (l, s) in model { model[l] = s.filter { $0.timestamp >= oldest } }
-            try Self.expectModel(db, model, "after time retention")
+            try ModelQuery.expect(db, model, "after time retention")
             #expect(try !FileManager.default.contentsOfDirectory(atPath: dir).contains { $0.hasSuffix(".tmp-for-deletion") })
             try db.close()
         }
@@ -120,7 +109,7 @@ import TSDBTestSupport
             let full = DiskUsage.bytes(under: dir, sys: .system)
             let limit = full * 6 / 10
             let peak = Mutex<Int64>(0)
-            var options = Self.options { $0.retentionSize = limit; $0.maxBlockDuration = 18 * Self.hour }
+            var options = Options.manualCompaction { $0.retentionSize = limit; $0.maxBlockDuration = 18 * Self.hour }
             let real = options.syscalls
             // The moment of most bytes: a merged block complete, its parents not yet gone.
             options.syscalls.rename = { from, to in
@@ -143,7 +132,7 @@ import TSDBTestSupport
             // What is left is every sample from the oldest block kept on.
             let oldest = metas.first!.minTime
             for (l, s) in model { model[l] = s.filter { $0.timestamp >= oldest } }
-            try Self.expectModel(db, model, "after size retention")
+            try ModelQuery.expect(db, model, "after size retention")
             try db.close()
         }
     }
@@ -154,7 +143,7 @@ import TSDBTestSupport
         try TemporaryDirectory.with { dir in
             var model: [Labels: [Sample]] = [:]
             let failAfter = Atomic<Int>(Int.max)
-            var options = Self.options { $0.maxBlockDuration = 2 * Self.hour }
+            var options = Options.manualCompaction { $0.maxBlockDuration = 2 * Self.hour }
             let real = options.syscalls
             options.syscalls.write = { fd, bytes in
                 if failAfter.subtract(1, ordering: .relaxed).newValue < 0 { return -Int(ENOSPC) }
@@ -179,7 +168,7 @@ import TSDBTestSupport
                     #expect(error.code == .io)
                 }
                 failAfter.store(Int.max, ordering: .relaxed)
-                try Self.expectModel(db, model, "after a failed clean with budget \(budget)")
+                try ModelQuery.expect(db, model, "after a failed clean with budget \(budget)")
                 let metas = db.blocks
                 for (a, b) in zip(metas, metas.dropFirst()) { #expect(a.maxTime <= b.minTime, "blocks overlap") }
                 #expect(try !FileManager.default.contentsOfDirectory(atPath: dir).contains { $0.contains(".tmp-for-") })
@@ -187,11 +176,11 @@ import TSDBTestSupport
             failAfter.store(Int.max, ordering: .relaxed)
             try db.cleanTombstones()
             #expect(db.blocks.allSatisfy { $0.stats.numTombstones == 0 })
-            try Self.expectModel(db, model, "after cleaning")
+            try ModelQuery.expect(db, model, "after cleaning")
             try db.close()
-            db = try DB.open(directory: dir, options: Self.options())
+            db = try DB.open(directory: dir, options: Options.manualCompaction())
             #expect(db.blockWarnings.isEmpty)
-            try Self.expectModel(db, model, "after restart")
+            try ModelQuery.expect(db, model, "after restart")
             try db.close()
         }
     }
@@ -199,7 +188,7 @@ import TSDBTestSupport
     @Test func snapshotIsAConsistentOpenableCopy() throws {
         try TemporaryDirectory.with { dir in
             var model: [Labels: [Sample]] = [:]
-            let db = try DB.open(directory: dir + "/data", options: Self.options())
+            let db = try DB.open(directory: dir + "/data", options: Options.manualCompaction())
             let end = try Self.ingest(db, hours: 5, model: &model)
             try db.compact()
             try db.delete("m{i=\"3\"}", minTime: 0, maxTime: 60 * 60_000)
@@ -214,8 +203,8 @@ import TSDBTestSupport
             #expect(throws: TSDBError.self) { try db.snapshot(to: dir + "/data/inner", includeHead: false) }
             try db.close()
 
-            let copy = try DB.open(directory: dir + "/snap", options: Self.options())
-            try Self.expectModel(copy, model, "snapshot")
+            let copy = try DB.open(directory: dir + "/snap", options: Options.manualCompaction())
+            try ModelQuery.expect(copy, model, "snapshot")
             try copy.close()
             if Promtool.isAvailable { try Promtool.run(["tsdb", "analyze", dir + "/snap"]) }
         }
@@ -225,7 +214,7 @@ import TSDBTestSupport
         try TemporaryDirectory.with { dir in
             let metrics = TestMetrics()
             var model: [Labels: [Sample]] = [:]
-            let db = try DB.open(directory: dir, options: Self.options { $0.metricsFactory = metrics; $0.walSyncMode = .everyCommit })
+            let db = try DB.open(directory: dir, options: Options.manualCompaction { $0.metricsFactory = metrics; $0.walSyncMode = .everyCommit })
             try Self.ingest(db, hours: 4, model: &model)
             var app = try db.appender()
             #expect(throws: TSDBError.self) { try app.append(Labels(["__name__": "m", "i": "0"]), timestamp: 0, value: 1) }

@@ -6,7 +6,7 @@ import FoundationNetworking
 import Testing
 import TSDBTestSupport
 
-@testable @_spi(Chunks) import TSDB
+@_spi(Chunks) import TSDB
 
 /// A real Prometheus server, started on a copy of a data directory we wrote (blocks, WAL
 /// checkpoint and WAL), answers queries as our own querier does.

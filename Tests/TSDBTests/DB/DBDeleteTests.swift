@@ -9,12 +9,6 @@ import TSDBTestSupport
 @Suite struct DBDeleteTests {
     static let hour: Int64 = 3_600_000
 
-    static func options() -> Options {
-        var o = Options()
-        o.compactionEnabled = false
-        return o
-    }
-
     /// 20 series `m{i, job}`, a sample every minute over `hours`.
     static func ingest(_ db: DB, from: Int64 = 0, hours: Int64) throws -> [Labels: [Sample]] {
         var model: [Labels: [Sample]] = [:]
@@ -40,20 +34,16 @@ import TSDBTestSupport
         model = model.filter { !$0.value.isEmpty }
     }
 
-    static func expectModel(_ db: DB, _ model: SampleModel, _ context: String) throws {
-        if let d = try ModelQuery.difference(db, model) { Issue.record("\(context): \(d)") }
-    }
-
     /// One hour keeps every chunk open; three hours close some, which go to `chunks_head/`
     /// and come back from there on reopen, with the tombstones still applied.
     @Test(arguments: [Int64(1), 3])
     func deleteInTheHeadSurvivesRestart(hours: Int64) throws {
         try TemporaryDirectory.with { dir in
-            var db = try DB.open(directory: dir, options: Self.options())
+            var db = try DB.open(directory: dir, options: Options.manualCompaction())
             var model = try Self.ingest(db, hours: hours)
             try db.delete("m{job=\"a\"}", minTime: 600_000, maxTime: 1_200_000)
             Self.apply(&model, job: "a", 600_000...1_200_000)
-            try Self.expectModel(db, model, "after delete")
+            try ModelQuery.expect(db, model, "after delete")
             // Samples appended later stay visible, even inside a range deleted up to the end.
             try db.delete("m{job=\"b\"}", minTime: 3_000_000, maxTime: .max)
             Self.apply(&model, job: "b", 3_000_000...Int64.max)
@@ -62,19 +52,19 @@ import TSDBTestSupport
             try app.append(late, timestamp: (hours + 3) * Self.hour, value: 42)
             try app.commit()
             model[late, default: []].append(Sample(timestamp: (hours + 3) * Self.hour, value: 42))
-            try Self.expectModel(db, model, "after a later append")
+            try ModelQuery.expect(db, model, "after a later append")
             try db.close()
 
-            db = try DB.open(directory: dir, options: Self.options())
+            db = try DB.open(directory: dir, options: Options.manualCompaction())
             #expect(db.replayStats.tombstones == 20)
-            try Self.expectModel(db, model, "after restart")
+            try ModelQuery.expect(db, model, "after restart")
             try db.close()
         }
     }
 
     @Test func deleteInBlocksAndHeadAcrossABlockBoundary() throws {
         try TemporaryDirectory.with { dir in
-            var db = try DB.open(directory: dir, options: Self.options())
+            var db = try DB.open(directory: dir, options: Options.manualCompaction())
             var model = try Self.ingest(db, hours: 7)
             try db.compact()
             #expect(db.blocks.count >= 2)
@@ -82,19 +72,19 @@ import TSDBTestSupport
             let range: ClosedRange<Int64> = (1 * Self.hour + 7)...(5 * Self.hour + 30 * 60_000)
             try db.delete("m{job=\"a\"}", minTime: range.lowerBound, maxTime: range.upperBound)
             Self.apply(&model, job: "a", range)
-            try Self.expectModel(db, model, "after delete")
+            try ModelQuery.expect(db, model, "after delete")
             let withStones = db.blocks.filter { $0.stats.numTombstones > 0 }
             #expect(withStones.count == 2, "the blocks [0, 2h) and [2h, 4h) hold deleted samples")
             try db.close()
 
-            db = try DB.open(directory: dir, options: Self.options())
-            try Self.expectModel(db, model, "after restart")
+            db = try DB.open(directory: dir, options: Options.manualCompaction())
+            try ModelQuery.expect(db, model, "after restart")
             // The head's deletion is cut into the next block with the data: the block holds
             // no deleted sample and the head forgets the tombstones (Prometheus issue 9108).
             model.merge(try Self.ingest(db, from: 7 * Self.hour, hours: 3)) { $0 + $1 }
             try db.compact()
             #expect(db.head.tombstones.isEmpty)
-            try Self.expectModel(db, model, "after cutting the deletion into a block")
+            try ModelQuery.expect(db, model, "after cutting the deletion into a block")
             try db.close()
 
             if Promtool.isAvailable {
@@ -109,7 +99,7 @@ import TSDBTestSupport
     /// Options whose WAL segments are small, so that checkpoints drop old segments (with the
     /// tombstones in them) within a few hours of data.
     static func smallSegments() -> Options {
-        var o = options()
+        var o = Options.manualCompaction()
         o.walSegmentSize = 32 * 1024
         return o
     }
@@ -119,7 +109,7 @@ import TSDBTestSupport
         try db.close()
         let reopened = try DB.open(directory: dir, options: options)
         defer { try? reopened.close() }
-        try expectModel(reopened, model, "after reopening")
+        try ModelQuery.expect(reopened, model, "after reopening")
     }
 
     /// A block whose samples are all deleted goes away at `cleanTombstones`; its samples
@@ -136,7 +126,7 @@ import TSDBTestSupport
             for (l, s) in model { model[l] = s.filter { !(4 * Self.hour..<6 * Self.hour).contains($0.timestamp) } }
             try db.cleanTombstones()
             #expect(db.blocks.map(\.maxTime).max() == 4 * Self.hour, "the emptied block is gone")
-            try Self.expectModel(db, model, "after cleaning")
+            try ModelQuery.expect(db, model, "after cleaning")
             try Self.expectModelAfterReopening(db, dir, options, model)
         }
     }
@@ -154,14 +144,14 @@ import TSDBTestSupport
             model.merge(try Self.ingest(db, from: 9 * Self.hour, hours: 4)) { $0 + $1 }
             let written = try db.compact()
             #expect(!written.contains { $0.minTime >= 6 * Self.hour && $0.minTime < 8 * Self.hour }, "no block for the deleted range")
-            try Self.expectModel(db, model, "after the cut")
+            try ModelQuery.expect(db, model, "after the cut")
             try Self.expectModelAfterReopening(db, dir, options, model)
         }
     }
 
     @Test func deleteRejectsBadArgumentsAndReadOnly() throws {
         try TemporaryDirectory.with { dir in
-            let db = try DB.open(directory: dir, options: Self.options())
+            let db = try DB.open(directory: dir, options: Options.manualCompaction())
             #expect(throws: TSDBError.self) { try db.delete([], minTime: 0, maxTime: 1) }
             #expect(throws: TSDBError.self) { try db.delete("m", minTime: 2, maxTime: 1) }
             try db.close()

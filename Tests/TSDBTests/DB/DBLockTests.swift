@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import TSDBTestSupport
-@testable import TSDB
+import TSDB
 
 /// The data directory's `lock` file, and read-only opens that take no lock and write nothing.
 @Suite struct DBLockTests {

@@ -4,7 +4,7 @@ import Synchronization
 import Testing
 import TSDBTestSupport
 
-@testable import TSDB
+import TSDB
 
 /// Issue 11, hostile input through the API: each case gets a clear error or a documented
 /// behaviour, never a trap, and the directory still opens and verifies afterwards.

@@ -206,10 +206,10 @@ import TSDBTestSupport
             try db.close()
             let blocks = try #require(try FileSystem.list(dir + "/snap", sys: .system)).filter { $0.count == 26 }
             let meta = dir + "/snap/" + blocks[0] + "/meta.json"
-            let text = String(decoding: try WALTest.readBytes(meta), as: UTF8.self)
+            let text = String(decoding: try TestFiles.read(meta), as: UTF8.self)
             let changed = text.replacingOccurrences(of: #""minTime": *-?[0-9]+"#, with: "\"minTime\": \(Int64.min)", options: .regularExpression)
             #expect(changed != text)
-            try WALTest.writeBytes(Array(changed.utf8), to: meta)
+            try TestFiles.write(Array(changed.utf8), to: meta)
             do throws(TSDBError) {
                 _ = try DB.openReadOnly(directory: dir + "/snap")
                 Issue.record("opened a block starting at Int64.min")

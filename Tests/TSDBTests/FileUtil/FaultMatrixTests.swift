@@ -4,7 +4,7 @@ import Synchronization
 import Testing
 import TSDBTestSupport
 
-@testable @_spi(Chunks) import TSDB
+@_spi(Chunks) import TSDB
 
 #if canImport(Glibc)
 import Glibc

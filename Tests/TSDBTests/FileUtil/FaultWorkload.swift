@@ -5,7 +5,7 @@ import Synchronization
 import Testing
 import TSDBTestSupport
 
-@testable @_spi(Chunks) import TSDB
+@_spi(Chunks) import TSDB
 
 /// The synthetic workload the fault matrix runs: small options so that within a few hundred
 /// commits the WAL cuts segments and checkpoints, the head is cut into blocks and its chunks

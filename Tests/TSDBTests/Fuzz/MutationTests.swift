@@ -4,7 +4,7 @@ import Testing
 import TSDBTestSupport
 import TSDBTools
 
-@testable import TSDB
+import TSDB
 
 /// Issue 11, "no input can crash the engine": a real data directory (two blocks with
 /// tombstones, a WAL, `chunks_head/`) with one file damaged in a copy — bits flipped, 3 KB

@@ -1,7 +1,7 @@
 import Testing
 import TSDBTestSupport
 
-@testable @_spi(Chunks) import TSDB
+@_spi(Chunks) import TSDB
 
 @Suite struct AppendRulesTests {
     let series = try! Labels(["__name__": "up", "job": "api"])

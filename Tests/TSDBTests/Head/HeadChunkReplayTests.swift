@@ -10,12 +10,6 @@ import TSDBTestSupport
     static let step: Int64 = 15_000
     static let hour: Int64 = 3_600_000
 
-    static func options() -> Options {
-        var o = Options()
-        o.compactionEnabled = false
-        return o
-    }
-
     /// Appends every `step` in `[from, to)` for 200 series; updates `model`.
     static func ingest(_ db: DB, from: Int64, to: Int64, into model: inout [Labels: [Sample]]) throws {
         let labels = try (0..<200).map { try Labels(["__name__": "m", "i": "\($0)"]) }
@@ -32,14 +26,10 @@ import TSDBTestSupport
         }
     }
 
-    static func expectModel(_ db: DB, _ model: SampleModel, _ context: String) throws {
-        if let d = try ModelQuery.difference(db, model) { Issue.record("\(context): \(d)") }
-    }
-
     @Test func reopeningLoadsHeadChunksAndSkipsTheirWALSamples() throws {
         try TemporaryDirectory.with { dir in
             var model: [Labels: [Sample]] = [:]
-            let db = try DB.open(directory: dir, options: Self.options())
+            let db = try DB.open(directory: dir, options: Options.manualCompaction())
             try Self.ingest(db, from: 1_000, to: 5 * Self.hour, into: &model)
             let total = model.values.reduce(0) { $0 + $1.count }
             let written = db.head.headChunks.chunksWritten
@@ -47,14 +37,14 @@ import TSDBTestSupport
             try db.close()
             #expect(try HeadChunkFormat.fileSequences(in: dir + "/chunks_head", sys: .system) == [1])
 
-            let again = try DB.open(directory: dir, options: Self.options())
+            let again = try DB.open(directory: dir, options: Options.manualCompaction())
             let stats = again.replayStats
             #expect(stats.notes.isEmpty, "\(stats.notes)")
             #expect(stats.headChunks == written)
             #expect(stats.samples == total)
             #expect(stats.headChunkSamples > total / 2)
             #expect(stats.outOfOrder == 0)
-            try Self.expectModel(again, model, "after loading chunks_head")
+            try ModelQuery.expect(again, model, "after loading chunks_head")
             #expect(again.headTimeRange == 1_000...model.values.first!.last!.timestamp)
             // Appends go on: newer samples append, the newest one again is a duplicate.
             var app = try again.appender()
@@ -67,15 +57,15 @@ import TSDBTestSupport
 
             // The same directory without chunks_head replays the WAL in full, to the same head.
             try FileManager.default.removeItem(atPath: dir + "/chunks_head")
-            let full = try DB.open(directory: dir, options: Self.options())
+            let full = try DB.open(directory: dir, options: Options.manualCompaction())
             #expect(full.replayStats.headChunks == 0)
             #expect(full.replayStats.samples == total)
-            try Self.expectModel(full, model, "after a full WAL replay")
+            try ModelQuery.expect(full, model, "after a full WAL replay")
             try full.close()
             // ... and wrote the chunks it cut while replaying.
-            let third = try DB.open(directory: dir, options: Self.options())
+            let third = try DB.open(directory: dir, options: Options.manualCompaction())
             #expect(third.replayStats.headChunks == written)
-            try Self.expectModel(third, model, "after loading the chunks the replay wrote")
+            try ModelQuery.expect(third, model, "after loading the chunks the replay wrote")
             try third.close()
         }
     }
@@ -84,13 +74,13 @@ import TSDBTestSupport
     @Test func readOnlyOpenReplaysTheWALAlone() throws {
         try TemporaryDirectory.with { dir in
             var model: [Labels: [Sample]] = [:]
-            let db = try DB.open(directory: dir, options: Self.options())
+            let db = try DB.open(directory: dir, options: Options.manualCompaction())
             try Self.ingest(db, from: 1_000, to: 3 * Self.hour, into: &model)
             try db.close()
             let before = try Data(contentsOf: URL(fileURLWithPath: dir + "/chunks_head/000001"))
             let reader = try DB.openReadOnly(directory: dir)
             #expect(reader.replayStats.headChunks == 0)
-            try Self.expectModel(reader, model, "read-only")
+            try ModelQuery.expect(reader, model, "read-only")
             try reader.close()
             #expect(try Data(contentsOf: URL(fileURLWithPath: dir + "/chunks_head/000001")) == before)
             #expect(try HeadChunkFormat.fileSequences(in: dir + "/chunks_head", sys: .system) == [1])
@@ -102,7 +92,7 @@ import TSDBTestSupport
     @Test func headTruncationDeletesOldFiles() throws {
         try TemporaryDirectory.with { dir in
             var model: [Labels: [Sample]] = [:]
-            let db = try DB.open(directory: dir, options: Self.options())
+            let db = try DB.open(directory: dir, options: Options.manualCompaction())
             try Self.ingest(db, from: 1_000, to: 5 * Self.hour, into: &model)
             #expect(try db.compact().count >= 1)  // [0, 2 h): file 1 is finished, its later chunks keep it
             #expect(try HeadChunkFormat.fileSequences(in: dir + "/chunks_head", sys: .system) == [1])
@@ -111,10 +101,10 @@ import TSDBTestSupport
             let files = try HeadChunkFormat.fileSequences(in: dir + "/chunks_head", sys: .system)
             #expect(!files.contains(1) && files.first == 2, "\(files)")
             try db.close()
-            let again = try DB.open(directory: dir, options: Self.options())
+            let again = try DB.open(directory: dir, options: Options.manualCompaction())
             #expect(again.replayStats.notes.isEmpty, "\(again.replayStats.notes)")
             #expect(again.replayStats.headChunks > 0)
-            try Self.expectModel(again, model, "blocks and head after reopening")
+            try ModelQuery.expect(again, model, "blocks and head after reopening")
             try again.close()
         }
     }

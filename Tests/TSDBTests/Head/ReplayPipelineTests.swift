@@ -35,11 +35,11 @@ import TSDBTestSupport
     func recordTurnedIntoAFragmentAtAPieceStart(round: Int) throws {
         let seed = SeededRandom.fromEnvironment().seed &+ UInt64(round) &* 7_727
         try Self.check(seed: seed) { wal, rng in
-            let segments = try WALFormat.segments(in: wal, sys: .system).filter { try WALTest.readBytes(WALTest.segmentPath(wal, $0)).count > 0 }
+            let segments = try WALFormat.segments(in: wal, sys: .system).filter { try TestFiles.read(WALTest.segmentPath(wal, $0)).count > 0 }
             let path = WALTest.segmentPath(wal, segments[Int(rng.next() % UInt64(segments.count))])
-            var bytes = try WALTest.readBytes(path)
+            var bytes = try TestFiles.read(path)
             bytes[0] = bytes[0] & ~WALFormat.typeMask | WALFormat.last
-            try WALTest.writeBytes(bytes, to: path)
+            try TestFiles.write(bytes, to: path)
         }
     }
 
@@ -208,11 +208,11 @@ enum RandomWAL {
     /// Flips one bit somewhere in one segment.
     static func flipAByte(in directory: String, rng: inout SeededRandom) throws {
         let segments = try WALFormat.segments(in: directory, sys: .system)
-        let nonEmpty = try segments.filter { try WALTest.readBytes(WALTest.segmentPath(directory, $0)).count > 0 }
+        let nonEmpty = try segments.filter { try TestFiles.read(WALTest.segmentPath(directory, $0)).count > 0 }
         guard !nonEmpty.isEmpty else { return }
         let path = WALTest.segmentPath(directory, nonEmpty[Int(rng.next() % UInt64(nonEmpty.count))])
-        var bytes = try WALTest.readBytes(path)
+        var bytes = try TestFiles.read(path)
         bytes[Int(rng.next() % UInt64(bytes.count))] ^= UInt8(1) << (rng.next() % 8)
-        try WALTest.writeBytes(bytes, to: path)
+        try TestFiles.write(bytes, to: path)
     }
 }

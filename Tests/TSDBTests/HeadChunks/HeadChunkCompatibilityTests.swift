@@ -22,7 +22,7 @@ import Glibc
         try TemporaryDirectory.with { dir in
             let data = dir + "/data"
             var model: [Labels: [Sample]] = [:]
-            let db = try DB.open(directory: data, options: HeadChunkReplayTests.options())
+            let db = try DB.open(directory: data, options: Options.manualCompaction())
             try HeadChunkReplayTests.ingest(db, from: 1_000, to: 5 * HeadChunkReplayTests.hour, into: &model)
             let written = db.head.headChunks.chunksWritten
             try db.close()

@@ -16,11 +16,10 @@ import TSDBTestSupport
         return (e.encoded(), t0, t0 + Int64(n - 1) * 15_000)
     }
 
-    static func bytes(_ path: String) throws -> [UInt8] { [UInt8](try Data(contentsOf: URL(fileURLWithPath: path))) }
 
     /// Scans a whole file, header included, into (series, minTime, maxTime, data) tuples.
     static func scan(_ path: String) throws -> (chunks: [(UInt64, Int64, Int64, [UInt8])], end: HeadChunkScanEnd) {
-        let b = try bytes(path)
+        let b = try TestFiles.read(path)
         var out: [(UInt64, Int64, Int64, [UInt8])] = []
         let end = try b.withUnsafeBytes { raw throws(TSDBError) in
             #expect(HeadChunkFormat.headerProblem(raw) == nil)
@@ -46,7 +45,7 @@ import TSDBTestSupport
             let ref = try #require(mapper.write(seriesRef: 0x0102, minTime: c.minTime, maxTime: c.maxTime, data: c.data))
             #expect(ref == HeadChunkRef(file: 1, offset: 8))
             try mapper.close()
-            let b = try Self.bytes(dir + "/000001")
+            let b = try TestFiles.read(dir + "/000001")
             var expected: [UInt8] = [0x01, 0x30, 0xBC, 0x91, 0x01, 0, 0, 0]
             expected += [0, 0, 0, 0, 0, 0, 0x01, 0x02]
             expected += [0, 0, 0, 0, 0, 0, 0x03, 0xe8]
@@ -126,7 +125,7 @@ import TSDBTestSupport
         try TemporaryDirectory.with { dir in
             try Self.writeFiles(dir, files: 2)
             let path = dir + "/000002"
-            let size = try Self.bytes(path).count
+            let size = try TestFiles.read(path).count
             let (chunks, _) = try Self.scan(path)
             let lastSize = HeadChunkFormat.recordSize(dataCount: chunks.last!.3.count)
             let keep = size - lastSize + min(cut, lastSize - 1)
@@ -134,7 +133,7 @@ import TSDBTestSupport
             let loaded = try HeadChunkLoader.load(directory: dir, minValidTime: .min, sys: .system)
             #expect(loaded.chunks == 39)
             #expect(loaded.notes.count == 1 && loaded.notes[0].contains(path) && loaded.notes[0].contains("offset \(size - lastSize)"), "\(loaded.notes)")
-            #expect(try Self.bytes(path).count == size - lastSize)
+            #expect(try TestFiles.read(path).count == size - lastSize)
             // Reading again finds a clean file.
             #expect(try HeadChunkLoader.load(directory: dir, minValidTime: .min, sys: .system).notes.isEmpty)
         }
@@ -144,7 +143,7 @@ import TSDBTestSupport
         try TemporaryDirectory.with { dir in
             try Self.writeFiles(dir, files: 2)
             let path = dir + "/000002"
-            var b = try Self.bytes(path)
+            var b = try TestFiles.read(path)
             b[b.count - 100] ^= 0x10
             try Data(b).write(to: URL(fileURLWithPath: path))
             let loaded = try HeadChunkLoader.load(directory: dir, minValidTime: .min, sys: .system)
@@ -170,7 +169,7 @@ import TSDBTestSupport
             try mapper.close()
             let bad = Int(Double(count) * fraction)
             let path = dir + "/000001"
-            var b = try Self.bytes(path)
+            var b = try TestFiles.read(path)
             b[refs[bad].offset + HeadChunkFormat.fixedMetaSize + 3] ^= 0x01
             try Data(b).write(to: URL(fileURLWithPath: path))
 
@@ -187,7 +186,7 @@ import TSDBTestSupport
                 }
                 #expect(firstValues == (0..<chunks.count).map { Double($0 * 50 + ref - 1) })
             }
-            #expect(try Self.bytes(path).count == refs[bad].offset)
+            #expect(try TestFiles.read(path).count == refs[bad].offset)
         }
     }
 
@@ -196,7 +195,7 @@ import TSDBTestSupport
         try TemporaryDirectory.with { dir in
             try Self.writeFiles(dir, files: 3)
             let path = dir + "/000001"
-            var b = try Self.bytes(path)
+            var b = try TestFiles.read(path)
             b[200] ^= 0x01
             try Data(b).write(to: URL(fileURLWithPath: path))
             let loaded = try HeadChunkLoader.load(directory: dir, minValidTime: .min, sys: .system)
@@ -210,7 +209,7 @@ import TSDBTestSupport
         // A bad magic number in the first file.
         try TemporaryDirectory.with { dir in
             try Self.writeFiles(dir, files: 2)
-            var b = try Self.bytes(dir + "/000001")
+            var b = try TestFiles.read(dir + "/000001")
             b[0] = 0x7f
             try Data(b).write(to: URL(fileURLWithPath: dir + "/000001"))
             let loaded = try HeadChunkLoader.load(directory: dir, minValidTime: .min, sys: .system)

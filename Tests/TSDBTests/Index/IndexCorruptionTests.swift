@@ -36,7 +36,7 @@ import TSDBTestSupport
         let contents = try RandomIndex.contents(&rng, seriesCount: series)
         return try TemporaryDirectory.with { dir in
             try contents.write(to: dir + "/index")
-            let bytes = try IndexContents.bytes(dir + "/index")
+            let bytes = try TestFiles.read(dir + "/index")
             return (bytes, try Answers(IndexReader(bytes: bytes, file: file)))
         }
     }
@@ -112,7 +112,7 @@ import TSDBTestSupport
                                      series: [.init(labels: labels, chunks: [])])
         let bytes = try TemporaryDirectory.with { dir in
             try contents.write(to: dir + "/index")
-            return try IndexContents.bytes(dir + "/index")
+            return try TestFiles.read(dir + "/index")
         }
         let reader = try IndexReader(bytes: bytes, file: Self.file)
         let ref = try #require(try reader.allPostings().first)

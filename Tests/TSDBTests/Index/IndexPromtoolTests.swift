@@ -41,8 +41,8 @@ struct IndexPromtoolTests {
         #expect(contents.symbols.first == "", "Prometheus's head adds the empty symbol")
         #expect(contents.symbols == IndexWriter.symbols(of: contents.series.map(\.labels)))
         try contents.write(to: out)
-        let expected = try IndexContents.bytes(path)
-        let actual = try IndexContents.bytes(out)
+        let expected = try TestFiles.read(path)
+        let actual = try TestFiles.read(out)
         #expect(actual.count == expected.count, "\(path)")
         if let first = zip(actual, expected).enumerated().first(where: { $0.element.0 != $0.element.1 }) {
             Issue.record("\(path): first differing byte at offset \(first.offset)")

@@ -23,7 +23,7 @@ import TSDBTestSupport
                 try IndexContents.verifyAnswers(of: reader)
                 // Writing what was read gives the same bytes.
                 try read.write(to: dir + "/again")
-                #expect(try IndexContents.bytes(dir + "/again") == IndexContents.bytes(path))
+                #expect(try TestFiles.read(dir + "/again") == TestFiles.read(path))
             }
         }
     }
@@ -51,7 +51,7 @@ import TSDBTestSupport
                                      series: [.init(labels: labels, chunks: [.init(ref: 8, minTime: 1000, maxTime: 2000)])])
         try TemporaryDirectory.with { dir in
             try contents.write(to: dir + "/index")
-            #expect(try IndexContents.bytes(dir + "/index") == expected)
+            #expect(try TestFiles.read(dir + "/index") == expected)
         }
         let reader = try IndexReader(bytes: expected)
         #expect(try IndexContents(reading: reader) == contents)
@@ -64,7 +64,7 @@ import TSDBTestSupport
         try TemporaryDirectory.with { dir in
             let path = dir + "/index"
             try IndexWriter(path: path, sys: .system).close()
-            let bytes = try IndexContents.bytes(path)
+            let bytes = try TestFiles.read(path)
             // header 5 │ symbols 4+4+0+4 │ padding 3 │ all postings 4+4+4 │ label offsets 4+4+4 │
             // postings offsets 4+4+(1+1+1+1)+4+... │ TOC 52
             #expect(Array(bytes[0..<5]) == [0xBA, 0xAA, 0xD7, 0x00, 0x02])

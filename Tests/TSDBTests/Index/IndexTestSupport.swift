@@ -85,10 +85,6 @@ struct IndexContents: Equatable {
             }
         }
     }
-
-    static func bytes(_ path: String) throws -> [UInt8] {
-        [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
-    }
 }
 
 /// Random index contents: label sets (unicode values among them), sorted as the writer needs,

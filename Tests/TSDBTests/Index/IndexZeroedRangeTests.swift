@@ -14,7 +14,7 @@ import TSDBTestSupport
         let contents = try RandomIndex.contents(&rng, seriesCount: series)
         return try TemporaryDirectory.with { dir in
             try contents.write(to: dir + "/index")
-            return try IndexContents.bytes(dir + "/index")
+            return try TestFiles.read(dir + "/index")
         }
     }
 

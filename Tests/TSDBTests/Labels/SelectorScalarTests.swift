@@ -1,6 +1,6 @@
 import Testing
 
-@testable import TSDB
+import TSDB
 
 /// The selector parser walks Unicode scalars, as Go's lexer walks runes. Found by the
 /// `selector` fuzz target: walking `Character`s, a quote followed by a combining mark is

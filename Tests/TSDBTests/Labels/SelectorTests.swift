@@ -1,6 +1,6 @@
 import Testing
 
-@testable @_spi(Chunks) import TSDB
+@_spi(Chunks) import TSDB
 
 @Suite struct SelectorTests {
     @Test func parsesMetricAndMatchers() throws {

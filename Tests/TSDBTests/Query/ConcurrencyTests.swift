@@ -4,7 +4,7 @@ import Synchronization
 import Testing
 import TSDBTestSupport
 
-@testable @_spi(Chunks) import TSDB
+@_spi(Chunks) import TSDB
 
 /// Appenders and queriers at once: every transaction writes one sample, at one timestamp, to
 /// every series of its group, so a query that saw half a transaction would find the group's

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import TSDBTestSupport
 
-@testable import TSDB
+import TSDB
 
 /// A querier whose blocks are deleted after it was made (by a tombstone cleanup here; by
 /// compaction or retention in the soak, where a query failed with `closed: block … is

@@ -5,7 +5,7 @@ import MetricsTestKit
 import Testing
 import TSDBTestSupport
 
-@testable @_spi(Chunks) import TSDB
+@_spi(Chunks) import TSDB
 
 /// Prometheus issue 13152: damage in the middle of a finished WAL segment (bit rot, a bad
 /// sector) made every checkpoint fail, so the WAL was never truncated and grew until the
@@ -30,10 +30,10 @@ import TSDBTestSupport
             // Flip a byte inside the first record of segment 1: a checksum mismatch, not a
             // torn tail.
             let path = WALTest.segmentPath(wal, 1)
-            var bytes = try WALTest.readBytes(path)
+            var bytes = try TestFiles.read(path)
             let first = WALTest.header(bytes, at: 0)
             bytes[7 + first.length / 2] ^= 0xFF
-            try WALTest.writeBytes(bytes, to: path)
+            try TestFiles.write(bytes, to: path)
 
             // The round checkpoints segments 0...2 through the damage and deletes them.
             let written = try db.compact()
@@ -80,10 +80,10 @@ import TSDBTestSupport
             var db = try DB.open(directory: dir, options: options)
             for k in 1...250 { #expect(log.commit(k, to: db) == nil) }
             let path = WALTest.segmentPath(dir + "/wal", 0)
-            var bytes = try WALTest.readBytes(path)
+            var bytes = try TestFiles.read(path)
             let first = WALTest.header(bytes, at: 0)  // the series record of the first commit
             bytes[7 + first.length / 2] ^= 0xFF
-            try WALTest.writeBytes(bytes, to: path)
+            try TestFiles.write(bytes, to: path)
             let written = try db.compact()
             #expect(!written.isEmpty)
             try db.close()

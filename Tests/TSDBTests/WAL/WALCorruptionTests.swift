@@ -167,7 +167,7 @@ import TSDBTestSupport
                 #expect(error.location?.file == path)
                 #expect(error.location?.offset == damaged.start.offset)
             }
-            #expect(try WALTest.readBytes(path) == bytes, "a failed open changes nothing")
+            #expect(try TestFiles.read(path) == bytes, "a failed open changes nothing")
 
             let db = try Self.open(dir, repair: true)
             #expect(try log.committed(in: db) == Array(1...9))
@@ -193,10 +193,10 @@ import TSDBTestSupport
             for k in 5...8 { log.commit(k, to: db) }
             try db.close()
             let path = WALTest.segmentPath(dir + "/wal", 0)
-            var bytes = try WALTest.readBytes(path)
+            var bytes = try TestFiles.read(path)
             let last = try #require(log.spans[4])
             bytes[last.start.offset + 8] ^= 0x10
-            try WALTest.writeBytes(bytes, to: path)
+            try TestFiles.write(bytes, to: path)
             do throws(TSDBError) {
                 _ = try Self.open(dir)
                 Issue.record("open should fail")
@@ -266,7 +266,7 @@ import TSDBTestSupport
                     #expect(error.location == TSDBError.Location(file: WALTest.segmentPath(dir + "/wal", 0), offset: segment.count))
                 }
             }
-            let after = try WALTest.readBytes(WALTest.segmentPath(dir + "/wal", 0))
+            let after = try TestFiles.read(WALTest.segmentPath(dir + "/wal", 0))
             #expect(after == zstd, "nothing was cut")
         }
         try TemporaryDirectory.withWAL([0: segment + fragment(0x11, [2, 0, 0, 0])]) { dir in

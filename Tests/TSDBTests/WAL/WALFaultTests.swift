@@ -56,7 +56,7 @@ import TSDBTestSupport
             #expect(try log.committed(in: db) == [1, 2, 3, 4, 6, 7, 8, 9])
             try db.close()
 
-            let segment0 = try WALTest.readBytes(WALTest.segmentPath(dir + "/wal", 0))
+            let segment0 = try TestFiles.read(WALTest.segmentPath(dir + "/wal", 0))
             if truncateFails && fault != .noSpace {
                 #expect(segment0.count > before.offset, "the torn record stayed")
             } else {

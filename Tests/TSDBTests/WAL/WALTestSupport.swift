@@ -10,18 +10,10 @@ enum WALTest {
 
     static func segmentPath(_ dir: String, _ index: Int) -> String { dir + "/" + WALFormat.segmentName(index) }
 
-    static func readBytes(_ path: String) throws -> [UInt8] {
-        [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
-    }
-
-    static func writeBytes(_ bytes: [UInt8], to path: String) throws {
-        try Data(bytes).write(to: URL(fileURLWithPath: path))
-    }
-
     /// Segment files in `dir`, by index.
     static func segments(_ dir: String) throws -> [Int: [UInt8]] {
         var out: [Int: [UInt8]] = [:]
-        for index in try WALFormat.segments(in: dir, sys: .system) { out[index] = try readBytes(segmentPath(dir, index)) }
+        for index in try WALFormat.segments(in: dir, sys: .system) { out[index] = try TestFiles.read(segmentPath(dir, index)) }
         return out
     }
 
@@ -97,92 +89,6 @@ enum WALTest {
     }
 }
 
-/// Faults to inject through ``Syscalls``: the `n`-th write from now fails or is cut short,
-/// fsyncs (of files and directories) fail or are slow, truncation fails. Counts writes and
-/// the fdatasyncs of files. Thread-safe.
-final class FaultInjector: Sendable {
-    enum WriteFault: Sendable {
-        /// Return -ENOSPC without writing.
-        case noSpace
-        /// Write the first half of the bytes only.
-        case half
-    }
-
-    private struct State {
-        var writes = 0
-        var fsyncs = 0
-        var plan: [Int: WriteFault] = [:]
-        var failingFsyncs = 0
-        var fsyncErrno: Int32 = EIO
-        var fsyncDelayMicroseconds: UInt32 = 0
-        var failTruncate = false
-    }
-
-    private let state = Mutex(State())
-
-    var writes: Int { state.withLock { $0.writes } }
-    var fsyncs: Int { state.withLock { $0.fsyncs } }
-
-    /// The `n`-th write call from now (1 = the next one) meets `fault`.
-    func failWrite(_ n: Int, _ fault: WriteFault) {
-        state.withLock { $0.plan[$0.writes + n] = fault }
-    }
-
-    /// A short write: the next write call writes half its bytes, the one after returns ENOSPC.
-    func shortWriteThenNoSpace() {
-        failWrite(1, .half)
-        failWrite(2, .noSpace)
-    }
-
-    func failFsyncs(_ count: Int, errno: Int32 = EIO) {
-        state.withLock {
-            $0.failingFsyncs = count
-            $0.fsyncErrno = errno
-        }
-    }
-
-    func slowFsyncs(microseconds: UInt32) { state.withLock { $0.fsyncDelayMicroseconds = microseconds } }
-    func failTruncate(_ fail: Bool) { state.withLock { $0.failTruncate = fail } }
-
-    var syscalls: Syscalls {
-        var sys = Syscalls.system
-        sys.write = { [self] fd, bytes in
-            let fault = state.withLock { s -> WriteFault? in
-                s.writes += 1
-                return s.plan.removeValue(forKey: s.writes)
-            }
-            switch fault {
-            case .noSpace: return -Int(ENOSPC)
-            case .half: return Syscalls.system.write(fd, UnsafeRawBufferPointer(rebasing: bytes[0..<max(1, bytes.count / 2)]))
-            case nil: return Syscalls.system.write(fd, bytes)
-            }
-        }
-        sys.fdatasync = { [self] fd in
-            let (fail, code, delay) = state.withLock { s -> (Bool, Int32, UInt32) in
-                s.fsyncs += 1
-                let fail = s.failingFsyncs > 0
-                if fail { s.failingFsyncs -= 1 }
-                return (fail, s.fsyncErrno, s.fsyncDelayMicroseconds)
-            }
-            if delay > 0 { usleep(delay) }
-            return fail ? -code : Syscalls.system.fdatasync(fd)
-        }
-        // Directories: failed like files, but not counted (``fsyncs`` counts segments).
-        sys.fsync = { [self] fd in
-            let (fail, code) = state.withLock { s -> (Bool, Int32) in
-                let fail = s.failingFsyncs > 0
-                if fail { s.failingFsyncs -= 1 }
-                return (fail, s.fsyncErrno)
-            }
-            return fail ? -code : Syscalls.system.fsync(fd)
-        }
-        sys.ftruncate = { [self] fd, length in
-            state.withLock { $0.failTruncate } ? -EIO : Syscalls.system.ftruncate(fd, length)
-        }
-        return sys
-    }
-}
-
 /// A workload of commits against a `DB`, and the check that a reopened `DB` holds exactly
 /// the commits that should have survived. Commit `k` (1-based) writes one sample at
 /// timestamp `k * 1000` to each of `seriesCount` series, with random values.
@@ -234,16 +140,5 @@ struct CommitLog {
             if matches.count == seriesCount { present.insert(k) } else { partial.insert(k) }
         }
         return present.sorted() + partial.sorted().map { -$0 }
-    }
-}
-
-extension TemporaryDirectory {
-    /// A fresh directory holding `<dir>/wal/NNNNNNNN` files with the given bytes.
-    static func withWAL<T>(_ segments: [Int: [UInt8]], _ body: (String) throws -> T) throws -> T {
-        try with { dir in
-            try FileManager.default.createDirectory(atPath: dir + "/wal", withIntermediateDirectories: true)
-            for (index, bytes) in segments { try WALTest.writeBytes(bytes, to: WALTest.segmentPath(dir + "/wal", index)) }
-            return try body(dir)
-        }
     }
 }

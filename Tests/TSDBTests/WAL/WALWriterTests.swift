@@ -26,7 +26,7 @@ import TSDBTestSupport
             try wal.log([big])
             try wal.close()
 
-            let bytes = try WALTest.readBytes(WALTest.segmentPath(dir, 0))
+            let bytes = try TestFiles.read(WALTest.segmentPath(dir, 0))
             #expect(bytes.count == 2 * Self.page, "the last page is padded on close")
             // CRC-32C("123456789") is the standard check value e3069283.
             #expect(Array(bytes[0..<16]) == [0x01, 0x00, 0x09, 0xe3, 0x06, 0x92, 0x83] + digits)
@@ -53,7 +53,7 @@ import TSDBTestSupport
             let wal = try Self.openWAL(dir)
             try wal.log([record])
             try wal.close()
-            let bytes = try WALTest.readBytes(WALTest.segmentPath(dir, 0))
+            let bytes = try TestFiles.read(WALTest.segmentPath(dir, 0))
             #expect(bytes.count == 4 * Self.page)
             var consumed = 0
             for (i, expectedType) in [UInt8(2), 3, 3, 4].enumerated() {
@@ -82,7 +82,7 @@ import TSDBTestSupport
             #expect(wal.position == (0, Self.page), "the page was completed and padded")
             try wal.log([b])
             try wal.close()
-            let bytes = try WALTest.readBytes(WALTest.segmentPath(dir, 0))
+            let bytes = try TestFiles.read(WALTest.segmentPath(dir, 0))
             #expect(Array(bytes[(Self.page - 6)..<Self.page]) == [0, 0, 0, 0, 0, 0])
             #expect(WALTest.header(bytes, at: Self.page).type == 0x01)
             #expect(try WALTest.records(bytes) == [a, b])
@@ -170,7 +170,7 @@ import TSDBTestSupport
             let wal = try Self.openWAL(dir, compression: compression)
             for r in records { try wal.log([r]) }
             try wal.close()
-            let bytes = try WALTest.readBytes(WALTest.segmentPath(dir, 0))
+            let bytes = try TestFiles.read(WALTest.segmentPath(dir, 0))
             #expect(try WALTest.records(bytes) == records)
 
             // Walk the fragments raw and reassemble each record's stored bytes.
@@ -265,7 +265,7 @@ import TSDBTestSupport
             let wal = try Self.openWAL(dir, compression: .snappy)
             for r in records { try wal.log([r]) }
             try wal.close()
-            let original = try WALTest.readBytes(WALTest.segmentPath(dir, 0))
+            let original = try TestFiles.read(WALTest.segmentPath(dir, 0))
             let offsets = try Self.recordOffsets(original)
             for trial in 0..<400 {
                 var bytes = original
@@ -311,7 +311,7 @@ import TSDBTestSupport
             let wal = try Self.openWAL(dir)
             for r in records { try wal.log([r]) }
             try wal.close()
-            let bytes = try WALTest.readBytes(WALTest.segmentPath(dir, 0))
+            let bytes = try TestFiles.read(WALTest.segmentPath(dir, 0))
             let offsets = try Self.recordOffsets(bytes)
             let reader = SegmentReader(bytes: bytes, path: "s")
             // Damage at record 2 of page 0: record 3 follows in the same page.
