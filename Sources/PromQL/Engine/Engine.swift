@@ -50,8 +50,8 @@ public struct PromQLEngine: Sendable {
     /// Evaluates a parsed expression at one time.
     public func instantQuery(_ storage: some PromQLQueryable, _ expr: Expr, at time: Int64,
                              cancellation: PromQLCancellation? = nil) throws(PromQLError) -> PromQLResult {
-        var ev = Evaluator(storage: storage, options: options, start: time, end: time, step: 0,
-                           cancellation: cancellation)
+        let ev = Evaluator(storage: storage, options: options, grid: Grid(start: time, end: time, interval: 0),
+                           queryStart: time, queryEnd: time, deadline: deadline(), cancellation: cancellation)
         return try ev.run(expr, instant: true)
     }
 
@@ -71,12 +71,26 @@ public struct PromQLEngine: Sendable {
         guard step > 0 else {
             throw PromQLError(.parse, "zero or negative query resolution step widths are not accepted. Try a positive integer")
         }
-        guard (end - start) / step < Int64(options.maxSteps) else {
+        // Prometheus allows (end - start) / step of exactly 11,000, so 11,001 points.
+        let (span, overflow) = end.subtractingReportingOverflow(start)
+        guard !overflow, span / step <= Int64(options.maxSteps) else {
             throw PromQLError(.parse, "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)")
         }
-        var ev = Evaluator(storage: storage, options: options, start: start, end: end, step: step,
-                           cancellation: cancellation)
+        let type = Parser.type(of: expr)
+        guard type == .vector || type == .scalar else {
+            throw PromQLError(.parse, "invalid expression type \"\(type.documentedName)\" for range query, must be Scalar or instant Vector")
+        }
+        let ev = Evaluator(storage: storage, options: options, grid: Grid(start: start, end: end, interval: step),
+                           queryStart: start, queryEnd: end, deadline: deadline(), cancellation: cancellation)
         return try ev.run(expr, instant: false)
+    }
+}
+
+extension PromQLEngine {
+    func deadline() -> ContinuousClock.Instant {
+        let now = ContinuousClock.now
+        // A timeout too large to add means no deadline worth keeping.
+        return options.timeout > .seconds(100 * 365 * 86_400) ? now + .seconds(100 * 365 * 86_400) : now + options.timeout
     }
 }
 
