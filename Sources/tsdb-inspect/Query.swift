@@ -1,4 +1,5 @@
 import ArgumentParser
+import Exposition
 import PromQL
 import TSDB
 
@@ -156,29 +157,7 @@ struct Query: ParsableCommand {
     }
 
     /// `strconv.FormatFloat(v, 'f', -1, 64)`: shortest digits, never an exponent.
-    static func formatValue(_ v: Double) -> String {
-        if v.isNaN { return "NaN" }
-        if v.isInfinite { return v < 0 ? "-Inf" : "+Inf" }
-        if v == 0 { return v.sign == .minus ? "-0" : "0" }
-        var text = "\(Swift.abs(v))"
-        var exponent = 0
-        if let e = text.firstIndex(where: { $0 == "e" || $0 == "E" }) {
-            exponent = Int(text[text.index(after: e)...]) ?? 0
-            text = String(text[..<e])
-        }
-        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
-        let intPart = String(parts[0]), fracPart = parts.count > 1 ? String(parts[1]) : ""
-        var digits = intPart + fracPart
-        var point = intPart.count + exponent
-        while digits.hasPrefix("0") { digits.removeFirst(); point -= 1 }
-        while digits.hasSuffix("0") { digits.removeLast() }
-        let sign = v < 0 ? "-" : ""
-        if digits.isEmpty { return "0" }
-        if point <= 0 { return sign + "0." + String(repeating: "0", count: -point) + digits }
-        if digits.count <= point { return sign + digits + String(repeating: "0", count: point - digits.count) }
-        let i = digits.index(digits.startIndex, offsetBy: point)
-        return sign + digits[..<i] + "." + digits[i...]
-    }
+    static func formatValue(_ v: Double) -> String { GoFormat.fixed(v) }
 
     /// `model.Time.String()`: seconds with up to three decimals, trailing zeros dropped.
     static func formatTime(_ ms: Int64) -> String {

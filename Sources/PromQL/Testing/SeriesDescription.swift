@@ -1,8 +1,5 @@
 import TSDB
 
-/// The staleness marker Prometheus writes when a series ends: a NaN with this exact payload.
-package let staleNaNBits: UInt64 = 0x7ff0_0000_0000_0002
-
 /// A series line of a test script, as Prometheus 2.42's `parser.ParseSeriesDesc` reads it:
 /// `metric{a="b"} 1+2x3 _ stale 4`. Values are `nil` where the line omits a step (`_`).
 package struct SeriesDescription: Sendable, Equatable {
@@ -202,7 +199,7 @@ package struct SeriesDescription: Sendable, Equatable {
                 guard word == "stale" else {
                     throw ScriptLineError("unexpected identifier \(goQuote(word)) in series values, expected number or \"stale\"")
                 }
-                value = Double(bitPattern: staleNaNBits)
+                value = Double(bitPattern: staleNaNBits)  // the engine's StaleNaN, 0x7ff0000000000002
                 i += 1
             case .number(let s):
                 value = try number(s)

@@ -1,3 +1,4 @@
+import Exposition
 import TSDB
 
 #if canImport(Glibc)
@@ -187,31 +188,31 @@ package struct PromQLTestRunner {
         case .scalar(_, let v):
             guard let want = expected.scalar else {
                 return expected.samples.isEmpty
-                    ? "expected an empty vector but got scalar \(goFormatFloat(v))"
-                    : "expected a vector but got scalar \(goFormatFloat(v))"
+                    ? "expected an empty vector but got scalar \(GoFormat.float(v))"
+                    : "expected a vector but got scalar \(GoFormat.float(v))"
             }
-            if !almostEqual(want, v) { return "expected scalar \(goFormatFloat(want)) but got \(goFormatFloat(v))" }
+            if !almostEqual(want, v) { return "expected scalar \(GoFormat.float(want)) but got \(GoFormat.float(v))" }
             return nil
         case .vector(let vector):
             var seen = Set<[Label]>()
             for (pos, s) in vector.enumerated() {
                 let key = Array(s.labels)
                 guard let exp = expected.samples[key] else {
-                    return "unexpected metric \(describe(key)) in result (value \(goFormatFloat(s.value)))"
+                    return "unexpected metric \(describe(key)) in result (value \(GoFormat.float(s.value)))"
                 }
                 if ordered && exp.position != pos + 1 {
-                    return "expected metric \(describe(key)) with \(exp.value.map(goFormatFloat) ?? "no value") at position \(exp.position) but was at \(pos + 1)"
+                    return "expected metric \(describe(key)) with \(exp.value.map(GoFormat.float) ?? "no value") at position \(exp.position) but was at \(pos + 1)"
                 }
                 guard let want = exp.value else { return "no expected value for \(describe(key)) (line \(exp.line))" }
                 if !almostEqual(want, s.value) {
-                    return "expected \(goFormatFloat(want)) for \(describe(key)) but got \(goFormatFloat(s.value))"
+                    return "expected \(GoFormat.float(want)) for \(describe(key)) but got \(GoFormat.float(s.value))"
                 }
                 seen.insert(key)
             }
             for (key, exp) in expected.samples.sorted(by: { $0.value.line < $1.value.line }) where !seen.contains(key) {
-                return "expected metric \(describe(key)) with \(exp.value.map(goFormatFloat) ?? "no value") not found (got \(vector.count) samples)"
+                return "expected metric \(describe(key)) with \(exp.value.map(GoFormat.float) ?? "no value") not found (got \(vector.count) samples)"
             }
-            if let want = expected.scalar { return "expected scalar \(goFormatFloat(want)) but got a vector" }
+            if let want = expected.scalar { return "expected scalar \(GoFormat.float(want)) but got a vector" }
             return nil
         }
     }
