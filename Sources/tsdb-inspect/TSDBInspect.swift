@@ -17,7 +17,7 @@ struct TSDBInspect: ParsableCommand {
               tsdb-inspect dump data/ --match 'up{job="api"}' | diff - <(promtool tsdb dump data/ --match 'up{job="api"}')
             """,
         subcommands: [List.self, Dump.self, Analyze.self, Verify.self, Import.self, DumpWAL.self,
-                      DecodeChunk.self, ParseSelector.self])
+                      DecodeChunk.self, ParseSelector.self, PromQLTest.self, Query.self])
 }
 
 struct DecodeChunk: ParsableCommand {
