@@ -67,10 +67,11 @@ extension Evaluator {
         for step in 0..<grid.count {
             try checkInterrupt()
             let f = param.isEmpty ? 1 : param[step]
-            guard f.isFinite || f.isNaN, f.isNaN || (f >= -9.2e18 && f <= 9.2e18) else {
+            // Go's convertibleToInt64: NaN and anything beyond ±2⁶³ are refused.
+            guard f >= -9_223_372_036_854_775_808.0, f < 9_223_372_036_854_775_808.0 else {
                 throw PromQLError(.execution, "Scalar value \(GoFormat.float(f)) overflows int64")
             }
-            let k = f.isNaN ? Int.min : Int(f)
+            let k = Int(f)
             for g in members.indices { members[g].removeAll(keepingCapacity: true) }
             var groupOrder: [Int] = []
             for (i, s) in series.enumerated() {
@@ -159,7 +160,9 @@ extension Evaluator {
         for (i, s) in series.enumerated() {
             guard let le = s.labels["le"], let b = parseGoFloat(le) else { continue }
             bound[i] = b
-            let key = Labels(uncheckedSorted: s.labels.filter { $0.name != "le" && $0.name != "__name__" })
+            // Grouped by everything but `le`, the name included; the name is dropped after, so
+            // two histograms apart only by name collide, Prometheus's duplicate-labelset error.
+            let key = Labels(uncheckedSorted: s.labels.filter { $0.name != "le" })
             if let g = groupIndex[key] { groupOf[i] = g } else {
                 groupOf[i] = groups.count
                 groupIndex[key] = groups.count
@@ -183,7 +186,8 @@ extension Evaluator {
                 buckets[g].removeAll(keepingCapacity: true)
             }
         }
-        return .vector(out.filter { !$0.points.isEmpty })
+        let result = out.filter { !$0.points.isEmpty }.map { StepSeries(labels: $0.labels.droppingMetricName, points: $0.points) }
+        return .vector(try StepSeriesOps.mergeEqualLabels(result))
     }
 }
 

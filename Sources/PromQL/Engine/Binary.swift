@@ -1,10 +1,11 @@
 import TSDB
 
 extension BinaryOperator {
-    /// Whether the result drops `__name__` (arithmetic does, comparisons and set operators do not).
+    /// Whether the result drops `__name__`: arithmetic does, except `atan2` (as in 2.42);
+    /// comparisons and set operators do not.
     var dropsMetricName: Bool {
         switch self {
-        case .add, .sub, .mul, .div, .mod, .pow, .atan2: true
+        case .add, .sub, .mul, .div, .mod, .pow: true
         default: false
         }
     }
@@ -142,7 +143,7 @@ extension Evaluator {
                 let held = rightAt[rsig[m]][p.step]
                 if held >= 0 {
                     let other = rhs[Int(held)].labels
-                    let group = matching.on ? s.labels.keeping(names) : s.labels.removing(names)
+                    let group = matching.on ? s.labels.keeping(names) : s.labels.removing(names).droppingMetricName
                     throw PromQLError(.execution, "found duplicate series for the match group \(group) on the \(swapped ? "left" : "right") hand-side of the operation: [\(s.labels), \(other)];many-to-many matching not allowed: matching labels must be unique on one side")
                 }
                 rightAt[rsig[m]][p.step] = Int32(m)
