@@ -2,6 +2,7 @@ import TSDB
 
 extension Evaluator {
     func call(_ f: PromQLFunction, _ args: [Expr]) throws(PromQLError) -> EvalValue {
+        if f.name == "absent_over_time" { return try rangeFunction(nil, f, args) }
         if let rf = RangeFunction(name: f.name) { return try rangeFunction(rf, f, args) }
         switch f.name {
         case "time":
@@ -137,7 +138,8 @@ extension Evaluator {
     }
 
     /// A function of a range vector: each series' window at each step.
-    func rangeFunction(_ rf: RangeFunction, _ f: PromQLFunction, _ args: [Expr]) throws(PromQLError) -> EvalValue {
+    /// `rf` nil is `absent_over_time`.
+    func rangeFunction(_ function: RangeFunction?, _ f: PromQLFunction, _ args: [Expr]) throws(PromQLError) -> EvalValue {
         // The range vector is the only matrix-typed argument; the rest are scalars.
         var matrixIndex = 0
         for (i, a) in args.enumerated() where Parser.type(of: a) == .matrix { matrixIndex = i }
@@ -154,7 +156,7 @@ extension Evaluator {
         default:
             throw PromQLError(.execution, "expected a range vector in call to \(goQuote(f.name)), got \(arg)")
         }
-        if f.name == "absent_over_time" { return try absentOverTime(input) }
+        guard let rf = function else { return try absentOverTime(input) }
         var out: [StepSeries] = []
         var buffer: [Sample] = []
         var stepParams = [Double](repeating: 0, count: params.count)

@@ -12,8 +12,9 @@ enum GoTime {
 
     /// The year of Go's absolute time zero.
     private static let absoluteZeroYear: Int64 = -292_277_022_399
-    /// Go's `unixToInternal + internalToAbsolute`: add to Unix seconds for absolute seconds.
-    private static let unixToAbsolute: Int64 = 62_135_596_800 + 9_223_371_966_548_124_648
+    /// Go's `unixToInternal + internalToAbsolute`, where `absoluteToInternal` is
+    /// `(absoluteZeroYear - 1) * 365.2425 * secondsPerDay`: add to Unix seconds for absolute seconds.
+    private static let unixToAbsolute: Int64 = 62_135_596_800 + 9_223_371_966_579_724_800
 
     /// Days before each month of a non-leap year, and the year's length at the end.
     private static let daysBefore: [Int] = [0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334, 365]

@@ -1,12 +1,5 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
-/// The instant-vector math functions of Prometheus 2.42, value by value.
+/// The instant-vector math functions of Prometheus 2.42, value by value, with Go's algorithms
+/// (GoMath) so that results agree with Prometheus on x86-64 bit for bit.
 enum InstantFunctions {
     /// abs, ceil, exp, floor, ln, log2, log10, sqrt, sgn, the trigonometric ones, deg, rad.
     static func simple(_ name: String) -> (@Sendable (Double) -> Double)? {
@@ -14,23 +7,23 @@ enum InstantFunctions {
         case "abs": return { Swift.abs($0) }
         case "ceil": return { $0.rounded(.up) }
         case "floor": return { $0.rounded(.down) }
-        case "exp": return { exp($0) }
+        case "exp": return { GoMath.exp($0) }
         case "sqrt": return { $0.squareRoot() }
-        case "ln": return { log($0) }
+        case "ln": return { GoMath.log($0) }
         case "log2": return { goLog2($0) }
         case "log10": return { goLog10($0) }
-        case "sin": return { sin($0) }
-        case "cos": return { cos($0) }
-        case "tan": return { tan($0) }
-        case "asin": return { asin($0) }
-        case "acos": return { acos($0) }
-        case "atan": return { atan($0) }
-        case "sinh": return { sinh($0) }
-        case "cosh": return { cosh($0) }
-        case "tanh": return { tanh($0) }
-        case "asinh": return { asinh($0) }
-        case "acosh": return { acosh($0) }
-        case "atanh": return { atanh($0) }
+        case "sin": return { GoMath.sin($0) }
+        case "cos": return { GoMath.cos($0) }
+        case "tan": return { GoMath.tan($0) }
+        case "asin": return { GoMath.asin($0) }
+        case "acos": return { GoMath.acos($0) }
+        case "atan": return { GoMath.atan($0) }
+        case "sinh": return { GoMath.sinh($0) }
+        case "cosh": return { GoMath.cosh($0) }
+        case "tanh": return { GoMath.tanh($0) }
+        case "asinh": return { GoMath.asinh($0) }
+        case "acosh": return { GoMath.acosh($0) }
+        case "atanh": return { GoMath.atanh($0) }
         // Left to right as in Go: (v * 180) / π and (v * π) / 180.
         case "deg": return { $0 * 180 / Double.pi }
         case "rad": return { $0 * Double.pi / 180 }
@@ -52,13 +45,17 @@ enum InstantFunctions {
     static func goLog2(_ x: Double) -> Double {
         let (frac, exp) = goFrexp(x)
         if frac == 0.5 { return Double(exp - 1) }
-        return log(frac) * (1 / 0.693147180559945309417232121458176568) + Double(exp)
+        return GoMath.log(frac) * log2OfE + Double(exp)
     }
 
-    /// Go's `math.Log10`: `Log2(x) * (Ln2 / Ln10)`.
+    /// Go's `math.Log10`: `Log(x) * (1 / Ln10)`.
     static func goLog10(_ x: Double) -> Double {
-        goLog2(x) * (0.693147180559945309417232121458176568 / 2.30258509299404568401799145468436421)
+        GoMath.log(x) * log10OfE
     }
+
+    /// Go's constants `1/Ln2` and `1/Ln10`, which Go evaluates exactly before rounding.
+    static let log2OfE = 1.44269504088896340735992468100189213742664595415298593
+    static let log10OfE = 0.434294481903251827651128918916605082294397005803666566114
 
     /// Go's `math.Frexp`: `x = frac × 2^exp` with `|frac|` in [0.5, 1); ±0, ±Inf and NaN
     /// come back unchanged with exponent 0.

@@ -34,9 +34,6 @@ enum RangeFunction: Sendable, Hashable {
         }
     }
 
-    /// Prometheus's error for smoothing or trend factors outside (0, 1), nil when both are valid.
-    static func validateHoltWinters(sf: Double, tf: Double) -> PromQLError? { nil }
-
     /// Whether the result keeps the input series' `__name__` (Prometheus 2.42 drops it for all but `last_over_time`).
     ///
     /// 2.42's engine (`rangeEval` for a `Call` with a matrix argument) drops the name unless

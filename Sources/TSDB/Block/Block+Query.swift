@@ -27,11 +27,19 @@ extension Block {
                 }
                 guard !chunks.isEmpty else { continue }
                 let series = Series(labels: labels, chunks: chunks, minTime: minTime, maxTime: maxTime)
-                // A chunk overlapping the range may hold no sample inside it.
-                var it = series.makeIterator()
-                if it.next() == nil {
-                    if let error = it.error { throw error }
-                    continue
+                // A chunk's first and last samples are at its minTime and maxTime, so one with
+                // either end in range has a sample there. Only a chunk spanning the whole range
+                // may hold none inside it; decode just those (decoding every series here cost
+                // a second pass over every chunk a query reads).
+                let certain = chunks.contains { c in
+                    (c.minTime >= minTime && c.minTime <= maxTime) || (c.maxTime >= minTime && c.maxTime <= maxTime)
+                }
+                if !certain {
+                    var it = series.makeIterator()
+                    if it.next() == nil {
+                        if let error = it.error { throw error }
+                        continue
+                    }
                 }
                 out.append(series)
             }

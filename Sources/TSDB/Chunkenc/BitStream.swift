@@ -116,10 +116,7 @@ struct BitReader {
     /// Reads `count` bits (1 ≤ count ≤ 64) as the low bits of the result, or nil at the end.
     @inline(__always)
     mutating func readBits(_ count: Int) -> UInt64? {
-        if count > 56 {
-            guard let high = readBits(count - 32), let low = readBits(32) else { return nil }
-            return high << 32 | low
-        }
+        if count > 56 { return readWide(count) }
         if valid < count {
             refill()
             if valid < count { return nil }
@@ -128,6 +125,35 @@ struct BitReader {
         buffer = buffer &<< UInt64(count)
         valid -= count
         return result
+    }
+
+    /// Counts 1 bits up to the first 0 bit or until `limit` (≤ 56) ones, consuming them and
+    /// that 0: the prefix codes of XOR chunks (`0`, `10`, `110`, … `1111`) in one step.
+    @inline(__always)
+    mutating func readOnes(upTo limit: Int) -> Int? {
+        if valid < limit { refill() }
+        if valid >= limit {
+            let ones = Swift.min((~buffer).leadingZeroBitCount, limit)
+            let consumed = ones == limit ? limit : ones + 1
+            buffer = buffer &<< UInt64(consumed)
+            valid -= consumed
+            return ones
+        }
+        var ones = 0
+        while ones < limit {
+            guard let b = readBits(1) else { return nil }
+            if b == 0 { break }
+            ones += 1
+        }
+        return ones
+    }
+
+    /// More than 56 bits, in two reads; out of line so that ``readBits(_:)`` is not recursive
+    /// and inlines into the decoders.
+    @inline(never)
+    private mutating func readWide(_ count: Int) -> UInt64? {
+        guard let high = readBits(count - 32), let low = readBits(32) else { return nil }
+        return high << 32 | low
     }
 
     @inline(__always)

@@ -76,12 +76,7 @@
     }
 
     private mutating func readTimestamp() -> Bool {
-        var prefix = 0
-        for _ in 0..<4 {
-            guard let bit = reader.readBit() else { _ = fail("timestamp prefix"); return false }
-            if !bit { break }
-            prefix += 1
-        }
+        guard let prefix = reader.readOnes(upTo: 4) else { _ = fail("timestamp prefix"); return false }
         var dod: Int64 = 0
         let size: Int
         switch prefix {
@@ -105,11 +100,11 @@
     }
 
     private mutating func readValue() -> Bool {
-        guard let changed = reader.readBit() else { _ = fail("value control bit"); return false }
-        if !changed { return true }
-        guard let newWindow = reader.readBit() else { _ = fail("value control bit"); return false }
+        // `0`: same value; `10`: same window; `11`: a new window follows.
+        guard let control = reader.readOnes(upTo: 2) else { _ = fail("value control bit"); return false }
+        if control == 0 { return true }
         var significant: Int
-        if newWindow {
+        if control == 2 {
             guard let l = reader.readBits(5), let m = reader.readBits(6) else { _ = fail("value window"); return false }
             significant = m == 0 ? 64 : Int(m)
             let t = 64 - Int(l) - significant

@@ -78,7 +78,7 @@ package final class PCRE2CaptureRegex: @unchecked Sendable {
     private let jit: Bool
     /// The number of capture groups, not counting the whole match.
     package let groupCount: Int
-    /// Named groups: name and group number, in the pattern's name table order.
+    /// Named groups: name and group number, in group order (a name may repeat, as Go allows).
     package let groupNames: [(name: String, group: Int)]
 
     private static let options: UInt32 = UInt32(PCRE2_UTF) | UInt32(PCRE2_DOLLAR_ENDONLY)
@@ -86,7 +86,7 @@ package final class PCRE2CaptureRegex: @unchecked Sendable {
 
     /// - Throws: ``TSDBError/Code/invalidMatcher`` for a pattern Go or PCRE2 rejects.
     package init(_ pattern: String) throws(TSDBError) {
-        let translated = try RE2Syntax.translate(pattern)
+        let (translated, names) = try Self.numberNamedGroups(try RE2Syntax.translate(pattern), original: pattern)
         var errorCode: Int32 = 0
         var errorOffset = 0
         var utf8 = Array(translated.utf8)
@@ -106,31 +106,95 @@ package final class PCRE2CaptureRegex: @unchecked Sendable {
         _ = pcre2_pattern_info_8(compiled, UInt32(PCRE2_INFO_CAPTURECOUNT), &captures)
         groupCount = Int(captures)
 
-        var nameCount: UInt32 = 0
-        var entrySize: UInt32 = 0
-        var table: UnsafePointer<UInt8>? = nil
-        _ = pcre2_pattern_info_8(compiled, UInt32(PCRE2_INFO_NAMECOUNT), &nameCount)
-        _ = pcre2_pattern_info_8(compiled, UInt32(PCRE2_INFO_NAMEENTRYSIZE), &entrySize)
-        var names: [(name: String, group: Int)] = []
-        if nameCount > 0, entrySize > 2, pcre2_pattern_info_8(compiled, UInt32(PCRE2_INFO_NAMETABLE), &table) == 0,
-           let table {
-            for i in 0..<Int(nameCount) {
-                let entry = table + i * Int(entrySize)
-                // Two bytes of group number, big-endian, then the NUL-terminated name.
-                let group = Int(entry[0]) << 8 | Int(entry[1])
-                var bytes: [UInt8] = []
-                var k = 2
-                while k < Int(entrySize) && entry[k] != 0 {
-                    bytes.append(entry[k])
-                    k += 1
-                }
-                names.append((String(decoding: bytes, as: UTF8.self), group))
-            }
-        }
         groupNames = names
     }
 
     deinit { pcre2_code_free_8(code) }
+
+    /// Go's names for groups differ from PCRE2's: Go (as in Prometheus 2.42) accepts `(?P<name>`
+    /// with any word characters, a leading digit or a repeated name included, and rejects
+    /// `(?<name>`. So named groups become plain groups here and the names are kept aside,
+    /// numbered as Go numbers them (every capturing '(' in order).
+    private static func numberNamedGroups(_ pattern: String, original: String) throws(TSDBError)
+        -> (String, [(name: String, group: Int)]) {
+        let chars = Array(pattern.unicodeScalars)
+        var out = String.UnicodeScalarView()
+        var names: [(name: String, group: Int)] = []
+        var group = 0
+        var inClass = false
+        var classStart = 0
+        var i = 0
+        func reject(_ what: String) -> TSDBError {
+            TSDBError(.invalidMatcher, "error parsing regexp \(goQuoteForError(original)): \(what)")
+        }
+        func at(_ k: Int) -> Unicode.Scalar? { k < chars.count ? chars[k] : nil }
+        while i < chars.count {
+            let c = chars[i]
+            if c == "\\" {
+                if at(i + 1) == "Q" {
+                    // Literal text up to \E (or the end).
+                    var j = i + 2
+                    while j < chars.count && !(chars[j] == "\\" && at(j + 1) == "E") { j += 1 }
+                    let end = Swift.min(j + 2, chars.count)
+                    out.append(contentsOf: chars[i..<end])
+                    i = end
+                    continue
+                }
+                out.append(c)
+                if let e = at(i + 1) { out.append(e) }
+                i += 2
+                continue
+            }
+            if inClass {
+                if c == "[" && at(i + 1) == ":", let end = (i + 2..<chars.count).first(where: { chars[$0] == "]" }) {
+                    out.append(contentsOf: chars[i...end])
+                    i = end + 1
+                    continue
+                }
+                if c == "]" && i > classStart { inClass = false }
+                out.append(c)
+                i += 1
+                continue
+            }
+            switch c {
+            case "[":
+                inClass = true
+                out.append(c)
+                i += 1
+                if at(i) == "^" { out.append("^"); i += 1 }
+                classStart = i
+                if at(i) == "]" { out.append("]"); i += 1 }
+                continue
+            case "(":
+                guard at(i + 1) == "?" else {
+                    group += 1
+                    break
+                }
+                if at(i + 2) == "P" && at(i + 3) == "<" {
+                    var j = i + 4
+                    var name = String.UnicodeScalarView()
+                    while let s = at(j), s != ">" {
+                        name.append(s)
+                        j += 1
+                    }
+                    guard at(j) == ">" else { throw reject("invalid named capture") }
+                    let valid = !name.isEmpty && name.allSatisfy { $0 == "_" || ($0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0))) }
+                    guard valid else { throw reject("invalid named capture") }
+                    group += 1
+                    names.append((String(name), group))
+                    out.append("(")
+                    i = j + 1
+                    continue
+                }
+                if at(i + 2) == "<" { throw reject("invalid or unsupported Perl syntax") }
+            default:
+                break
+            }
+            out.append(c)
+            i += 1
+        }
+        return (String(out), names)
+    }
 
     /// The UTF-8 byte ranges of the whole match (index 0) and of each group (nil where the
     /// group did not take part), for the leftmost match in `value`; nil when there is none.

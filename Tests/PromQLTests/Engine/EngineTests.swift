@@ -153,3 +153,19 @@ let staleMarker = Double(bitPattern: 0x7ff0_0000_0000_0002)
         #expect(try f.vector("b * on(job) group_left(i) a{i=\"1\"}", at: 0) == ["{i=\"1\", job=\"x\", k=\"1\"} 4.0", "{i=\"1\", job=\"x\"} 3.0"])
     }
 }
+
+@Suite struct RangeFunctionEvaluationTests {
+    @Test func rateIncreaseAndOverTimeOverStoredSamples() throws {
+        // A counter going up 60 a minute, reset once at 5m.
+        let f = try EngineFixture([(["__name__": "c_total", "job": "a"], [0, 60, 120, 180, 240, 0, 60, 120, 180])])
+        #expect(try f.vector("rate(c_total[4m])", at: 240_000) == ["{job=\"a\"} 1.0"])
+        #expect(try f.vector("increase(c_total[4m])", at: 480_000) == ["{job=\"a\"} 180.0"])
+        #expect(try f.vector("resets(c_total[10m])", at: 480_000) == ["{job=\"a\"} 1.0"])
+        #expect(try f.vector("max_over_time(c_total[10m])", at: 480_000) == ["{job=\"a\"} 240.0"])
+        #expect(try f.vector("last_over_time(c_total[10m])", at: 480_000) == ["{__name__=\"c_total\", job=\"a\"} 180.0"])
+        #expect(try f.vector("max_over_time(c_total[3m:1m])", at: 480_000) == ["{job=\"a\"} 180.0"])
+        #expect(try f.vector("absent_over_time(c_total{job=\"a\"}[1m])", at: 1_000_000) == ["{job=\"a\"} 1.0"])
+        #expect(try f.vector("absent_over_time(c_total{job=\"a\"}[1m])", at: 480_000) == [])
+        #expect(try f.vector("sum(rate(c_total[4m])) by (job)", at: 240_000) == ["{job=\"a\"} 1.0"])
+    }
+}
