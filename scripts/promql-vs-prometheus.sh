@@ -2,7 +2,10 @@
 # Times a fixed query set on our PromQL engine (in process, `tsdb-bench promql`) and on a
 # Prometheus 2.42 server (its own stats=all evalTotalTime, so HTTP and JSON are left out),
 # each on its own copy of DIR, and prints: query, ours (ms), Prometheus (ms), ratio
-# (Prometheus / ours: above 1 means we are faster), and the median ratio.
+# (Prometheus / ours: above 1 means we are faster), ours' peak RSS during that query (VmHWM
+# reset through /proc/self/clear_refs before it, so it includes the process's base), and
+# the median ratio; last, both processes' peak RSS. Ours is the median of --rounds runs,
+# Prometheus's the median evalTotalTime of as many requests.
 #
 #   scripts/promql-vs-prometheus.sh DIR [--queries FILE] [--rounds N]
 #

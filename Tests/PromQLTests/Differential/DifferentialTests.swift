@@ -116,7 +116,15 @@ import Glibc
             case .range(let s, let e, let step): result = try engine.rangeQuery(db, q.expr, start: s, end: e, step: step)
             }
         } catch {
-            return .failure(error.message)
+            // As the HTTP API words it: its errorType, then the message.
+            let type = switch error.kind {
+            case .parse: "bad_data"
+            case .execution, .tooManySamples: "execution"
+            case .timeout: "timeout"
+            case .canceled: "canceled"
+            case .storage: "internal"
+            }
+            return .failure("\(type): \(error.message)")
         }
         func dict(_ l: Labels) -> [String: String] {
             var d: [String: String] = [:]
@@ -150,7 +158,11 @@ import Glibc
             throw PrometheusServer.Failure(description: "unexpected answer to \(q): \(String(decoding: response.body.prefix(500), as: UTF8.self))")
         }
         if status != "success" {
-            return .failure("\(top["errorType"] as? String ?? "?"): \(top["error"] as? String ?? "?")")
+            // A parse error comes wrapped as the `query` parameter's fault.
+            var message = top["error"] as? String ?? "?"
+            let wrapper = "invalid parameter \"query\": "
+            if message.hasPrefix(wrapper) { message.removeFirst(wrapper.count) }
+            return .failure("\(top["errorType"] as? String ?? "?"): \(message)")
         }
         guard let data = top["data"] as? [String: Any], let type = data["resultType"] as? String, let result = data["result"] else {
             throw PrometheusServer.Failure(description: "no data in the answer to \(q)")
