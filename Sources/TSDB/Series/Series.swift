@@ -32,7 +32,10 @@ public struct SampleIterator: IteratorProtocol {
     private let minTime: Int64
     private let maxTime: Int64
     private var index = -1
-    private var current: XORIterator?
+    /// The chunk being read; meaningful only while `active`. Not an Optional: mutating an
+    /// Optional's payload copied the iterator (and retained its bytes) on every sample.
+    private var current = XORIterator([])
+    private var active = false
     private var done = false
     private var hasCurrent = false
     /// The sample `next()` or `seek(to:)` last returned.
@@ -48,16 +51,16 @@ public struct SampleIterator: IteratorProtocol {
 
     public mutating func next() -> Sample? {
         while !done {
-            if current == nil && !advanceChunk() { return finish() }
-            if let s = current!.next() {
+            if !active && !advanceChunk() { return finish() }
+            if let s = current.next() {
                 if s.timestamp < minTime { continue }
                 if s.timestamp > maxTime { return finish() }
                 at = s
                 hasCurrent = true
                 return s
             }
-            if let e = current!.error { error = e; return finish() }
-            current = nil
+            if let e = current.error { error = e; return finish() }
+            active = false
         }
         return nil
     }
@@ -68,8 +71,8 @@ public struct SampleIterator: IteratorProtocol {
         if done { return nil }
         if hasCurrent && at.timestamp >= timestamp { return at }
         // Skip whole chunks that end before the target, the current one included.
-        if current != nil && chunks[index].maxTime < timestamp { current = nil }
-        if current == nil {
+        if active && chunks[index].maxTime < timestamp { active = false }
+        if !active {
             while index + 1 < chunks.count && chunks[index + 1].maxTime < timestamp { index += 1 }
         }
         while let s = next() {
@@ -82,12 +85,13 @@ public struct SampleIterator: IteratorProtocol {
         index += 1
         guard index < chunks.count, chunks[index].minTime <= maxTime else { return false }
         current = chunks[index].chunk.makeIterator()
+        active = true
         return true
     }
 
     private mutating func finish() -> Sample? {
         done = true
-        current = nil
+        active = false
         return nil
     }
 }
