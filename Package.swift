@@ -61,7 +61,7 @@ let package = Package(
         .target(name: "PromQL", dependencies: ["TSDB", "Exposition"], path: "Sources/PromQL"),
         .testTarget(
             name: "PromQLTests", dependencies: ["PromQL", "TSDB", "Exposition", "TSDBTestSupport"], path: "Tests/PromQLTests",
-            exclude: ["testdata"]),
+            exclude: ["testdata", "Parser/Fixtures", "Differential/Fixtures"]),
 
         .target(name: "TSDBTestSupport", dependencies: ["TSDB"], path: "Tests/TSDBTestSupport"),
         .testTarget(

@@ -16,11 +16,19 @@ package enum GoFormat {
     /// Appends ``float(_:)``'s bytes to `out`. Integers below 2⁵³ take a fast path without
     /// allocating; other values go through Swift's shortest round-trip digits.
     package static func appendFloat(_ v: Double, to out: inout [UInt8]) {
-        if v.isNaN { out.append(contentsOf: [0x4E, 0x61, 0x4E]); return }
-        if v.isInfinite { out.append(contentsOf: v < 0 ? Array("-Inf".utf8) : Array("+Inf".utf8)); return }
+        guard let (digits, dp) = signAndDigits(v, to: &out) else { return }
+        appendDigits(digits, dp: dp, to: &out)
+    }
+
+    /// What ``appendFloat(_:to:)`` and ``appendFixed(_:to:)`` share: `NaN`, `±Inf` and zero
+    /// written whole (nil returned), else the sign written and the shortest digits of |v|
+    /// returned. Integers below 2⁵³ skip the round trip through Swift's description.
+    private static func signAndDigits(_ v: Double, to out: inout [UInt8]) -> (digits: [UInt8], dp: Int)? {
+        if v.isNaN { out.append(contentsOf: [0x4E, 0x61, 0x4E]); return nil }
+        if v.isInfinite { out.append(contentsOf: v < 0 ? Array("-Inf".utf8) : Array("+Inf".utf8)); return nil }
         if v.sign == .minus { out.append(UInt8(ascii: "-")) }
         let a = Swift.abs(v)
-        if a == 0 { out.append(UInt8(ascii: "0")); return }
+        if a == 0 { out.append(UInt8(ascii: "0")); return nil }
         if a < 9_007_199_254_740_992, a.rounded(.towardZero) == a {
             var n = UInt64(a)
             var digits: [UInt8] = []
@@ -29,11 +37,9 @@ package enum GoFormat {
             digits.reverse()
             let dp = digits.count
             while digits.count > 1, digits.last == 0x30 { digits.removeLast() }
-            appendDigits(digits, dp: dp, to: &out)
-            return
+            return (digits, dp)
         }
-        let (digits, dp) = shortestDigits(a)
-        appendDigits(digits, dp: dp, to: &out)
+        return shortestDigits(a)
     }
 
     /// The shortest round-trip decimal digits of a positive finite `a` (no leading or trailing
@@ -79,19 +85,7 @@ package enum GoFormat {
 
     /// Appends ``fixed(_:)``'s bytes to `out`.
     package static func appendFixed(_ v: Double, to out: inout [UInt8]) {
-        if v.isNaN { out.append(contentsOf: [0x4E, 0x61, 0x4E]); return }
-        if v.isInfinite { out.append(contentsOf: v < 0 ? Array("-Inf".utf8) : Array("+Inf".utf8)); return }
-        if v.sign == .minus { out.append(UInt8(ascii: "-")) }
-        let a = Swift.abs(v)
-        if a == 0 { out.append(UInt8(ascii: "0")); return }
-        if a < 9_007_199_254_740_992, a.rounded(.towardZero) == a {
-            var n = UInt64(a)
-            var digits: [UInt8] = []
-            while n > 0 { digits.append(UInt8(truncatingIfNeeded: n % 10) &+ 0x30); n /= 10 }
-            out.append(contentsOf: digits.reversed())
-            return
-        }
-        let (d, dp) = shortestDigits(a)
+        guard let (d, dp) = signAndDigits(v, to: &out) else { return }
         if dp <= 0 {
             out.append(0x30)
             out.append(UInt8(ascii: "."))

@@ -52,7 +52,7 @@ struct PromQLBench: ParsableCommand {
         let hour: Int64 = 3_600_000
         let start = first - ((first % hour) + hour) % hour
         let end = last % hour == 0 ? last : last - ((last % hour) + hour) % hour + hour
-        let parsed = try QueryLine.parseFile(text, start: start, end: end)
+        let parsed = try PromQLQueryLine.parseFile(text, start: start, end: end)
         let engine = PromQLEngine()
         print(">> \(blocks.count) blocks, [\(first), \(last)) ms, S=\(start) E=\(end), \(parsed.count) queries, \(rounds) rounds")
         for q in parsed {
@@ -102,77 +102,5 @@ struct PromQLBench: ParsableCommand {
         guard let f = fopen("/proc/self/clear_refs", "w") else { return }
         fputs("5", f)
         fclose(f)
-    }
-}
-
-/// One line of a query file: an instant or range query with times resolved.
-struct QueryLine {
-    enum Kind { case instant(Int64), range(start: Int64, end: Int64, step: Int64) }
-    var kind: Kind
-    var expr: String
-    var line: Int
-
-    func run(_ engine: PromQLEngine, _ db: DB) throws(PromQLError) -> PromQLResult {
-        switch kind {
-        case .instant(let t): try engine.instantQuery(db, expr, at: t)
-        case .range(let s, let e, let step): try engine.rangeQuery(db, expr, start: s, end: e, step: step)
-        }
-    }
-
-    static func parseFile(_ text: String, start: Int64, end: Int64) throws -> [QueryLine] {
-        var out: [QueryLine] = []
-        for (n, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = raw.trimmingCharacters(in: .whitespaces)
-            if line.isEmpty || line.hasPrefix("#") { continue }
-            guard let q = parse(line, start: start, end: end, number: n + 1) else {
-                throw ValidationError("line \(n + 1) of the query file is not understood: \(line)")
-            }
-            out.append(q)
-        }
-        return out
-    }
-
-    static func parse(_ line: String, start: Int64, end: Int64, number: Int) -> QueryLine? {
-        guard let space = line.firstIndex(of: " ") else { return nil }
-        let rest = line[line.index(after: space)...]
-        func time(_ s: String) -> Int64? { resolve(s, start: start, end: end) }
-        switch line[..<space] {
-        case "instant":
-            let f = rest.split(separator: " ", maxSplits: 1).map(String.init)
-            guard f.count == 2, let t = time(f[0]), let expr = expand(f[1], start: start, end: end) else { return nil }
-            return QueryLine(kind: .instant(t), expr: expr, line: number)
-        case "range":
-            let f = rest.split(separator: " ", maxSplits: 3).map(String.init)
-            guard f.count == 4, let s = time(f[0]), let e = time(f[1]), let step = try? PromQLDuration.parse(f[2]),
-                  let expr = expand(f[3], start: start, end: end) else { return nil }
-            return QueryLine(kind: .range(start: s, end: e, step: step), expr: expr, line: number)
-        default:
-            return nil
-        }
-    }
-
-    /// `S`, `E`, `S+<duration>`, `E-<duration>` in milliseconds.
-    static func resolve(_ s: String, start: Int64, end: Int64) -> Int64? {
-        guard let head = s.first, head == "S" || head == "E" else { return nil }
-        let base = head == "S" ? start : end
-        let rest = s.dropFirst()
-        if rest.isEmpty { return base }
-        guard let sign = rest.first, sign == "+" || sign == "-",
-              let d = try? PromQLDuration.parse(String(rest.dropFirst())) else { return nil }
-        return sign == "+" ? base + d : base - d
-    }
-
-    /// Replaces each `{{time}}` by the time in Unix seconds (with milliseconds when needed).
-    static func expand(_ expr: String, start: Int64, end: Int64) -> String? {
-        var out = ""
-        var rest = Substring(expr)
-        while let open = rest.range(of: "{{") {
-            guard let close = rest[open.upperBound...].range(of: "}}"),
-                  let ms = resolve(String(rest[open.upperBound..<close.lowerBound]), start: start, end: end) else { return nil }
-            out += rest[..<open.lowerBound]
-            out += ms % 1000 == 0 ? "\(ms / 1000)" : String(format: "%.3f", Double(ms) / 1000)
-            rest = rest[close.upperBound...]
-        }
-        return out + rest
     }
 }

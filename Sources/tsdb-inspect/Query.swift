@@ -134,7 +134,7 @@ struct Query: ParsableCommand {
         var name: String?
         var pairs: [String] = []
         for l in labels {
-            if l.name == "__name__" { name = l.value } else { pairs.append("\(l.name)=\(goQuoted(l.value))") }
+            if l.name == "__name__" { name = l.value } else { pairs.append("\(l.name)=\(goQuote(l.value))") }
         }
         if pairs.isEmpty { return name ?? "{}" }
         pairs.sort { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
@@ -165,31 +165,6 @@ struct Query: ParsableCommand {
     }
 }
 
-/// Go's `strconv.Quote`, as `%q` prints label values.
-func goQuoted(_ s: String) -> String {
-    var out = "\""
-    for scalar in s.unicodeScalars {
-        switch scalar {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        case "\u{07}": out += "\\a"
-        case "\u{08}": out += "\\b"
-        case "\u{0C}": out += "\\f"
-        case "\u{0B}": out += "\\v"
-        default:
-            if scalar.value < 0x20 || scalar.value == 0x7F {
-                let h = String(scalar.value, radix: 16)
-                out += "\\x" + (h.count < 2 ? "0" : "") + h
-            } else {
-                out.unicodeScalars.append(scalar)
-            }
-        }
-    }
-    return out + "\""
-}
 
 /// promtool's `parseTime`: Unix seconds with a fraction, or RFC 3339; milliseconds, rounded
 /// as Prometheus's API rounds them.

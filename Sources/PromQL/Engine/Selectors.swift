@@ -125,7 +125,11 @@ extension Evaluator {
         var start = interval &* (from / interval)
         if start < from { start &+= interval }
         let end = (pinned ?? grid.end) &- offset
-        let sub = child(grid: Grid(start: start, end: end, interval: interval))
+        let subGrid = Grid(start: start, end: end, interval: interval)
+        // Every step of the subquery's grid holds at least a value per scalar; a grid larger
+        // than the sample limit (`x[1000000y:1s]`) is refused before anything is allocated.
+        guard subGrid.count <= options.maxSamples else { throw PromQLError.tooManySamples() }
+        let sub = child(grid: subGrid)
         let value = try sub.eval(inner)
         samples = sub.samples
         let series: [StepSeries]

@@ -12,7 +12,8 @@ struct Grid: Sendable {
         self.start = start
         self.end = end
         self.interval = interval
-        count = interval <= 0 || end < start ? 1 : Int((end - start) / interval) + 1
+        let (span, overflow) = end.subtractingReportingOverflow(start)
+        count = interval <= 0 || end < start ? 1 : overflow ? Int.max : Int(span / interval) &+ 1
     }
 
     @inline(__always) func time(_ step: Int) -> Int64 { start &+ Int64(step) &* interval }

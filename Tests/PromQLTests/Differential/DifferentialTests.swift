@@ -20,9 +20,9 @@ import Glibc
     static let hours = 6
     static var end: Int64 { start + Int64(hours) * 3_600_000 }
 
-    static func corpus() throws -> [CorpusQuery] {
+    static func corpus() throws -> [PromQLQueryLine] {
         let text = try String(contentsOfFile: fixtures + "corpus.txt", encoding: .utf8)
-        return try CorpusQuery.parseFile(text, start: start, end: end)
+        return try PromQLQueryLine.parseFile(text, start: start, end: end)
     }
 
     @Test func corpusIsWellFormed() throws {
@@ -108,7 +108,7 @@ import Glibc
         case failure(String)
     }
 
-    static func ours(_ engine: PromQLEngine, _ db: DB, _ q: CorpusQuery) -> Outcome {
+    static func ours(_ engine: PromQLEngine, _ db: DB, _ q: PromQLQueryLine) -> Outcome {
         let result: PromQLResult
         do {
             switch q.kind {
@@ -143,14 +143,14 @@ import Glibc
         }
     }
 
-    static func prometheus(_ server: PrometheusServer, _ q: CorpusQuery) throws -> Outcome {
+    static func prometheus(_ server: PrometheusServer, _ q: PromQLQueryLine) throws -> Outcome {
         let path: String
         switch q.kind {
         case .instant(let t):
-            path = "/api/v1/query?query=\(PrometheusServer.encode(q.expr))&time=\(CorpusQuery.seconds(t))"
+            path = "/api/v1/query?query=\(PrometheusServer.encode(q.expr))&time=\(PromQLQueryLine.seconds(t))"
         case .range(let s, let e, let step):
-            path = "/api/v1/query_range?query=\(PrometheusServer.encode(q.expr))&start=\(CorpusQuery.seconds(s))"
-                + "&end=\(CorpusQuery.seconds(e))&step=\(CorpusQuery.seconds(step))"
+            path = "/api/v1/query_range?query=\(PrometheusServer.encode(q.expr))&start=\(PromQLQueryLine.seconds(s))"
+                + "&end=\(PromQLQueryLine.seconds(e))&step=\(PromQLQueryLine.seconds(step))"
         }
         let response = try server.get(path)
         let json = try JSONSerialization.jsonObject(with: Data(response.body))

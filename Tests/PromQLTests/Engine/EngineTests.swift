@@ -169,3 +169,59 @@ let staleMarker = Double(bitPattern: 0x7ff0_0000_0000_0002)
         #expect(try f.vector("sum(rate(c_total[4m])) by (job)", at: 240_000) == ["{job=\"a\"} 1.0"])
     }
 }
+
+@Suite struct BadQueryInputTests {
+    @Test func rangeParametersAreCheckedAsPrometheusChecksThem() throws {
+        let f = try EngineFixture([(["__name__": "up"], [1])])
+        let e = PromQLEngine()
+        #expect(throws: PromQLError(.parse, "zero or negative query resolution step widths are not accepted. Try a positive integer")) {
+            try e.rangeQuery(f.db, "up", start: 0, end: 60_000, step: 0)
+        }
+        #expect(throws: PromQLError.self) { try e.rangeQuery(f.db, "up", start: 0, end: 60_000, step: -1) }
+        #expect(throws: PromQLError(.parse, "end timestamp must not be before start time")) {
+            try e.rangeQuery(f.db, "up", start: 60_000, end: 0, step: 1_000)
+        }
+        // 11,000 steps after the start are allowed; one more is not.
+        _ = try e.rangeQuery(f.db, "up", start: 0, end: 11_000_000, step: 1_000)
+        #expect(throws: PromQLError.self) { try e.rangeQuery(f.db, "up", start: 0, end: 11_001_000, step: 1_000) }
+        // Extreme times neither trap nor overflow.
+        #expect(throws: PromQLError.self) { try e.rangeQuery(f.db, "up", start: .min, end: .max, step: 1) }
+        _ = try? e.instantQuery(f.db, "up offset 1000000y", at: .max)
+        _ = try? e.instantQuery(f.db, "rate(up[1000000y])", at: .min)
+    }
+
+    @Test func hostileQueriesAreParseErrors() throws {
+        let f = try EngineFixture([(["__name__": "up"], [1])])
+        let e = PromQLEngine()
+        let deep = String(repeating: "(", count: 10_000) + "up" + String(repeating: ")", count: 10_000)
+        #expect(throws: PromQLError.self) { try e.instantQuery(f.db, deep, at: 0) }
+        let long = String(repeating: "up + ", count: 200_000) + "up"
+        #expect(throws: PromQLError.self) { try e.instantQuery(f.db, long, at: 0) }
+        let invalidUTF8 = String(decoding: [0x75, 0x70, 0x7b, 0x61, 0x3d, 0x22, 0xff, 0xfe, 0x22, 0x7d], as: UTF8.self)
+        _ = try? e.instantQuery(f.db, invalidUTF8, at: 0)
+    }
+
+    @Test func tooManySamplesStopsTheQuery() throws {
+        let f = try EngineFixture([
+            (["__name__": "x", "i": "1"], [Double](repeating: 1, count: 50)),
+            (["__name__": "x", "i": "2"], [Double](repeating: 1, count: 50)),
+        ])
+        let e = PromQLEngine(options: .init(maxSamples: 10))
+        #expect(throws: PromQLError(.tooManySamples, "query processing would load too many samples into memory in query execution")) {
+            try e.rangeQuery(f.db, "x", start: 0, end: 3_000_000, step: 60_000)
+        }
+        let cancel = PromQLCancellation()
+        cancel.cancel()
+        #expect(throws: PromQLError(.canceled, "query was canceled in query execution")) {
+            try PromQLEngine().instantQuery(f.db, "x", at: 0, cancellation: cancel)
+        }
+    }
+}
+
+@Suite struct HugeSubqueryTests {
+    @Test func aSubqueryGridBeyondTheSampleLimitIsRefusedNotAllocated() throws {
+        let f = try EngineFixture([(["__name__": "up"], [1])])
+        #expect(throws: PromQLError.self) { try PromQLEngine().instantQuery(f.db, "max_over_time(vector(1)[100000y:1s])", at: 0) }
+        #expect(throws: PromQLError.self) { try PromQLEngine().instantQuery(f.db, "max_over_time(up[1000y:1ms])", at: 0) }
+    }
+}
