@@ -31,96 +31,96 @@ func withServer(_ configure: (inout PrometheusAPI.Configuration) -> Void = { _ i
 @Suite(.serialized) struct APITests {
     @Test func exactJSONForVectorsScalarsAndErrors() async throws {
         try await withServer { s in
-            var r = try HTTP.get(s.base + #"/api/v1/query?query=up{job="api",instance="a:9100"}&time=1700000000"#)
+            var r = try await HTTP.get(s.base + #"/api/v1/query?query=up{job="api",instance="a:9100"}&time=1700000000"#)
             #expect(r.status == 200)
             #expect(r.body == #"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"__name__":"up","instance":"a:9100","job":"api"},"value":[1700000000,"1"]}]}}"#)
 
-            r = try HTTP.get(s.base + "/api/v1/query?query=1.5&time=1700000000.123")
+            r = try await HTTP.get(s.base + "/api/v1/query?query=1.5&time=1700000000.123")
             #expect(r.body == #"{"status":"success","data":{"resultType":"scalar","result":[1700000000.123,"1.5"]}}"#)
 
-            r = try HTTP.get(s.base + "/api/v1/query?query=up&time=abc")
+            r = try await HTTP.get(s.base + "/api/v1/query?query=up&time=abc")
             #expect(r.status == 400)
             #expect(r.body == #"{"status":"error","errorType":"bad_data","error":"invalid parameter \"time\": Invalid time value for 'time': cannot parse \"abc\" to a valid timestamp"}"#)
 
             // Label values with HTML characters are escaped as Go escapes them.
-            r = try HTTP.get(s.base + "/api/v1/label/sensor/values")
+            r = try await HTTP.get(s.base + "/api/v1/label/sensor/values")
             #expect(r.body == #"{"status":"success","data":["cpu\u003c0\u003e\u0026\"x\""]}"#)
 
             // Sample values: 'e' below 1e-6, infinities spelled as Go does.
-            r = try HTTP.get(s.base + "/api/v1/query?query=tiny_value&time=1700000000")
+            r = try await HTTP.get(s.base + "/api/v1/query?query=tiny_value&time=1700000000")
             #expect(r.body.contains(#""value":[1700000000,"#) && r.body.contains("e-09\""))
-            r = try HTTP.get(s.base + "/api/v1/query?query=sparse_metric&time=1699978400")
+            r = try await HTTP.get(s.base + "/api/v1/query?query=sparse_metric&time=1699978400")
             #expect(r.body.contains(#"[1699978400,"+Inf"]"#))
         }
     }
 
     @Test func postFormsAndRangeQueries() async throws {
         try await withServer { s in
-            let get = try HTTP.get(s.base + "/api/v1/query_range?query=sum(rate(http_requests_total[5m]))&start=1699990000&end=1700000000&step=60")
-            let post = try HTTP.post(s.base + "/api/v1/query_range",
+            let get = try await HTTP.get(s.base + "/api/v1/query_range?query=sum(rate(http_requests_total[5m]))&start=1699990000&end=1700000000&step=60")
+            let post = try await HTTP.post(s.base + "/api/v1/query_range",
                                      body: "query=sum(rate(http_requests_total%5B5m%5D))&start=1699990000&end=1700000000&step=1m")
             #expect(get.status == 200)
             #expect(get.body == post.body)
             #expect(get.body.hasPrefix(#"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"values":[[1699990020,"#))
 
-            let rfc = try HTTP.get(s.base + "/api/v1/query?query=up{instance=\"a:9100\",job=\"api\"}&time=2023-11-14T22:13:20Z")
+            let rfc = try await HTTP.get(s.base + "/api/v1/query?query=up{instance=\"a:9100\",job=\"api\"}&time=2023-11-14T22:13:20Z")
             #expect(rfc.body.contains(#""value":[1700000000,"1"]"#))
-            let frac = try HTTP.get(s.base + "/api/v1/query?query=time()&time=2023-11-14T22:13:20.5%2B00:00")
+            let frac = try await HTTP.get(s.base + "/api/v1/query?query=time()&time=2023-11-14T22:13:20.5%2B00:00")
             #expect(frac.body == #"{"status":"success","data":{"resultType":"scalar","result":[1700000000.5,"1700000000.5"]}}"#)
         }
     }
 
     @Test func badParametersGetPrometheusErrors() async throws {
         try await withServer { s in
-            func check(_ path: String, _ status: Int, _ message: String) throws {
-                let r = try HTTP.get(s.base + path)
+            func check(_ path: String, _ status: Int, _ message: String) async throws {
+                let r = try await HTTP.get(s.base + path)
                 #expect(r.status == status, "\(path): \(r.body)")
                 #expect(r.body.contains(message), "\(path): \(r.body)")
             }
-            try check("/api/v1/query_range?query=up&start=1&end=100&step=0", 400,
+            try await check("/api/v1/query_range?query=up&start=1&end=100&step=0", 400,
                       #"invalid parameter \"step\": zero or negative query resolution step widths are not accepted. Try a positive integer"#)
-            try check("/api/v1/query_range?query=up&start=1&end=100&step=abc", 400,
+            try await check("/api/v1/query_range?query=up&start=1&end=100&step=abc", 400,
                       #"invalid parameter \"step\": cannot parse \"abc\" to a valid duration"#)
-            try check("/api/v1/query_range?query=up&start=100&end=1&step=1", 400,
+            try await check("/api/v1/query_range?query=up&start=100&end=1&step=1", 400,
                       #"invalid parameter \"end\": end timestamp must not be before start time"#)
-            try check("/api/v1/query_range?query=up&start=0&end=100000&step=1", 400,
+            try await check("/api/v1/query_range?query=up&start=0&end=100000&step=1", 400,
                       "exceeded maximum resolution of 11,000 points per timeseries")
-            try check("/api/v1/query_range?query=up&end=100&step=1", 400,
+            try await check("/api/v1/query_range?query=up&end=100&step=1", 400,
                       #"invalid parameter \"start\": cannot parse \"\" to a valid timestamp"#)
-            try check("/api/v1/query?query=up&timeout=xyz", 400, #"invalid parameter \"timeout\": cannot parse \"xyz\" to a valid duration"#)
-            try check("/api/v1/query?query=sum(", 400, #"invalid parameter \"query\": 1:5: parse error"#)
-            try check("/api/v1/series", 400, "no match[] parameter provided")
-            try check("/api/v1/series?match[]=up{", 400, #"invalid parameter \"match[]\": 1:4: parse error"#)
-            try check("/api/v1/labels?match[]={job=~\".*\"}", 400, "at least one non-empty matcher")
-            try check("/api/v1/label/not-a-name/values", 400, #"invalid label name: \"not-a-name\""#)
-            try check("/api/v1/series?match[]=up&start=x", 400, #"invalid parameter \"start\": Invalid time value for 'start'"#)
-            try check("/api/v1/metadata?limit=x", 400, "limit must be a number")
-            let admin = try HTTP.post(s.base + "/api/v1/admin/tsdb/clean_tombstones", body: "")
+            try await check("/api/v1/query?query=up&timeout=xyz", 400, #"invalid parameter \"timeout\": cannot parse \"xyz\" to a valid duration"#)
+            try await check("/api/v1/query?query=sum(", 400, #"invalid parameter \"query\": 1:5: parse error"#)
+            try await check("/api/v1/series", 400, "no match[] parameter provided")
+            try await check("/api/v1/series?match[]=up{", 400, #"invalid parameter \"match[]\": 1:4: parse error"#)
+            try await check("/api/v1/labels?match[]={job=~\".*\"}", 400, "at least one non-empty matcher")
+            try await check("/api/v1/label/not-a-name/values", 400, #"invalid label name: \"not-a-name\""#)
+            try await check("/api/v1/series?match[]=up&start=x", 400, #"invalid parameter \"start\": Invalid time value for 'start'"#)
+            try await check("/api/v1/metadata?limit=x", 400, "limit must be a number")
+            let admin = try await HTTP.post(s.base + "/api/v1/admin/tsdb/clean_tombstones", body: "")
             #expect(admin.status == 500)
             #expect(admin.body == #"{"status":"error","errorType":"unavailable","error":"admin APIs disabled"}"#)
             // The server keeps serving.
-            #expect(try HTTP.get(s.base + "/-/healthy").body == "Prometheus Server is Healthy.\n")
+            #expect(try await HTTP.get(s.base + "/-/healthy").body == "Prometheus Server is Healthy.\n")
         }
     }
 
     @Test func oversizedBodiesAndLongQueries() async throws {
         try await withServer({ $0.maxBodySize = 1 << 20 }) { s in
             let big = "match[]=up&pad=" + String(repeating: "x", count: 2 << 20)
-            let r = try HTTP.post(s.base + "/api/v1/series", body: big)
+            let r = try await HTTP.post(s.base + "/api/v1/series", body: big)
             #expect(r.status == 400)
             #expect(r.body.contains("error parsing form values: http: POST too large"))
-            let long = try HTTP.post(s.base + "/api/v1/query", body: "query=" + String(repeating: "(", count: 300_000))
+            let long = try await HTTP.post(s.base + "/api/v1/query", body: "query=" + String(repeating: "(", count: 300_000))
             #expect(long.status == 400)
-            #expect(try HTTP.get(s.base + "/-/ready").status == 200)
+            #expect(try await HTTP.get(s.base + "/-/ready").status == 200)
         }
     }
 
     @Test func tooManySamplesAndTimeouts() async throws {
         try await withServer({ $0.maxSamples = 100 }) { s in
-            let r = try HTTP.get(s.base + "/api/v1/query_range?query=http_requests_total&start=1699990000&end=1700000000&step=15")
+            let r = try await HTTP.get(s.base + "/api/v1/query_range?query=http_requests_total&start=1699990000&end=1700000000&step=15")
             #expect(r.status == 422)
             #expect(r.body.contains(#""errorType":"execution""#) && r.body.contains("too many samples"))
-            let t = try HTTP.get(s.base + "/api/v1/query?query=up&timeout=0s")
+            let t = try await HTTP.get(s.base + "/api/v1/query?query=up&timeout=0s")
             #expect(t.status == 503)
             #expect(t.body.contains(#""errorType":"timeout""#))
         }
@@ -128,30 +128,30 @@ func withServer(_ configure: (inout PrometheusAPI.Configuration) -> Void = { _ i
 
     @Test func adminEndpoints() async throws {
         try await withServer({ $0.enableAdminAPI = true }) { s in
-            let before = try HTTP.get(s.base + "/api/v1/series?match[]=up{instance=\"c:9100\"}")
+            let before = try await HTTP.get(s.base + "/api/v1/series?match[]=up{instance=\"c:9100\"}")
             #expect(before.body.contains("c:9100"))
-            let del = try HTTP.post(s.base + "/api/v1/admin/tsdb/delete_series", body: "match[]=up{instance=\"c:9100\"}")
+            let del = try await HTTP.post(s.base + "/api/v1/admin/tsdb/delete_series", body: "match[]=up{instance=\"c:9100\"}")
             #expect(del.status == 204)
-            let after = try HTTP.get(s.base + "/api/v1/series?match[]=up{instance=\"c:9100\"}")
+            let after = try await HTTP.get(s.base + "/api/v1/series?match[]=up{instance=\"c:9100\"}")
             #expect(after.body == #"{"status":"success","data":[]}"#)
-            #expect(try HTTP.post(s.base + "/api/v1/admin/tsdb/clean_tombstones", body: "").status == 204)
-            let snap = try HTTP.post(s.base + "/api/v1/admin/tsdb/snapshot", body: "")
+            #expect(try await HTTP.post(s.base + "/api/v1/admin/tsdb/clean_tombstones", body: "").status == 204)
+            let snap = try await HTTP.post(s.base + "/api/v1/admin/tsdb/snapshot", body: "")
             #expect(snap.status == 200)
             #expect(snap.body.hasPrefix(#"{"status":"success","data":{"name":""#))
-            let bad = try HTTP.post(s.base + "/api/v1/admin/tsdb/snapshot", body: "skip_head=maybe")
+            let bad = try await HTTP.post(s.base + "/api/v1/admin/tsdb/snapshot", body: "skip_head=maybe")
             #expect(bad.body.contains(#"invalid parameter \"skip_head\": unable to parse boolean"#))
-            let noMatch = try HTTP.post(s.base + "/api/v1/admin/tsdb/delete_series", body: "")
+            let noMatch = try await HTTP.post(s.base + "/api/v1/admin/tsdb/delete_series", body: "")
             #expect(noMatch.body.contains("no match[] parameter provided"))
         }
     }
 
     @Test func statusEndpoints() async throws {
         try await withServer { s in
-            let tsdb = try HTTP.get(s.base + "/api/v1/status/tsdb")
+            let tsdb = try await HTTP.get(s.base + "/api/v1/status/tsdb")
             #expect(tsdb.status == 200)
             #expect(tsdb.body.contains(#""seriesCountByMetricName":[{"name":"http_requests_total","value":12}"#))
             for path in ["status/buildinfo", "status/runtimeinfo", "status/flags", "metadata", "query_exemplars?query=up"] {
-                let r = try HTTP.get(s.base + "/api/v1/" + path)
+                let r = try await HTTP.get(s.base + "/api/v1/" + path)
                 #expect(r.status == 200, "\(path): \(r.body)")
                 #expect(r.body.hasPrefix(#"{"status":"success","data":"#))
             }
@@ -162,7 +162,7 @@ func withServer(_ configure: (inout PrometheusAPI.Configuration) -> Void = { _ i
         try await withServer({ $0.maxConcurrency = 2 }) { s in
             let url = s.base + "/api/v1/query_range?query=sum%20by%20(job)(rate(http_requests_total%5B5m%5D))&start=1699980000&end=1700000000&step=15"
             let codes = try await withThrowingTaskGroup(of: Int.self) { group in
-                for _ in 0..<32 { group.addTask { try HTTP.get(url).status } }
+                for _ in 0..<32 { group.addTask { try await HTTP.get(url).status } }
                 var all: [Int] = []
                 for try await c in group { all.append(c) }
                 return all

@@ -162,10 +162,10 @@ struct JSONComparer {
             var comparer = JSONComparer()
             var exchanges: [(String, HTTP.Reply, HTTP.Reply)] = []
             for path in Corpus.requests {
-                exchanges.append((path, try HTTP.get(ours + path), try HTTP.get(theirs + path)))
+                exchanges.append((path, try await HTTP.get(ours + path), try await HTTP.get(theirs + path)))
             }
             for (path, body) in Corpus.posts {
-                exchanges.append(("POST " + path + " " + body, try HTTP.post(ours + path, body: body), try HTTP.post(theirs + path, body: body)))
+                exchanges.append(("POST " + path + " " + body, try await HTTP.post(ours + path, body: body), try await HTTP.post(theirs + path, body: body)))
             }
             for (what, a, b) in exchanges {
                 if a.status != b.status { comparer.differences.append("\(what): status \(a.status) vs \(b.status): \(a.body.prefix(300)) vs \(b.body.prefix(300))") }
@@ -183,8 +183,8 @@ struct JSONComparer {
             }
             // Structure of the status pages (their values differ by nature).
             for path in ["/api/v1/status/buildinfo", "/api/v1/status/runtimeinfo"] {
-                let a = try JSONSerialization.jsonObject(with: Data(try HTTP.get(ours + path).body.utf8)) as? [String: Any]
-                let b = try JSONSerialization.jsonObject(with: Data(try HTTP.get(theirs + path).body.utf8)) as? [String: Any]
+                let a = try JSONSerialization.jsonObject(with: Data(try await HTTP.get(ours + path).body.utf8)) as? [String: Any]
+                let b = try JSONSerialization.jsonObject(with: Data(try await HTTP.get(theirs + path).body.utf8)) as? [String: Any]
                 let ka = (a?["data"] as? [String: Any]).map { Set($0.keys) }, kb = (b?["data"] as? [String: Any]).map { Set($0.keys) }
                 if ka != kb { comparer.differences.append("\(path): keys \(String(describing: ka)) vs \(String(describing: kb))") }
             }
@@ -207,8 +207,8 @@ struct JSONComparer {
                 ["query", "labels", "--match=up", "SERVER", "instance"],
             ]
             for c in commands {
-                let a = try Promtool.run(c.map { $0 == "SERVER" ? ours : $0 })
-                let b = try Promtool.run(c.map { $0 == "SERVER" ? theirs : $0 })
+                let a = try await offPool { try Promtool.run(c.map { $0 == "SERVER" ? ours : $0 }) }
+                let b = try await offPool { try Promtool.run(c.map { $0 == "SERVER" ? theirs : $0 }) }
                 #expect(!a.isEmpty, "\(c)")
                 #expect(a == b, "\(c):\nours:\n\(a)\nprometheus:\n\(b)")
             }
@@ -219,20 +219,23 @@ struct JSONComparer {
 @Suite struct PromtoolTests {
     @Test(.enabled(if: Promtool.isAvailable)) func promtoolQueriesTsdbServer() async throws {
         try await withServer { s in
-            let instant = try Promtool.run(["query", "instant", "--time=\(Corpus.t)", s.base, #"up{job="api"}"#])
+            let instant = try await offPool { [base = s.base] in try Promtool.run(["query", "instant", "--time=\(Corpus.t)", base, #"up{job="api"}"#]) }
             #expect(instant == """
                 up{instance="a:9100", job="api"} => 1 @[1700000000]
                 up{instance="b:9100", job="api"} => 1 @[1700000000]
                 up{instance="c:9100", job="api"} => 1 @[1700000000]
 
                 """)
-            let range = try Promtool.run(["query", "range", "--start=1699999880", "--end=\(Corpus.t)", "--step=60s", s.base,
-                                          #"up{instance="a:9100",job="web"}"#])
+            let base = s.base
+            let range = try await offPool {
+                try Promtool.run(["query", "range", "--start=1699999880", "--end=\(Corpus.t)", "--step=60s", base,
+                                  #"up{instance="a:9100",job="web"}"#])
+            }
             #expect(range.contains(#"up{instance="a:9100", job="web"} =>"#) && range.contains("1 @[1699999940]"))
-            let series = try Promtool.run(["query", "series", "--match=up{job=\"web\"}", s.base])
+            let series = try await offPool { [base = s.base] in try Promtool.run(["query", "series", "--match=up{job=\"web\"}", base]) }
             #expect(series.split(separator: "\n").count == 3)
             #expect(series.contains(#"{__name__="up", instance="b:9100", job="web"}"#))
-            let labels = try Promtool.run(["query", "labels", s.base, "job"])
+            let labels = try await offPool { [base = s.base] in try Promtool.run(["query", "labels", base, "job"]) }
             #expect(labels == "api\nweb\n")
         }
     }

@@ -76,7 +76,11 @@ final class InProcessServer: @unchecked Sendable {
             continuation.finish()
         }
         let group = ServiceGroup(configuration: .init(services: [DBCloseService(db: db, logger: logger), app], logger: logger))
-        let task = Task { try await group.run() }
+        let task = Task {
+            // A server that fails to start ends the wait below.
+            defer { continuation.finish() }
+            try await group.run()
+        }
         var port = 0
         for await p in stream { port = p }
         guard port > 0 else {
@@ -127,7 +131,7 @@ final class PrometheusServer: @unchecked Sendable {
         let server = PrometheusServer(process: p, port: port, logPath: logPath)
         // Ready within 60 s, or stop it and fail.
         for _ in 0..<600 {
-            if let r = try? HTTP.get("http://127.0.0.1:\(port)/-/ready"), r.status == 200 { return server }
+            if let r = try? HTTP.getSync("http://127.0.0.1:\(port)/-/ready"), r.status == 200 { return server }
             if !p.isRunning { break }
             usleep(100_000)
         }
@@ -178,12 +182,21 @@ enum HTTP {
         var body: String
     }
 
-    static func get(_ url: String) throws -> Reply {
+    /// Off the cooperative pool: the in-process server needs its threads to answer.
+    static func get(_ url: String) async throws -> Reply {
+        try await offPool { try curl(["-g", url]) }
+    }
+
+    static func getSync(_ url: String) throws -> Reply {
         try curl(["-g", url])
     }
 
+    static func post(_ url: String, body: String) async throws -> Reply {
+        try await offPool { try postSync(url, body: body) }
+    }
+
     /// A form POST (`application/x-www-form-urlencoded`) with `body` as is.
-    static func post(_ url: String, body: String) throws -> Reply {
+    static func postSync(_ url: String, body: String) throws -> Reply {
         let file = NSTemporaryDirectory() + "post-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
         try body.write(toFile: file, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: file) }
@@ -197,5 +210,12 @@ enum HTTP {
             throw CommandFailure(description: "curl output without a status: \(r.stdout)")
         }
         return Reply(status: code, body: String(r.stdout[..<nl]))
+    }
+}
+
+/// Runs blocking work (a child process) on a Dispatch thread.
+func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { c in
+        DispatchQueue.global().async { c.resume(with: Result { try body() }) }
     }
 }
