@@ -63,9 +63,9 @@ let package = Package(
         // The fuzz targets in one binary; see scripts/fuzz.sh and Fixtures/fuzz/README.md.
         .executableTarget(name: "tsdb-fuzz", dependencies: ["TSDBFuzzHarness"], path: "Sources/tsdb-fuzz"),
 
-        .target(name: "PromQL", dependencies: ["TSDB"], path: "Sources/PromQL"),
+        .target(name: "PromQL", dependencies: ["TSDB", "Exposition"], path: "Sources/PromQL"),
         .testTarget(
-            name: "PromQLTests", dependencies: ["PromQL", "TSDB", "TSDBTestSupport"], path: "Tests/PromQLTests",
+            name: "PromQLTests", dependencies: ["PromQL", "TSDB", "Exposition", "TSDBTestSupport"], path: "Tests/PromQLTests",
             exclude: ["testdata"]),
 
         // Prometheus's HTTP API over Hummingbird 2, for a daemon to mount; and the executable.

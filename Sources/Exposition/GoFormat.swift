@@ -68,6 +68,44 @@ package enum GoFormat {
         return (digits, dp)
     }
 
+    /// `strconv.FormatFloat(v, 'f', -1, 64)`: the shortest decimal that reads back as `v`,
+    /// never in exponent form (`1e21` is `1000000000000000000000`, `1e-7` is `0.0000001`);
+    /// `NaN`, `+Inf`, `-Inf`, `-0`. What Prometheus's API and `count_values` print.
+    package static func fixed(_ v: Double) -> String {
+        var out: [UInt8] = []
+        appendFixed(v, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Appends ``fixed(_:)``'s bytes to `out`.
+    package static func appendFixed(_ v: Double, to out: inout [UInt8]) {
+        if v.isNaN { out.append(contentsOf: [0x4E, 0x61, 0x4E]); return }
+        if v.isInfinite { out.append(contentsOf: v < 0 ? Array("-Inf".utf8) : Array("+Inf".utf8)); return }
+        if v.sign == .minus { out.append(UInt8(ascii: "-")) }
+        let a = Swift.abs(v)
+        if a == 0 { out.append(UInt8(ascii: "0")); return }
+        if a < 9_007_199_254_740_992, a.rounded(.towardZero) == a {
+            var n = UInt64(a)
+            var digits: [UInt8] = []
+            while n > 0 { digits.append(UInt8(truncatingIfNeeded: n % 10) &+ 0x30); n /= 10 }
+            out.append(contentsOf: digits.reversed())
+            return
+        }
+        let (d, dp) = shortestDigits(a)
+        if dp <= 0 {
+            out.append(0x30)
+            out.append(UInt8(ascii: "."))
+            for _ in 0..<(-dp) { out.append(0x30) }
+            out.append(contentsOf: d)
+            return
+        }
+        for i in 0..<dp { out.append(i < d.count ? d[i] : 0x30) }
+        if d.count > dp {
+            out.append(UInt8(ascii: "."))
+            out.append(contentsOf: d[dp...])
+        }
+    }
+
     /// Lays out digits as Go's `%g` with the shortest precision (exponent threshold 6).
     private static func appendDigits(_ d: [UInt8], dp: Int, to out: inout [UInt8]) {
         let exp = dp - 1

@@ -1,3 +1,4 @@
+import Exposition
 import TSDB
 
 extension Evaluator {
@@ -67,7 +68,7 @@ extension Evaluator {
             try checkInterrupt()
             let f = param.isEmpty ? 1 : param[step]
             guard f.isFinite || f.isNaN, f.isNaN || (f >= -9.2e18 && f <= 9.2e18) else {
-                throw PromQLError(.execution, "Scalar value \(goFormatFloat(f)) overflows int64")
+                throw PromQLError(.execution, "Scalar value \(GoFormat.float(f)) overflows int64")
             }
             let k = f.isNaN ? Int.min : Int(f)
             for g in members.indices { members[g].removeAll(keepingCapacity: true) }
@@ -114,7 +115,7 @@ extension Evaluator {
                 guard c < s.points.count, s.points[c].step == step else { continue }
                 cursors[i] = c + 1
                 let group = groupLabels[groupOf[i]]
-                let labels = label.map { group.setting($0, goFormatFloatShortest(s.points[c].value)) } ?? group
+                let labels = label.map { group.setting($0, GoFormat.fixed(s.points[c].value)) } ?? group
                 let oi: Int
                 if let x = index[labels] { oi = x } else {
                     oi = out.count

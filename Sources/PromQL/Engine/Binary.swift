@@ -90,9 +90,8 @@ extension Evaluator {
         func stepsBySignature(_ series: [StepSeries], _ sigs: [Labels]) -> [Labels: [Bool]] {
             var m: [Labels: [Bool]] = [:]
             for (i, s) in series.enumerated() {
-                var steps = m[sigs[i]] ?? [Bool](repeating: false, count: grid.count)
-                for p in s.points { steps[p.step] = true }
-                m[sigs[i]] = steps
+                let count = grid.count
+                for p in s.points { m[sigs[i], default: [Bool](repeating: false, count: count)][p.step] = true }
             }
             return m
         }
@@ -125,84 +124,99 @@ extension Evaluator {
         // One-to-many is many-to-one with the sides swapped; values are swapped back below.
         let swapped = matching.cardinality == .oneToMany
         let lhs = swapped ? rhsIn : lhsIn, rhs = swapped ? lhsIn : rhsIn
-        let lsig = lhs.map { signature($0.labels, matching, names) }
-        var rightBySig: [Labels: [Int]] = [:]
-        for (i, s) in rhs.enumerated() { rightBySig[signature(s.labels, matching, names), default: []].append(i) }
-        // Per step: which right series holds each signature (duplicates are the many-to-many error).
-        var rightAt: [Labels: [Int32]] = [:]
-        for (sig, members) in rightBySig {
-            var at = [Int32](repeating: -1, count: grid.count)
-            for m in members {
-                for p in rhs[m].points {
-                    if at[p.step] >= 0 {
-                        let other = rhs[Int(at[p.step])].labels
-                        let group = matching.on ? rhs[m].labels.keeping(names) : rhs[m].labels.removing(names)
-                        throw PromQLError(.execution, "found duplicate series for the match group \(group) on the \(swapped ? "left" : "right") hand-side of the operation: [\(rhs[m].labels), \(other)];many-to-many matching not allowed: matching labels must be unique on one side")
-                    }
-                    at[p.step] = Int32(m)
+        // Signatures as small integers, computed once per series.
+        var sigIds: [Labels: Int] = [:]
+        func sigId(_ labels: Labels) -> Int {
+            let sig = signature(labels, matching, names)
+            if let id = sigIds[sig] { return id }
+            sigIds[sig] = sigIds.count
+            return sigIds.count - 1
+        }
+        let rsig = rhs.map { sigId($0.labels) }
+        let lsig = lhs.map { sigId($0.labels) }
+        // Per signature and step, the right series holding it (two are the many-to-many error).
+        var rightAt = [[Int32]](repeating: [], count: sigIds.count)
+        for (m, s) in rhs.enumerated() {
+            if rightAt[rsig[m]].isEmpty { rightAt[rsig[m]] = [Int32](repeating: -1, count: grid.count) }
+            for p in s.points {
+                let held = rightAt[rsig[m]][p.step]
+                if held >= 0 {
+                    let other = rhs[Int(held)].labels
+                    let group = matching.on ? s.labels.keeping(names) : s.labels.removing(names)
+                    throw PromQLError(.execution, "found duplicate series for the match group \(group) on the \(swapped ? "left" : "right") hand-side of the operation: [\(s.labels), \(other)];many-to-many matching not allowed: matching labels must be unique on one side")
                 }
+                rightAt[rsig[m]][p.step] = Int32(m)
             }
-            rightAt[sig] = at
         }
-        let include = matching.include
-        var resultCache: [Int: [Int: Labels]] = [:]
-        func resultLabels(_ li: Int, _ ri: Int) -> Labels {
-            if let l = resultCache[li]?[ri] { return l }
-            var labels = lhs[li].labels
-            if op.dropsMetricName { labels = labels.droppingMetricName }
-            if matching.cardinality == .oneToOne {
-                labels = matching.on ? labels.keeping(names) : labels.removing(names)
-            }
-            let one = rhs[ri].labels
-            for name in include { labels = labels.setting(name, one[name] ?? "") }
-            if returnBool { labels = labels.droppingMetricName }
-            resultCache[li, default: [:]][ri] = labels
-            return labels
-        }
+        // One-to-one: a signature two left series share may match only once per step.
+        var leftCount = [Int](repeating: 0, count: sigIds.count)
+        for id in lsig { leftCount[id] += 1 }
+        var matchedSteps: [Int: [Bool]] = [:]
         var outIndex: [Labels: Int] = [:]
         var out: [StepSeries] = []
-        // Which (signature, step) pairs produced a result, to catch one-to-one duplicates, and
-        // which result label sets, to catch many-to-one ones.
-        var matchedOneToOne: [Labels: [Bool]] = [:]
-        var resultAt: [Int: [Bool]] = [:]
+        // The left series that fed each output, and the steps of those fed by several.
+        var feeder: [Int] = []
+        var fedSteps: [Int: [Bool]] = [:]
         for (li, s) in lhs.enumerated() {
             try checkInterrupt()
-            guard let at = rightAt[lsig[li]] else { continue }
+            let at = rightAt[lsig[li]]
+            guard !at.isEmpty else { continue }
+            var lastRight = -1, lastOut = -1
             for p in s.points {
                 let ri = Int(at[p.step])
-                guard ri >= 0, let rp = value(of: rhs[ri], at: p.step) else { continue }
-                let (vl, vr) = swapped ? (rp, p.value) : (p.value, rp)
+                guard ri >= 0, let rv = value(of: rhs[ri], at: p.step) else { continue }
+                let (vl, vr) = swapped ? (rv, p.value) : (p.value, rv)
                 var (value, keep) = op.apply(vl, vr)
                 if returnBool { value = keep ? 1 : 0 } else if !keep { continue }
-                let labels = resultLabels(li, ri)
-                if matching.cardinality == .oneToOne {
-                    var steps = matchedOneToOne[lsig[li]] ?? [Bool](repeating: false, count: grid.count)
-                    if steps[p.step] {
+                if matching.cardinality == .oneToOne && leftCount[lsig[li]] > 1 {
+                    let id = lsig[li]
+                    if matchedSteps[id]?[p.step] == true {
                         throw PromQLError(.execution, "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)")
                     }
-                    steps[p.step] = true
-                    matchedOneToOne[lsig[li]] = steps
+                    matchedSteps[id, default: [Bool](repeating: false, count: grid.count)][p.step] = true
                 }
-                let oi: Int
-                if let i = outIndex[labels] { oi = i } else {
-                    oi = out.count
-                    outIndex[labels] = oi
-                    out.append(StepSeries(labels: labels, points: []))
-                }
-                var steps = resultAt[oi] ?? [Bool](repeating: false, count: grid.count)
-                if steps[p.step] {
-                    if matching.cardinality == .oneToOne {
-                        throw PromQLError(.execution, "vector cannot contain metrics with the same labelset")
+                if ri != lastRight {
+                    lastRight = ri
+                    let labels = resultLabels(op, lhs[li].labels, rhs[ri].labels, matching, names, returnBool: returnBool)
+                    if let i = outIndex[labels] { lastOut = i } else {
+                        lastOut = out.count
+                        outIndex[labels] = lastOut
+                        out.append(StepSeries(labels: labels, points: []))
+                        feeder.append(li)
                     }
-                    throw PromQLError(.execution, "multiple matches for labels: grouping labels must ensure unique matches")
+                    if feeder[lastOut] != li && fedSteps[lastOut] == nil {
+                        var steps = [Bool](repeating: false, count: grid.count)
+                        for q in out[lastOut].points { steps[q.step] = true }
+                        fedSteps[lastOut] = steps
+                    }
                 }
-                steps[p.step] = true
-                resultAt[oi] = steps
-                out[oi].points.append(StepPoint(step: p.step, value: value))
+                if fedSteps[lastOut] != nil {
+                    if fedSteps[lastOut]?[p.step] == true {
+                        if matching.cardinality == .oneToOne {
+                            throw PromQLError(.execution, "vector cannot contain metrics with the same labelset")
+                        }
+                        throw PromQLError(.execution, "multiple matches for labels: grouping labels must ensure unique matches")
+                    }
+                    fedSteps[lastOut]?[p.step] = true
+                }
+                out[lastOut].points.append(StepPoint(step: p.step, value: value))
             }
         }
-        for i in out.indices where out[i].points.count > 1 { out[i].points.sort { $0.step < $1.step } }
+        for i in out.indices where fedSteps[i] != nil { out[i].points.sort { $0.step < $1.step } }
         return out.filter { !$0.points.isEmpty }
+    }
+
+    /// Prometheus's `resultMetric`: the left (many) side's labels, less the name for
+    /// arithmetic, cut to the matching labels for one-to-one, plus `group_x` labels from the one side.
+    private func resultLabels(_ op: BinaryOperator, _ left: Labels, _ right: Labels, _ matching: VectorMatching,
+                              _ names: Set<String>, returnBool: Bool) -> Labels {
+        var labels = left
+        if op.dropsMetricName || returnBool { labels = labels.droppingMetricName }
+        if matching.cardinality == .oneToOne {
+            labels = matching.on ? labels.keeping(names) : labels.removing(names)
+        }
+        for name in matching.include { labels = labels.setting(name, right[name] ?? "") }
+        return labels
     }
 
     /// A series' value at a step, by binary search.

@@ -2,6 +2,7 @@ import TSDB
 
 extension Evaluator {
     func call(_ f: PromQLFunction, _ args: [Expr]) throws(PromQLError) -> EvalValue {
+        if f.name == "absent_over_time" { return try rangeFunction(nil, f, args) }
         if let rf = RangeFunction(name: f.name) { return try rangeFunction(rf, f, args) }
         switch f.name {
         case "time":
@@ -137,7 +138,8 @@ extension Evaluator {
     }
 
     /// A function of a range vector: each series' window at each step.
-    func rangeFunction(_ rf: RangeFunction, _ f: PromQLFunction, _ args: [Expr]) throws(PromQLError) -> EvalValue {
+    /// `rf` nil is `absent_over_time`.
+    func rangeFunction(_ function: RangeFunction?, _ f: PromQLFunction, _ args: [Expr]) throws(PromQLError) -> EvalValue {
         // The range vector is the only matrix-typed argument; the rest are scalars.
         var matrixIndex = 0
         for (i, a) in args.enumerated() where Parser.type(of: a) == .matrix { matrixIndex = i }
@@ -154,12 +156,7 @@ extension Evaluator {
         default:
             throw PromQLError(.execution, "expected a range vector in call to \(goQuote(f.name)), got \(arg)")
         }
-        if rf == .holtWinters {
-            for step in 0..<grid.count {
-                if let e = RangeFunction.validateHoltWinters(sf: params[0][step], tf: params[1][step]) { throw e }
-            }
-        }
-        if f.name == "absent_over_time" { return try absentOverTime(input) }
+        guard let rf = function else { return try absentOverTime(input) }
         var out: [StepSeries] = []
         var buffer: [Sample] = []
         var stepParams = [Double](repeating: 0, count: params.count)
@@ -178,6 +175,8 @@ extension Evaluator {
                 while hi < buffer.count && buffer[hi].timestamp <= end { hi += 1 }
                 guard hi > lo else { continue }
                 for k in params.indices { stepParams[k] = params[k][step] }
+                // Prometheus checks the factors on each call, so only where a window has samples.
+                if rf == .holtWinters, let e = RangeFunction.validateHoltWinters(sf: stepParams[0], tf: stepParams[1]) { throw e }
                 if let v = rf.evaluate(buffer[lo..<hi], rangeStart: start, rangeEnd: end, evalTime: grid.time(step), params: stepParams) {
                     points.append(StepPoint(step: step, value: v))
                 }

@@ -1,3 +1,4 @@
+import Exposition
 import TSDB
 
 /// A binary operator, with Prometheus's precedence (1 lowest).
@@ -54,7 +55,7 @@ public indirect enum Expr: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .number(let v): return goFormatFloat(v)
+        case .number(let v): return GoFormat.float(v)
         case .string(let s): return goQuote(s)
         case let .vectorSelector(name, matchers, offset, at):
             let shown = matchers.filter { !($0.name == "__name__" && $0.kind == .equal && $0.value == name) }

@@ -51,38 +51,6 @@ func goUnicodeU(_ r: Int32) -> String {
     return head
 }
 
-/// Go's `%v` of a float64: shortest digits, exponent form when the exponent is < -4 or >= 6.
-func goFormatFloat(_ v: Double) -> String {
-    if v.isNaN { return "NaN" }
-    if v.isInfinite { return v < 0 ? "-Inf" : "+Inf" }
-    if v == 0 { return v.sign == .minus ? "-0" : "0" }
-    // Swift's description has the shortest round-trip digits; re-lay them out as Go does.
-    var text = "\(Swift.abs(v))"
-    var exponent = 0
-    if let e = text.firstIndex(where: { $0 == "e" || $0 == "E" }) {
-        exponent = Int(text[text.index(after: e)...]) ?? 0
-        text = String(text[..<e])
-    }
-    let parts = text.split(separator: ".", omittingEmptySubsequences: false)
-    let intPart = String(parts[0]), fracPart = parts.count > 1 ? String(parts[1]) : ""
-    var digits = intPart + fracPart
-    var point = intPart.count + exponent
-    while digits.hasPrefix("0") { digits.removeFirst(); point -= 1 }
-    while digits.hasSuffix("0") { digits.removeLast() }
-    guard let first = digits.first else { return "0" }
-    let sign = v < 0 ? "-" : ""
-    let exp = point - 1
-    if exp < -4 || exp >= 6 {
-        var out = String(first)
-        if digits.count > 1 { out += "." + digits.dropFirst() }
-        let e = Swift.abs(exp)
-        return sign + out + "e" + (exp < 0 ? "-" : "+") + (e < 10 ? "0" : "") + String(e)
-    }
-    if point <= 0 { return sign + "0." + String(repeating: "0", count: -point) + digits }
-    if digits.count <= point { return sign + digits + String(repeating: "0", count: point - digits.count) }
-    let i = digits.index(digits.startIndex, offsetBy: point)
-    return sign + digits[..<i] + "." + digits[i...]
-}
 
 /// Go's `%f` for the values the @ bound check rejects: NaN, ±Inf, or integers of magnitude
 /// at least 2⁶³, printed exactly.

@@ -68,3 +68,99 @@ final class PCRE2Regex: @unchecked Sendable {
         }
     }
 }
+
+/// A compiled RE2-syntax pattern with capture groups, for PromQL's `label_replace`: the pattern
+/// is used as written (callers add their own `^(?:…)$`), searched unanchored like Go's
+/// `FindStringSubmatchIndex`, '.' does not match a newline, and `$` without `(?m)` only
+/// matches at the very end, as in Go.
+package final class PCRE2CaptureRegex: @unchecked Sendable {
+    private let code: OpaquePointer
+    private let jit: Bool
+    /// The number of capture groups, not counting the whole match.
+    package let groupCount: Int
+    /// Named groups: name and group number, in the pattern's name table order.
+    package let groupNames: [(name: String, group: Int)]
+
+    private static let options: UInt32 = UInt32(PCRE2_UTF) | UInt32(PCRE2_DOLLAR_ENDONLY)
+        | UInt32(PCRE2_NEVER_BACKSLASH_C) | UInt32(PCRE2_NEVER_UCP)
+
+    /// - Throws: ``TSDBError/Code/invalidMatcher`` for a pattern Go or PCRE2 rejects.
+    package init(_ pattern: String) throws(TSDBError) {
+        let translated = try RE2Syntax.translate(pattern)
+        var errorCode: Int32 = 0
+        var errorOffset = 0
+        var utf8 = Array(translated.utf8)
+        let compiled = utf8.withUnsafeMutableBufferPointer { buf in
+            pcre2_compile_8(buf.baseAddress, buf.count, Self.options, &errorCode, &errorOffset, nil)
+        }
+        guard let compiled else {
+            var message = [UInt8](repeating: 0, count: 256)
+            let n = pcre2_get_error_message_8(errorCode, &message, message.count)
+            let text = n > 0 ? String(decoding: message[..<Int(n)], as: UTF8.self) : "error \(errorCode)"
+            throw TSDBError(.invalidMatcher, "error parsing regexp \(goQuoteForError(pattern)): \(text) at offset \(errorOffset)")
+        }
+        code = compiled
+        jit = pcre2_jit_compile_8(compiled, UInt32(PCRE2_JIT_COMPLETE)) == 0
+
+        var captures: UInt32 = 0
+        _ = pcre2_pattern_info_8(compiled, UInt32(PCRE2_INFO_CAPTURECOUNT), &captures)
+        groupCount = Int(captures)
+
+        var nameCount: UInt32 = 0
+        var entrySize: UInt32 = 0
+        var table: UnsafePointer<UInt8>? = nil
+        _ = pcre2_pattern_info_8(compiled, UInt32(PCRE2_INFO_NAMECOUNT), &nameCount)
+        _ = pcre2_pattern_info_8(compiled, UInt32(PCRE2_INFO_NAMEENTRYSIZE), &entrySize)
+        var names: [(name: String, group: Int)] = []
+        if nameCount > 0, entrySize > 2, pcre2_pattern_info_8(compiled, UInt32(PCRE2_INFO_NAMETABLE), &table) == 0,
+           let table {
+            for i in 0..<Int(nameCount) {
+                let entry = table + i * Int(entrySize)
+                // Two bytes of group number, big-endian, then the NUL-terminated name.
+                let group = Int(entry[0]) << 8 | Int(entry[1])
+                var bytes: [UInt8] = []
+                var k = 2
+                while k < Int(entrySize) && entry[k] != 0 {
+                    bytes.append(entry[k])
+                    k += 1
+                }
+                names.append((String(decoding: bytes, as: UTF8.self), group))
+            }
+        }
+        groupNames = names
+    }
+
+    deinit { pcre2_code_free_8(code) }
+
+    /// The UTF-8 byte ranges of the whole match (index 0) and of each group (nil where the
+    /// group did not take part), for the leftmost match in `value`; nil when there is none.
+    /// A match PCRE2 cannot finish (a resource limit) counts as no match.
+    package func captures(_ value: String) -> [Range<Int>?]? {
+        guard let md = pcre2_match_data_create_from_pattern_8(code, nil) else { return nil }
+        defer { pcre2_match_data_free_8(md) }
+        var v = value
+        return v.withUTF8 { buf -> [Range<Int>?]? in
+            guard let subject = buf.baseAddress ?? UnsafePointer(bitPattern: 1) else { return nil }
+            var rc: Int32 = jit ? pcre2_jit_match_8(code, subject, buf.count, 0, 0, md, nil) : -1
+            if !jit || (rc < 0 && rc != PCRE2_ERROR_NOMATCH) {
+                rc = pcre2_match_8(code, subject, buf.count, 0, UInt32(PCRE2_NO_UTF_CHECK), md, nil)
+            }
+            guard rc > 0, let ovector = pcre2_get_ovector_pointer_8(md) else { return nil }
+            let pairs = Int(pcre2_get_ovector_count_8(md))
+            var out: [Range<Int>?] = []
+            out.reserveCapacity(groupCount + 1)
+            for i in 0...groupCount {
+                // Pairs at or past rc were not set by this match.
+                guard i < Int(rc), i < pairs else { out.append(nil); continue }
+                let start = ovector[2 * i], end = ovector[2 * i + 1]
+                // PCRE2_UNSET is ~0, which size_t → Int makes -1.
+                if start < 0 || end < 0 || start > end || end > buf.count {
+                    out.append(nil)
+                } else {
+                    out.append(Int(start)..<Int(end))
+                }
+            }
+            return out
+        }
+    }
+}

@@ -1,3 +1,4 @@
+import Exposition
 import Testing
 import TSDB
 import TSDBTestSupport
@@ -88,5 +89,83 @@ let staleMarker = Double(bitPattern: 0x7ff0_0000_0000_0002)
         #expect(m.first?.points.map(\.value) == [10, 20, 30, 30])
         #expect(throws: PromQLError.self) { try PromQLEngine().rangeQuery(f.db, "up", start: 0, end: 10, step: 0) }
         #expect(throws: PromQLError.self) { try PromQLEngine().rangeQuery(f.db, "up[5m]", start: 0, end: 10, step: 1) }
+    }
+}
+
+@Suite struct GoFixedFormatTests {
+    @Test func fixedNeverUsesAnExponent() {
+        #expect(GoFormat.fixed(1) == "1")
+        #expect(GoFormat.fixed(-2.5) == "-2.5")
+        #expect(GoFormat.fixed(1e21) == "1000000000000000000000")
+        #expect(GoFormat.fixed(1e-7) == "0.0000001")
+        #expect(GoFormat.fixed(0.1) == "0.1")
+        #expect(GoFormat.fixed(123456.789) == "123456.789")
+        #expect(GoFormat.fixed(.nan) == "NaN")
+        #expect(GoFormat.fixed(-.infinity) == "-Inf")
+        #expect(GoFormat.fixed(-0.0) == "-0")
+    }
+}
+
+@Suite struct SubqueryAndModifierTests {
+    @Test func subqueryStepsAreAlignedToMultiplesOfTheStep() throws {
+        let f = try EngineFixture([(["__name__": "up"], [1, 2, 3, 4, 5, 6])])
+        // At 5m30s a [3m:1m] subquery covers 2m30s..5m30s: steps at 3m, 4m, 5m.
+        guard case .matrix(let m) = try f.instant("up[3m:1m]", at: 330_000) else { Issue.record("not a matrix"); return }
+        #expect(m.first?.points.map(\.timestamp) == [180_000, 240_000, 300_000])
+        #expect(m.first?.points.map(\.value) == [4, 5, 6])
+        guard case .matrix(let o) = try f.instant("up[2m:1m] offset 2m", at: 300_000) else { Issue.record("not a matrix"); return }
+        #expect(o.first?.points.map(\.timestamp) == [60_000, 120_000, 180_000])
+        // A matrix selector's window includes both ends in 2.42.
+        guard case .matrix(let r) = try f.instant("up[2m]", at: 180_000) else { Issue.record("not a matrix"); return }
+        #expect(r.first?.points.map(\.value) == [2, 3, 4])
+    }
+
+    @Test func atStartAndEndPinARangeQuery() throws {
+        let f = try EngineFixture([(["__name__": "up"], [1, 2, 3, 4])])
+        let engine = PromQLEngine()
+        guard case .matrix(let s) = try engine.rangeQuery(f.db, "up @ start()", start: 60_000, end: 180_000, step: 60_000),
+              case .matrix(let e) = try engine.rangeQuery(f.db, "up @ end()", start: 60_000, end: 180_000, step: 60_000)
+        else { Issue.record("not a matrix"); return }
+        #expect(s.first?.points.map(\.value) == [2, 2, 2])
+        #expect(e.first?.points.map(\.value) == [4, 4, 4])
+    }
+
+    @Test func matchingErrorsAreThrown() throws {
+        let f = try EngineFixture([
+            (["__name__": "a", "job": "x", "i": "1"], [1]),
+            (["__name__": "a", "job": "x", "i": "2"], [2]),
+            (["__name__": "b", "job": "x"], [3]),
+            (["__name__": "b", "job": "x", "k": "1"], [4]),
+            (["__name__": "c", "job": "x", "i": "1"], [5]),
+        ])
+        #expect(throws: PromQLError(.execution, "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)")) {
+            try f.instant("a + on(job) b{k=\"\"}", at: 0)
+        }
+        // group_right makes the left side the one side, where two series share job="x".
+        #expect(throws: PromQLError.self) { try f.instant("a + on(job) group_right b", at: 0) }
+        #expect(throws: PromQLError.self) { try f.instant("a + on(job) group_left b", at: 0) }
+        #expect(throws: PromQLError(.execution, "vector cannot contain metrics with the same labelset")) {
+            try f.instant("-{i=\"1\"}", at: 0)
+        }
+        // Comparisons keep the vector's own value even with the scalar on the left.
+        #expect(try f.vector("1 < a", at: 0) == ["{__name__=\"a\", i=\"2\", job=\"x\"} 2.0"])
+        #expect(try f.vector("a or b", at: 0).count == 4)
+        #expect(try f.vector("b * on(job) group_left(i) a{i=\"1\"}", at: 0) == ["{i=\"1\", job=\"x\", k=\"1\"} 4.0", "{i=\"1\", job=\"x\"} 3.0"])
+    }
+}
+
+@Suite struct RangeFunctionEvaluationTests {
+    @Test func rateIncreaseAndOverTimeOverStoredSamples() throws {
+        // A counter going up 60 a minute, reset once at 5m.
+        let f = try EngineFixture([(["__name__": "c_total", "job": "a"], [0, 60, 120, 180, 240, 0, 60, 120, 180])])
+        #expect(try f.vector("rate(c_total[4m])", at: 240_000) == ["{job=\"a\"} 1.0"])
+        #expect(try f.vector("increase(c_total[4m])", at: 480_000) == ["{job=\"a\"} 180.0"])
+        #expect(try f.vector("resets(c_total[10m])", at: 480_000) == ["{job=\"a\"} 1.0"])
+        #expect(try f.vector("max_over_time(c_total[10m])", at: 480_000) == ["{job=\"a\"} 240.0"])
+        #expect(try f.vector("last_over_time(c_total[10m])", at: 480_000) == ["{__name__=\"c_total\", job=\"a\"} 180.0"])
+        #expect(try f.vector("max_over_time(c_total[3m:1m])", at: 480_000) == ["{job=\"a\"} 180.0"])
+        #expect(try f.vector("absent_over_time(c_total{job=\"a\"}[1m])", at: 1_000_000) == ["{job=\"a\"} 1.0"])
+        #expect(try f.vector("absent_over_time(c_total{job=\"a\"}[1m])", at: 480_000) == [])
+        #expect(try f.vector("sum(rate(c_total[4m])) by (job)", at: 240_000) == ["{job=\"a\"} 1.0"])
     }
 }

@@ -1,3 +1,4 @@
+import Exposition
 import Testing
 @testable import PromQL
 
@@ -83,15 +84,15 @@ import Testing
     }
 
     @Test func floats() {
-        #expect(goFormatFloat(1) == "1")
-        #expect(goFormatFloat(-4) == "-4")
-        #expect(goFormatFloat(100000) == "100000")
-        #expect(goFormatFloat(1e6) == "1e+06")
-        #expect(goFormatFloat(0.0001) == "0.0001")
-        #expect(goFormatFloat(0.00001) == "1e-05")
-        #expect(goFormatFloat(1.5) == "1.5")
-        #expect(goFormatFloat(.infinity) == "+Inf")
-        #expect(goFormatFloat(.nan) == "NaN")
+        #expect(GoFormat.float(1) == "1")
+        #expect(GoFormat.float(-4) == "-4")
+        #expect(GoFormat.float(100000) == "100000")
+        #expect(GoFormat.float(1e6) == "1e+06")
+        #expect(GoFormat.float(0.0001) == "0.0001")
+        #expect(GoFormat.float(0.00001) == "1e-05")
+        #expect(GoFormat.float(1.5) == "1.5")
+        #expect(GoFormat.float(.infinity) == "+Inf")
+        #expect(GoFormat.float(.nan) == "NaN")
         #expect(goFormatFixed(1e30) == "1000000000000000019884624838656.000000")
         #expect(goQuote("a\"b\n") == "\"a\\\"b\\n\"")
     }
