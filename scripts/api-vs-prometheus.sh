@@ -2,25 +2,26 @@
 # The same HTTP queries against tsdb-server and Prometheus 2.42 on copies of one data
 # directory, with 1 and 16 clients (wrk), printing latency percentiles and throughput.
 #
-#   scripts/api-vs-prometheus.sh [-d SECONDS] DIR
+#   scripts/api-vs-prometheus.sh [-d SECONDS] [-q QUERIES] DIR
 #
-# DIR is a data directory (blocks and/or a WAL), e.g. the one `tsdb-bench write --out X`
-# leaves in X/storage. The query set is built from the data: the metric with the most
-# series (METRIC) and its most common label (LABEL) fill in a raw selector, rate() over the
-# whole span at 60 s steps, sum by (LABEL), topk, a regex matcher, a subquery, /series and
-# /labels. Set METRIC and LABEL to choose. Each query runs SECONDS (default 10) per client
-# count and server. Needs `swift build -c release --product tsdb-server`, Debian's
+# DIR: blocks from `tsdb-bench promql-data DIR --series 10000 --hours 24`. QUERIES: the
+# PromQL issue's set, scripts/promql-bench-queries.txt by default (S and E are the data's
+# first and last block times), to which /series and /labels are added. Each request runs
+# SECONDS (default 5) per client count (1 and 16) and server, through HTTP and JSON, as a
+# client sees it. Needs `swift build -c release --product tsdb-server`, Debian's
 # `prometheus` and `wrk` (apt-get install -y prometheus wrk).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-dur=10
+dur=5
+queries=scripts/promql-bench-queries.txt
 while [[ $# -gt 1 ]]; do
   case $1 in
     -d) dur=$2; shift 2 ;;
+    -q) queries=$2; shift 2 ;;
     *) break ;;
   esac
 done
-[[ $# -eq 1 && -d $1 ]] || { echo "usage: $0 [-d SECONDS] DATA_DIR" >&2; exit 2; }
+[[ $# -eq 1 && -d $1 ]] || { echo "usage: $0 [-d SECONDS] [-q QUERIES] DATA_DIR" >&2; exit 2; }
 dir=$1
 bin=.build/release/tsdb-server
 [[ -x $bin ]] || { echo "build first: swift build -c release --product tsdb-server" >&2; exit 2; }
@@ -46,7 +47,8 @@ ours_port=$(free_port)
 pids+=($!)
 theirs_port=$(free_port)
 prometheus --storage.tsdb.path="$work/theirs" --config.file="$work/empty.yml" \
-  --web.listen-address="127.0.0.1:$theirs_port" --storage.tsdb.retention.time=100y >"$work/theirs.log" 2>&1 &
+  --web.listen-address="127.0.0.1:$theirs_port" --storage.tsdb.retention.time=100y \
+  --storage.tsdb.min-block-duration=2h --storage.tsdb.max-block-duration=2h >"$work/theirs.log" 2>&1 &
 pids+=($!)
 ours="http://127.0.0.1:$ours_port" theirs="http://127.0.0.1:$theirs_port"
 for url in "$ours" "$theirs"; do
@@ -54,57 +56,53 @@ for url in "$ours" "$theirs"; do
   curl -sf "$url/-/ready" >/dev/null || { echo "$url did not become ready"; tail -n 20 "$work"/*.log; exit 1; }
 done
 
-# The time span and the query set, from the data (through our server).
-read -r start end < <(python3 - "$dir" <<'EOF'
-import glob, json, os, sys, time
+# The query set: scripts/promql-bench-queries.txt (the PromQL issue's, S and E being the
+# data's first and last block times) plus /series and /labels, as URL paths.
+mapfile -t lines < <(python3 - "$dir" "$queries" <<'EOF'
+import glob, json, os, re, sys, urllib.parse
 lo, hi = None, None
 for m in glob.glob(os.path.join(sys.argv[1], "*", "meta.json")):
     j = json.load(open(m))
     lo = j["minTime"] if lo is None else min(lo, j["minTime"])
     hi = j["maxTime"] if hi is None else max(hi, j["maxTime"])
 if hi is None:
-    hi = int(time.time() * 1000); lo = hi - 3600_000
-print(lo // 1000, (hi - 1) // 1000)
+    sys.exit("no blocks in " + sys.argv[1])
+S, E = lo, hi - 1
+UNIT = {'ms': 1, 's': 1000, 'm': 60000, 'h': 3600000, 'd': 86400000, 'w': 604800000, 'y': 31536000000}
+def dur(s):
+    return sum(int(n) * UNIT[u] for n, u in re.findall(r'(\d+)(ms|y|w|d|h|m|s)', s))
+def t(s):
+    b = S if s[0] == 'S' else E
+    return b if len(s) == 1 else (b + dur(s[2:]) if s[1] == '+' else b - dur(s[2:]))
+def secs(ms):
+    return repr(ms / 1000)
+def expand(e):
+    return re.sub(r'\{\{([^}]*)\}\}', lambda m: secs(t(m.group(1))), e)
+for line in open(sys.argv[2]):
+    line = line.strip()
+    if not line or line.startswith('#'):
+        continue
+    kind, rest = line.split(' ', 1)
+    if kind == 'instant':
+        tt, e = rest.split(' ', 1)
+        q = {'query': expand(e), 'time': secs(t(tt))}
+        print(f"instant {e}\t/api/v1/query?" + urllib.parse.urlencode(q))
+    else:
+        s, en, st, e = rest.split(' ', 3)
+        q = {'query': expand(e), 'start': secs(t(s)), 'end': secs(t(en)), 'step': secs(dur(st))}
+        print(f"range {st} {e}\t/api/v1/query_range?" + urllib.parse.urlencode(q))
+print("series up 1h\t/api/v1/series?" + urllib.parse.urlencode({'match[]': 'up', 'start': secs(E - 3600000), 'end': secs(E)}))
+print("labels\t/api/v1/labels")
 EOF
 )
-if [[ -z ${METRIC:-} || -z ${LABEL:-} ]]; then
-  read -r METRIC LABEL < <(python3 - "$ours" "$end" <<'EOF'
-import json, sys, urllib.parse, urllib.request
-base, end = sys.argv[1], sys.argv[2]
-def get(path):
-    return json.load(urllib.request.urlopen(base + path))["data"]
-q = urllib.parse.quote('topk(1, count by (__name__) ({__name__=~".+"}))')
-top = get(f"/api/v1/query?query={q}&time={end}")
-metric = top[0]["metric"]["__name__"] if top else "up"
-series = get("/api/v1/series?match[]=" + urllib.parse.quote(metric))
-counts = {}
-for s in series:
-    for k in s:
-        if k != "__name__": counts[k] = counts.get(k, 0) + 1
-print(metric, max(counts, key=counts.get) if counts else "job")
-EOF
-)
-fi
-span=$((end - start))
-range=$((span < 86400 ? span : 86400))
-enc() { python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$1"; }
-names=("raw selector 1h" "rate 5m, range at 60s" "sum by ($LABEL) (rate)" "topk(10)" "regex matcher" "subquery" "series" "labels")
-paths=(
-  "/api/v1/query?query=$(enc "$METRIC[1h]")&time=$end"
-  "/api/v1/query_range?query=$(enc "rate($METRIC[5m])")&start=$((end - range))&end=$end&step=60"
-  "/api/v1/query?query=$(enc "sum by ($LABEL) (rate($METRIC[5m]))")&time=$end"
-  "/api/v1/query?query=$(enc "topk(10, $METRIC)")&time=$end"
-  "/api/v1/query?query=$(enc "count($METRIC{$LABEL=~\".*[0-4].*\"})")&time=$end"
-  "/api/v1/query?query=$(enc "max_over_time(rate($METRIC[5m])[1h:1m])")&time=$end"
-  "/api/v1/series?match[]=$(enc "$METRIC")&start=$((end - 3600))&end=$end"
-  "/api/v1/labels"
-)
-echo "data: $dir, span $start..$end s, METRIC=$METRIC LABEL=$LABEL, $dur s per run"
-for p in "${paths[@]}"; do
-  for url in "$ours" "$theirs"; do
-    code=$(curl -s -o /dev/null -w '%{http_code}' "$url$p")
-    [[ $code == 200 ]] || { echo "$url$p answered $code"; exit 1; }
-  done
+names=() paths=()
+for l in "${lines[@]}"; do names+=("${l%%$'\t'*}"); paths+=("${l#*$'\t'}"); done
+echo "data: $dir, ${#paths[@]} requests, $dur s per run"
+ok=()
+for i in "${!paths[@]}"; do
+  a=$(curl -s -o /dev/null -w '%{http_code}' "$ours${paths[$i]}")
+  b=$(curl -s -o /dev/null -w '%{http_code}' "$theirs${paths[$i]}")
+  if [[ $a == 200 && $b == 200 ]]; then ok+=("$i"); else echo "skipped (ours $a, prometheus $b): ${names[$i]}"; fi
 done
 
 # wrk's latency units to milliseconds.
@@ -114,9 +112,9 @@ run() { # url clients -> "p50 p99 rps"
   out=$(wrk -t"$threads" -c"$2" -d"${dur}s" --latency --timeout 120s "$1")
   echo "$(ms "$(awk '$1 == "50%" { print $2 }' <<<"$out")") $(ms "$(awk '$1 == "99%" { print $2 }' <<<"$out")") $(awk '/^Requests\/sec:/ { print $2 }' <<<"$out")"
 }
-printf '%-26s %3s | %10s %10s %7s | %10s %10s %7s | %6s %6s\n' query c "ours p50" "p99 ms" "req/s" "prom p50" "p99 ms" "req/s" "p50 x" "rps x"
+printf '%-60.60s %3s | %10s %10s %7s | %10s %10s %7s | %6s %6s\n' query c "ours p50" "p99 ms" "req/s" "prom p50" "p99 ms" "req/s" "p50 x" "rps x"
 ratios50=() ratiosrps=()
-for i in "${!paths[@]}"; do
+for i in "${ok[@]}"; do
   for c in 1 16; do
     read -r o50 o99 orps < <(run "$ours${paths[$i]}" "$c")
     read -r t50 t99 trps < <(run "$theirs${paths[$i]}" "$c")
@@ -124,7 +122,7 @@ for i in "${!paths[@]}"; do
     rr=$(awk -v o="$orps" -v t="$trps" 'BEGIN { printf "%.2f", (t > 0 ? o / t : 0) }')
     ((c == 1)) && ratios50+=("$r50")
     ((c == 16)) && ratiosrps+=("$rr")
-    printf '%-26s %3d | %10.2f %10.2f %7.0f | %10.2f %10.2f %7.0f | %6s %6s\n' "${names[$i]}" "$c" "$o50" "$o99" "$orps" "$t50" "$t99" "$trps" "$r50" "$rr"
+    printf '%-60.60s %3d | %10.2f %10.2f %7.0f | %10.2f %10.2f %7.0f | %6s %6s\n' "${names[$i]}" "$c" "$o50" "$o99" "$orps" "$t50" "$t99" "$trps" "$r50" "$rr"
   done
 done
 median() { printf '%s\n' "$@" | sort -n | awk '{ r[NR] = $1 } END { print r[int((NR + 1) / 2)] }'; }

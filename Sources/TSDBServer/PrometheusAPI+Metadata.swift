@@ -21,7 +21,13 @@ extension PrometheusAPI {
     /// `parser.ParseMetricSelector`: a vector selector without offset, @ or range.
     static func parseMetricSelector(_ text: String) -> Result<[Matcher], ParamError> {
         let expr: Expr
-        do { expr = try PromQLParser.parse(text) } catch { return .failure(.message("\(error)")) }
+        do throws(PromQLParseError) { expr = try PromQLParser.parse(text) } catch {
+            // ParseMetricSelector leaves this check to the API, which words it its own way.
+            if error.message == "vector selector must contain at least one non-empty matcher" {
+                return .failure(.message("match[] must contain at least one non-empty matcher"))
+            }
+            return .failure(.message(error.description))
+        }
         if case let .vectorSelector(_, matchers, offset, at) = expr, offset == 0, at == nil {
             return .success(matchers)
         }
@@ -202,15 +208,27 @@ extension PrometheusAPI {
         let random = UInt64.random(in: 0...UInt64(Int64.max))
         let hex = String(random, radix: 16)
         let name = stamp + "-" + String(repeating: "0", count: Swift.max(0, 16 - hex.count)) + hex
-        let dir = (db.directory as NSString).appendingPathComponent("snapshots/" + name)
+        let snapshots = (db.directory as NSString).appendingPathComponent("snapshots")
+        let dir = (snapshots as NSString).appendingPathComponent(name)
+        // The engine writes snapshots outside its directory only: write beside it, then
+        // move the finished copy into <data>/snapshots as Prometheus lays it out.
+        let parent = ((db.directory as NSString).standardizingPath as NSString).deletingLastPathComponent
+        let staging = (parent as NSString).appendingPathComponent(".tsdb-snapshot-" + name)
         return await runBlocking { [self, skipHead] () -> APIResponse in
+            let fm = FileManager.default
             do {
-                try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+                try fm.createDirectory(atPath: snapshots, withIntermediateDirectories: true)
+                try fm.createDirectory(atPath: staging, withIntermediateDirectories: true)
             } catch {
                 return .error(.internal, "create snapshot directory: \(error.localizedDescription)")
             }
-            do { _ = try db.snapshot(to: dir, includeHead: !skipHead) } catch {
+            do { _ = try db.snapshot(to: staging, includeHead: !skipHead) } catch {
+                try? fm.removeItem(atPath: staging)
                 return .error(.internal, "create snapshot: \(error)")
+            }
+            do { try fm.moveItem(atPath: staging, toPath: dir) } catch {
+                try? fm.removeItem(atPath: staging)
+                return .error(.internal, "create snapshot: \(error.localizedDescription)")
             }
             return .success { w in
                 w.raw(#"{"name":"#)
