@@ -120,6 +120,12 @@ func withServer(_ configure: (inout PrometheusAPI.Configuration) -> Void = { _ i
             let r = try await HTTP.get(s.base + "/api/v1/query_range?query=http_requests_total&start=1699990000&end=1700000000&step=15")
             #expect(r.status == 422)
             #expect(r.body.contains(#""errorType":"execution""#) && r.body.contains("too many samples"))
+            // A subquery needing ~10^11 points per series is refused, not allocated.
+            let huge = try await HTTP.get(s.base + "/api/v1/query?query=count_over_time(vector(1)%5B1000d:1ms%5D)&time=1700000000")
+            #expect(huge.status == 422)
+            #expect(huge.body == #"{"status":"error","errorType":"execution","error":"query processing would load too many samples into memory in query execution"}"#)
+            let hugeRange = try await HTTP.get(s.base + "/api/v1/query_range?query=sum_over_time(vector(1)%5B30d:1ms%5D)&start=1700000000&end=1700100000&step=10")
+            #expect(hugeRange.status == 422)
             let t = try await HTTP.get(s.base + "/api/v1/query?query=up&timeout=0s")
             #expect(t.status == 503)
             #expect(t.body.contains(#""errorType":"timeout""#))
