@@ -153,6 +153,19 @@ struct JSONWriter {
 enum GoFloat {
     enum Format { case f, e }
 
+    static func appendInt(_ v: Int64, to out: inout [UInt8]) {
+        if v < 0 { out.append(0x2D) }
+        var m = v.magnitude
+        if m == 0 { out.append(0x30); return }
+        var divisor: UInt64 = 1
+        while divisor <= m / 10 { divisor *= 10 }
+        while divisor > 0 {
+            out.append(UInt8(48 + m / divisor))
+            m %= divisor
+            divisor /= 10
+        }
+    }
+
     static func string(_ v: Double, format: Format = .f) -> String {
         var out: [UInt8] = []
         append(v, format: format, to: &out)
@@ -173,76 +186,76 @@ enum GoFloat {
         }
         // Whole numbers below 2^53 print as integers in 'f'.
         if format == .f, Swift.abs(v) < 9_007_199_254_740_992, v == v.rounded(.towardZero) {
-            var w = JSONWriter(capacity: 0)
-            w.int(Int64(v))
-            out.append(contentsOf: w.bytes)
+            appendInt(Int64(v), to: &out)
             return
         }
         // Swift's description has the shortest round-trip digits, as Go's -1 precision does.
-        let (digits, point) = shortestDigits(Swift.abs(v))
+        // Short descriptions are stored inline, so this allocates nothing on the heap.
+        var text = Swift.abs(v).description
         if v < 0 { out.append(0x2D) }
-        switch format {
-        case .f:
-            if point <= 0 {
-                out.append(0x30)
-                out.append(0x2E)
-                for _ in 0..<(-point) { out.append(0x30) }
-                out.append(contentsOf: digits)
-            } else if point >= digits.count {
-                out.append(contentsOf: digits)
-                for _ in 0..<(point - digits.count) { out.append(0x30) }
-            } else {
-                out.append(contentsOf: digits[0..<point])
-                out.append(0x2E)
-                out.append(contentsOf: digits[point...])
+        text.withUTF8 { utf8 in
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 32) { digits in
+                var count = 0
+                var point = 0
+                var sawPoint = false
+                var exponent = 0
+                var i = 0
+                while i < utf8.count {
+                    let c = utf8[i]
+                    if c == 0x2E {
+                        sawPoint = true
+                    } else if c == 0x65 || c == 0x45 {
+                        var sign = 1
+                        var j = i + 1
+                        if j < utf8.count, utf8[j] == 0x2D { sign = -1; j += 1 } else if j < utf8.count, utf8[j] == 0x2B { j += 1 }
+                        var e = 0
+                        while j < utf8.count, utf8[j] >= 0x30, utf8[j] <= 0x39 { e = e * 10 + Int(utf8[j] - 0x30); j += 1 }
+                        exponent = sign * e
+                        break
+                    } else if c >= 0x30 && c <= 0x39 && count < 32 {
+                        if !sawPoint { point += 1 }
+                        digits[count] = c
+                        count += 1
+                    }
+                    i += 1
+                }
+                point += exponent
+                var first = 0
+                while first < count - 1, digits[first] == 0x30 { first += 1; point -= 1 }
+                var last = count
+                while last > first + 1, digits[last - 1] == 0x30 { last -= 1 }
+                let n = last - first
+                switch format {
+                case .f:
+                    if point <= 0 {
+                        out.append(0x30)
+                        out.append(0x2E)
+                        for _ in 0..<(-point) { out.append(0x30) }
+                        for k in first..<last { out.append(digits[k]) }
+                    } else if point >= n {
+                        for k in first..<last { out.append(digits[k]) }
+                        for _ in 0..<(point - n) { out.append(0x30) }
+                    } else {
+                        for k in first..<(first + point) { out.append(digits[k]) }
+                        out.append(0x2E)
+                        for k in (first + point)..<last { out.append(digits[k]) }
+                    }
+                case .e:
+                    out.append(digits[first])
+                    if n > 1 {
+                        out.append(0x2E)
+                        for k in (first + 1)..<last { out.append(digits[k]) }
+                    }
+                    let exp = point - 1
+                    out.append(0x65)
+                    out.append(exp < 0 ? 0x2D : 0x2B)
+                    let e = Swift.abs(exp)
+                    if e < 10 { out.append(0x30) }
+                    if e >= 100 { out.append(UInt8(48 + e / 100)) }
+                    if e >= 10 { out.append(UInt8(48 + e / 10 % 10)) }
+                    out.append(UInt8(48 + e % 10))
+                }
             }
-        case .e:
-            out.append(digits[0])
-            if digits.count > 1 {
-                out.append(0x2E)
-                out.append(contentsOf: digits[1...])
-            }
-            let exp = point - 1
-            out.append(0x65)
-            out.append(exp < 0 ? 0x2D : 0x2B)
-            let e = Swift.abs(exp)
-            if e < 10 { out.append(0x30) }
-            var w = JSONWriter(capacity: 0)
-            w.int(Int64(e))
-            out.append(contentsOf: w.bytes)
         }
-    }
-
-    /// The shortest decimal digits (no leading or trailing zeros) of a positive finite
-    /// `v`, and the position of the decimal point relative to them: v = 0.DIGITS × 10^point.
-    static func shortestDigits(_ v: Double) -> (digits: [UInt8], point: Int) {
-        let text = Array(v.description.utf8)
-        var mantissa: [UInt8] = []
-        var pointInMantissa: Int? = nil
-        var exponent = 0
-        var i = 0
-        while i < text.count {
-            let c = text[i]
-            if c == 0x2E {
-                pointInMantissa = mantissa.count
-            } else if c == 0x65 || c == 0x45 {
-                var sign = 1
-                var j = i + 1
-                if j < text.count, text[j] == 0x2D { sign = -1; j += 1 } else if j < text.count, text[j] == 0x2B { j += 1 }
-                var e = 0
-                while j < text.count, text[j] >= 0x30, text[j] <= 0x39 { e = e * 10 + Int(text[j] - 0x30); j += 1 }
-                exponent = sign * e
-                break
-            } else {
-                mantissa.append(c)
-            }
-            i += 1
-        }
-        var point = (pointInMantissa ?? mantissa.count) + exponent
-        var start = 0
-        while start < mantissa.count - 1, mantissa[start] == 0x30 { start += 1; point -= 1 }
-        var end = mantissa.count
-        while end > start + 1, mantissa[end - 1] == 0x30 { end -= 1 }
-        return (Array(mantissa[start..<end]), point)
     }
 }

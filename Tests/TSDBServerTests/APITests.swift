@@ -191,6 +191,13 @@ func withServer(_ configure: (inout PrometheusAPI.Configuration) -> Void = { _ i
         #expect(GoFloat.string(-.infinity) == "-Inf")
         #expect(GoFloat.string(123456789.125) == "123456789.125")
         #expect(GoFloat.string(1e-7) == "0.0000001")
+        #expect(GoFloat.string(1.2345e-7, format: .e) == "1.2345e-07")
+        #expect(GoFloat.string(5e-324, format: .e) == "5e-324")
+        #expect(GoFloat.string(1e100) == "1" + String(repeating: "0", count: 100))
+        #expect(GoFloat.string(-123.456) == "-123.456")
+        #expect(GoFloat.string(0.001) == "0.001")
+        #expect(GoFloat.string(123456789012345678) == "123456789012345680")
+        #expect(GoFloat.string(2.5e22, format: .e) == "2.5e+22")
     }
 
     @Test func timestampsAsJsonutilWritesThem() {
