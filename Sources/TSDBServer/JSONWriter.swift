@@ -195,6 +195,10 @@ enum GoFloat {
         if v < 0 { out.append(0x2D) }
         text.withUTF8 { utf8 in
             withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 32) { digits in
+              withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 400) { res in
+                // The number is laid out here, then appended at once.
+                var len = 0
+                func put(_ b: UInt8) { res[len] = b; len += 1 }
                 var count = 0
                 var point = 0
                 var sawPoint = false
@@ -228,33 +232,35 @@ enum GoFloat {
                 switch format {
                 case .f:
                     if point <= 0 {
-                        out.append(0x30)
-                        out.append(0x2E)
-                        for _ in 0..<(-point) { out.append(0x30) }
-                        for k in first..<last { out.append(digits[k]) }
+                        put(0x30)
+                        put(0x2E)
+                        for _ in 0..<(-point) { put(0x30) }
+                        for k in first..<last { put(digits[k]) }
                     } else if point >= n {
-                        for k in first..<last { out.append(digits[k]) }
-                        for _ in 0..<(point - n) { out.append(0x30) }
+                        for k in first..<last { put(digits[k]) }
+                        for _ in 0..<(point - n) { put(0x30) }
                     } else {
-                        for k in first..<(first + point) { out.append(digits[k]) }
-                        out.append(0x2E)
-                        for k in (first + point)..<last { out.append(digits[k]) }
+                        for k in first..<(first + point) { put(digits[k]) }
+                        put(0x2E)
+                        for k in (first + point)..<last { put(digits[k]) }
                     }
                 case .e:
-                    out.append(digits[first])
+                    put(digits[first])
                     if n > 1 {
-                        out.append(0x2E)
-                        for k in (first + 1)..<last { out.append(digits[k]) }
+                        put(0x2E)
+                        for k in (first + 1)..<last { put(digits[k]) }
                     }
                     let exp = point - 1
-                    out.append(0x65)
-                    out.append(exp < 0 ? 0x2D : 0x2B)
+                    put(0x65)
+                    put(exp < 0 ? 0x2D : 0x2B)
                     let e = Swift.abs(exp)
-                    if e < 10 { out.append(0x30) }
-                    if e >= 100 { out.append(UInt8(48 + e / 100)) }
-                    if e >= 10 { out.append(UInt8(48 + e / 10 % 10)) }
-                    out.append(UInt8(48 + e % 10))
+                    if e < 10 { put(0x30) }
+                    if e >= 100 { put(UInt8(48 + e / 100)) }
+                    if e >= 10 { put(UInt8(48 + e / 10 % 10)) }
+                    put(UInt8(48 + e % 10))
                 }
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: res[0..<len]))
+              }
             }
         }
     }
