@@ -178,6 +178,22 @@ func withServer(_ configure: (inout PrometheusAPI.Configuration) -> Void = { _ i
     }
 }
 
+@Suite(.serialized) struct ConnectionTests {
+    /// Many connections at once, each with a query: every one is answered and the server
+    /// keeps serving (connections beyond --web.max-connections wait to be accepted).
+    @Test func manyConcurrentConnections() async throws {
+        try await withServer { s in
+            let port = s.port
+            let count = 300
+            let paths = (0..<count).map { $0 % 2 == 0 ? "/api/v1/query?query=up&time=1700000000" : "/api/v1/query?query=sum(&time=1" }
+            let codes = try await offPool { concurrentGets(port: port, paths: paths) }
+            let ok = codes.enumerated().filter { $0.element == ($0.offset % 2 == 0 ? 200 : 400) }.count
+            #expect(ok == count, "\(codes.compactMap { $0 }.count) answered of \(count): \(Set(codes.map { String(describing: $0) }))")
+            #expect(try await HTTP.get(s.base + "/-/healthy").status == 200)
+        }
+    }
+}
+
 @Suite struct FormattingTests {
     @Test func goFloatFormatting() {
         #expect(GoFloat.string(1.5) == "1.5")

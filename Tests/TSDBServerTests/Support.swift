@@ -219,3 +219,44 @@ func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async thro
         DispatchQueue.global().async { c.resume(with: Result { try body() }) }
     }
 }
+
+/// HTTP/1.1 GETs over plain sockets to 127.0.0.1:`port`, all open at once: each request
+/// is sent as its connection opens, and the statuses are read after the last one. nil where a
+/// connection failed or got no answer.
+func concurrentGets(port: Int, paths: [String]) -> [Int?] {
+    var fds: [Int32] = []
+    defer { for fd in fds where fd >= 0 { close(fd) } }
+    for _ in paths {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var tv = timeval(tv_sec: 60, tv_usec: 0)
+        if fd >= 0 { setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size)) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = UInt16(port).bigEndian
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = fd >= 0 && withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        } == 0
+        fds.append(connected ? fd : -1)
+        if !connected && fd >= 0 { close(fd) }
+        // Sent at once, as a client does: past --web.max-connections the server accepts
+        // more only as it finishes these.
+        if connected {
+            let request = Array("GET \(paths[fds.count - 1]) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".utf8)
+            _ = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+        }
+    }
+    return fds.map { fd -> Int? in
+        guard fd >= 0 else { return nil }
+        var reply: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while reply.count < 12 {
+            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n <= 0 { break }
+            reply.append(contentsOf: buffer[0..<n])
+        }
+        let head = String(decoding: reply.prefix(12), as: UTF8.self)
+        guard head.hasPrefix("HTTP/1.1 ") else { return nil }
+        return Int(head.dropFirst(9).prefix(3))
+    }
+}
