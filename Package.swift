@@ -8,11 +8,16 @@ let package = Package(
         .library(name: "PromQL", targets: ["PromQL"]),
         .executable(name: "tsdb-bench", targets: ["tsdb-bench"]),
         .executable(name: "tsdb-inspect", targets: ["tsdb-inspect"]),
+        .library(name: "TSDBServer", targets: ["TSDBServer"]),
+        .executable(name: "tsdb-server", targets: ["tsdb-server"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        // Server only: TSDB and PromQL never depend on these.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // System libraries from Debian (see README: apt-get install libsnappy-dev liblz4-dev libpcre2-dev).
@@ -62,6 +67,36 @@ let package = Package(
         .testTarget(
             name: "PromQLTests", dependencies: ["PromQL", "TSDB", "Exposition", "TSDBTestSupport"], path: "Tests/PromQLTests",
             exclude: ["testdata", "Parser/Fixtures", "Differential/Fixtures"]),
+
+        // Prometheus's HTTP API over Hummingbird 2, for a daemon to mount; and the executable.
+        .target(
+            name: "TSDBServer",
+            dependencies: [
+                "TSDB", "PromQL",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/TSDBServer"),
+        .executableTarget(
+            name: "tsdb-server",
+            dependencies: [
+                "TSDBServer", "TSDB", "PromQL",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/tsdb-server"),
+        .testTarget(
+            name: "TSDBServerTests",
+            dependencies: [
+                "TSDBServer", "TSDB", "PromQL", "TSDBTestSupport",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/TSDBServerTests"),
 
         .target(name: "TSDBTestSupport", dependencies: ["TSDB"], path: "Tests/TSDBTestSupport"),
         .testTarget(

@@ -1,0 +1,89 @@
+import Hummingbird
+import HummingbirdCore
+import Logging
+import ServiceLifecycle
+import TSDB
+
+/// Closes the database when the service group shuts down. Put it before the HTTP server in
+/// the group: services stop in reverse order, so requests finish before the DB closes.
+public struct DBCloseService: Service {
+    public let db: DB
+    public let logger: Logger
+
+    public init(db: DB, logger: Logger) {
+        self.db = db
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        defer {
+            do {
+                try db.close()
+                logger.info("TSDB closed")
+            } catch {
+                logger.error("closing the TSDB failed", metadata: ["err": "\(error)"])
+            }
+        }
+        try? await gracefulShutdown()
+    }
+}
+
+extension TSDBServer {
+    public struct ListenAddress: Sendable, Equatable {
+        public var host: String
+        public var port: Int
+
+        public init(host: String, port: Int) {
+            self.host = host
+            self.port = port
+        }
+
+        /// Go's `host:port`: `:9090` means every interface, `[::1]:9090` an IPv6 host.
+        public static func parse(_ text: String) -> ListenAddress? {
+            guard let colon = text.lastIndex(of: ":") else { return nil }
+            var host = String(text[..<colon])
+            guard let port = Int(text[text.index(after: colon)...]), (0...65_535).contains(port) else { return nil }
+            if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+            if host.isEmpty { host = "0.0.0.0" }
+            return ListenAddress(host: host, port: port)
+        }
+
+        /// Whether only this machine can connect (what needs no web config file).
+        public var isLocalhost: Bool {
+            host == "localhost" || host == "::1" || host.hasPrefix("127.")
+        }
+    }
+
+    /// The HTTP server limits.
+    public struct HTTPLimits: Sendable {
+        /// `--web.max-connections`; nil for no limit.
+        public var maxConnections: Int? = 512
+        /// The largest request header block, in bytes (Go's default is 1 MB).
+        public var maxHeaderBytes = 1 << 20
+        /// How long an idle keep-alive connection stays open.
+        public var idleTimeout: Duration = .seconds(300)
+        public init() {}
+    }
+
+    /// A Hummingbird application serving this API and the health endpoints.
+    /// `onServerRunning` gets the port bound (useful with port 0).
+    public func application(address: ListenAddress, limits: HTTPLimits = HTTPLimits(), logger: Logger,
+                            onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in })
+        -> Application<RouterResponder<BasicRequestContext>> {
+        let router = buildRouter()
+        var configuration = ApplicationConfiguration(address: .hostname(address.host, port: address.port),
+                                                     serverName: nil)
+        if let max = limits.maxConnections, max > 0 {
+            configuration.availableConnectionsDelegate = MaximumAvailableConnections(max, logger: logger)
+        }
+        let decoder = HTTP1Channel.Configuration.DecoderConfiguration(
+            maxHeaderFieldSize: limits.maxHeaderBytes, maxHeaderListSize: limits.maxHeaderBytes, maxHeaderFieldCount: 1000)
+        let idle = limits.idleTimeout.components
+        let http1 = HTTP1Channel.Configuration(
+            idleTimeout: .nanoseconds(idle.seconds * 1_000_000_000 + idle.attoseconds / 1_000_000_000),
+            httpDecoderConfiguration: decoder)
+        return Application(router: router, server: .http1(configuration: http1), configuration: configuration,
+                           onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? address.port) },
+                           logger: logger)
+    }
+}

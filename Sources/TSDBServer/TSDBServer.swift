@@ -1,0 +1,110 @@
+import Hummingbird
+import Logging
+import TSDB
+
+/// Mounts ``PrometheusAPI`` on Hummingbird 2 routers.
+///
+/// A daemon that embeds the engine adds the API to its own application:
+///
+/// ```swift
+/// let db = try DB.open(directory: "data")
+/// let server = TSDBServer(api: PrometheusAPI(db: db))
+/// let router = Router()
+/// server.addAPIRoutes(to: router.group("api/v1"))
+/// server.addHealthRoutes(to: router)
+/// let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 9090)))
+/// try await app.runService()
+/// ```
+public struct TSDBServer: Sendable {
+    public let api: PrometheusAPI
+
+    public init(api: PrometheusAPI) {
+        self.api = api
+    }
+
+    /// Prometheus's `/api/v1` endpoints, relative to `group` (mount it at `api/v1`).
+    public func addAPIRoutes<Context: RequestContext>(to group: RouterGroup<Context>) {
+        for endpoint in PrometheusAPI.Endpoint.allCases {
+            let path = RouterPath(endpoint.rawValue)
+            for method in endpoint.methods {
+                let m = HTTPRequest.Method(rawValue: method) ?? .get
+                group.on(path, method: m) { [api] request, context in
+                    await Self.respond(api, endpoint, request, context)
+                }
+            }
+        }
+    }
+
+    /// `/-/healthy` and `/-/ready` (GET and HEAD), with Prometheus's bodies.
+    public func addHealthRoutes<Context: RequestContext>(to router: some RouterMethods<Context>) {
+        for (path, text) in [("/-/healthy", "Prometheus Server is Healthy.\n"), ("/-/ready", "Prometheus Server is Ready.\n")] {
+            router.on(RouterPath(path), method: .get) { _, _ in
+                Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"],
+                         body: .init(byteBuffer: ByteBuffer(string: text)))
+            }
+            router.on(RouterPath(path), method: .head) { _, _ in Response(status: .ok) }
+        }
+    }
+
+    /// A router with the API under `/api/v1` and the health endpoints.
+    public func buildRouter() -> Router<BasicRequestContext> {
+        let router = Router()
+        addAPIRoutes(to: router.group("api/v1"))
+        addHealthRoutes(to: router)
+        return router
+    }
+
+    /// Collects the parameters as Go's ParseForm does and answers.
+    static func respond<Context: RequestContext>(_ api: PrometheusAPI, _ endpoint: PrometheusAPI.Endpoint,
+                                                 _ request: Request, _ context: Context) async -> Response {
+        var form = FormValues()
+        if request.method == .post || request.method == .put || request.method == .patch,
+           let type = request.headers[.contentType],
+           type.lowercased().hasPrefix("application/x-www-form-urlencoded") {
+            do {
+                let body = try await request.body.collect(upTo: api.configuration.maxBodySize)
+                form.parse(query: body.readableBytesView)
+            } catch {
+                form.setError("http: POST too large")
+            }
+        }
+        if let query = request.uri.query {
+            var urlForm = FormValues()
+            urlForm.parse(query: Array(query.utf8))
+            for p in urlForm.pairs { form.append(p.name, p.value) }
+            if let e = urlForm.error { form.setError(e) }
+        }
+        var labelName: String? = nil
+        if endpoint == .labelValues, let raw = context.parameters.get("name") {
+            labelName = Self.pathUnescape(raw)
+        }
+        let answer = await api.handle(endpoint, form: form, labelName: labelName)
+        return Self.response(answer)
+    }
+
+    static func response(_ answer: APIResponse) -> Response {
+        if answer.status == 204 { return Response(status: .noContent) }
+        var headers: HTTPFields = [:]
+        if !answer.contentType.isEmpty { headers[.contentType] = answer.contentType }
+        return Response(status: HTTPResponse.Status(code: answer.status), headers: headers,
+                        body: .init(byteBuffer: ByteBuffer(bytes: answer.body)))
+    }
+
+    /// Percent-decoding of a path segment (`+` stays `+`).
+    static func pathUnescape(_ s: String) -> String {
+        guard s.contains("%") else { return s }
+        var out: [UInt8] = []
+        let b = Array(s.utf8)
+        var i = 0
+        while i < b.count {
+            if b[i] == 0x25, i + 2 < b.count, let h = FormValues.hexValue(b[i + 1]), let l = FormValues.hexValue(b[i + 2]) {
+                out.append(h << 4 | l)
+                i += 3
+            } else {
+                out.append(b[i])
+                i += 1
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}

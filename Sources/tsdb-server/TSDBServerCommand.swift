@@ -1,0 +1,168 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Logging
+import PromQL
+import ServiceLifecycle
+import TSDB
+import TSDBServer
+
+/// `tsdb-server`: Prometheus's HTTP API over a TSDB directory, with Prometheus's flag names.
+@main
+struct TSDBServerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tsdb-server",
+        abstract: "Serves Prometheus's HTTP API (PromQL, series, labels, status, admin) over a TSDB directory.")
+
+    @Option(name: .customLong("storage.tsdb.path"), help: "Base path for metrics storage.")
+    var storagePath = "data/"
+
+    @Option(name: .customLong("storage.tsdb.retention.time"),
+            help: "How long to retain samples in storage (e.g. 15d). With neither retention flag, 15d.")
+    var retentionTime: String?
+
+    @Option(name: .customLong("storage.tsdb.retention.size"),
+            help: "Maximum number of bytes that can be stored for blocks, e.g. 512MB (units B, KB, MB, GB, TB, PB, EB: powers of 1024).")
+    var retentionSize: String?
+
+    @Option(name: .customLong("web.listen-address"), help: "Address to listen on for the API.")
+    var listenAddress = "localhost:9090"
+
+    @Option(name: .customLong("web.config.file"), help: "[EXPERIMENTAL] Path to a web configuration file (TLS, basic auth). Not supported yet.")
+    var webConfigFile: String?
+
+    @Flag(name: .customLong("web.enable-admin-api"), help: "Enable API endpoints for admin control actions.")
+    var enableAdminAPI = false
+
+    @Option(name: .customLong("web.max-connections"), help: "Maximum number of simultaneous connections.")
+    var maxConnections = 512
+
+    @Option(name: .customLong("web.max-request-body-size"), help: "Largest form body read, in bytes (not a Prometheus flag).")
+    var maxBodySize = 10 << 20
+
+    @Option(name: .customLong("query.timeout"), help: "Maximum time a query may take before being aborted.")
+    var queryTimeout = "2m"
+
+    @Option(name: .customLong("query.max-concurrency"), help: "Maximum number of queries executed concurrently.")
+    var maxConcurrency = 20
+
+    @Option(name: .customLong("query.max-samples"), help: "Maximum number of samples a single query can load into memory.")
+    var maxSamples = 50_000_000
+
+    @Option(name: .customLong("query.lookback-delta"), help: "The maximum lookback duration for retrieving metrics during expression evaluations.")
+    var lookbackDelta = "5m"
+
+    @Option(name: .customLong("query.max-length"), help: "Longest query accepted, in bytes (not a Prometheus flag).")
+    var maxQueryLength = 256 * 1024
+
+    @Option(name: .customLong("log.level"), help: "Only log messages with the given severity or above: debug, info, warn, error.")
+    var logLevel = "info"
+
+    func duration(_ text: String, _ flag: String) throws -> Int64 {
+        do { return try PromQLDuration.parse(text) } catch {
+            throw ValidationError("invalid --\(flag) \(text.debugDescription): \(error.description)")
+        }
+    }
+
+    /// kingpin's `units.ParseBase2Bytes`: `512MB` is 512 × 2^20.
+    static func parseBytes(_ text: String) -> Int64? {
+        let units: [(String, Int64)] = [("EB", 1 << 60), ("PB", 1 << 50), ("TB", 1 << 40), ("GB", 1 << 30),
+                                        ("MB", 1 << 20), ("KB", 1 << 10), ("B", 1)]
+        for (suffix, multiplier) in units where text.hasSuffix(suffix) {
+            guard let n = Int64(text.dropLast(suffix.count)), n >= 0 else { return nil }
+            let (v, overflow) = n.multipliedReportingOverflow(by: multiplier)
+            return overflow ? nil : v
+        }
+        return Int64(text)
+    }
+
+    func run() async throws {
+        let level: Logger.Level
+        switch logLevel {
+        case "debug": level = .debug
+        case "info": level = .info
+        case "warn": level = .warning
+        case "error": level = .error
+        default: throw ValidationError("invalid --log.level \(logLevel.debugDescription)")
+        }
+        LoggingSystem.bootstrap { label in
+            var h = StreamLogHandler.standardError(label: label)
+            h.logLevel = level
+            return h
+        }
+        let logger = Logger(label: "tsdb-server")
+
+        guard let address = TSDBServer.ListenAddress.parse(listenAddress) else {
+            throw ValidationError("invalid --web.listen-address \(listenAddress.debugDescription): want host:port")
+        }
+        if let webConfigFile {
+            // Refuse rather than serve without the TLS or authentication the file asks for.
+            throw ValidationError("--web.config.file \(webConfigFile.debugDescription): web configuration files (TLS, basic auth) are not supported yet")
+        }
+        if !address.isLocalhost {
+            logger.warning("Listening on a non-localhost address without --web.config.file: the API has no TLS and no authentication",
+                           metadata: ["address": "\(listenAddress)"])
+        }
+
+        var options = Options()
+        options.logger = Logger(label: "tsdb")
+        var retention: [String] = []
+        if let retentionTime {
+            let ms = try duration(retentionTime, "storage.tsdb.retention.time")
+            if ms > 0 { options.retentionDuration = ms; retention.append(PromQLDuration.format(milliseconds: ms)) }
+        }
+        if let retentionSize {
+            guard let bytes = Self.parseBytes(retentionSize) else {
+                throw ValidationError("invalid --storage.tsdb.retention.size \(retentionSize.debugDescription)")
+            }
+            if bytes > 0 { options.retentionSize = bytes; retention.append(retentionSize) }
+        }
+        if retentionTime == nil && retentionSize == nil {
+            // Prometheus's default when neither is set.
+            options.retentionDuration = 15 * 86_400_000
+            retention.append("15d")
+        }
+
+        var api = PrometheusAPI.Configuration()
+        api.enableAdminAPI = enableAdminAPI
+        api.queryTimeout = .milliseconds(try duration(queryTimeout, "query.timeout"))
+        api.lookbackDelta = .milliseconds(try duration(lookbackDelta, "query.lookback-delta"))
+        api.maxConcurrency = maxConcurrency
+        api.maxSamples = maxSamples
+        api.maxBodySize = maxBodySize
+        api.maxQueryLength = maxQueryLength
+        api.storageRetention = retention.joined(separator: " or ")
+        api.flags = [
+            "storage.tsdb.path": storagePath,
+            "storage.tsdb.retention.time": retentionTime ?? "0s",
+            "storage.tsdb.retention.size": retentionSize ?? "0B",
+            "web.listen-address": listenAddress,
+            "web.config.file": webConfigFile ?? "",
+            "web.enable-admin-api": String(enableAdminAPI),
+            "web.max-connections": String(maxConnections),
+            "query.timeout": queryTimeout,
+            "query.max-concurrency": String(maxConcurrency),
+            "query.max-samples": String(maxSamples),
+            "query.lookback-delta": lookbackDelta,
+            "log.level": logLevel,
+        ]
+
+        try FileManager.default.createDirectory(atPath: storagePath, withIntermediateDirectories: true)
+        logger.info("Starting TSDB", metadata: ["path": "\(storagePath)", "retention": "\(api.storageRetention)"])
+        let db = try DB.open(directory: storagePath, options: options)
+        logger.info("TSDB started", metadata: ["blocks": "\(db.blocks.count)", "headSeries": "\(db.headSeriesCount)"])
+
+        let server = TSDBServer(api: PrometheusAPI(db: db, configuration: api, logger: logger))
+        var limits = TSDBServer.HTTPLimits()
+        limits.maxConnections = maxConnections > 0 ? maxConnections : nil
+        let app = server.application(address: address, limits: limits, logger: logger) { port in
+            logger.info("Server is ready to receive web requests.", metadata: ["address": "\(address.host):\(port)"])
+        }
+        let group = ServiceGroup(configuration: .init(
+            services: [DBCloseService(db: db, logger: logger), app],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger))
+        try await group.run()
+        logger.info("See you next time!")
+    }
+}
