@@ -151,7 +151,6 @@ public final class PrometheusAPI: Sendable {
         case .failure(let r): return r
         }
         let at = ts.engineMilliseconds
-        if let refused = tooLargeSubquery(expr, span: 0) { return refused }
         let stats = form.first("stats")
         return await execute(limit: limit, stats: stats.isEmpty ? nil : stats, steps: nil) { engine, cancellation throws(PromQLError) in
             try engine.instantQuery(self.db, expr, at: at, cancellation: cancellation)
@@ -189,8 +188,6 @@ public final class PrometheusAPI: Sendable {
         let expr: Expr
         do { expr = try PromQLParser.parse(text) } catch { return .error(.badData, error.description) }
         let s = start.engineMilliseconds, e = end.engineMilliseconds
-        let (evalSpan, spanOverflow) = e.subtractingReportingOverflow(s)
-        if let refused = tooLargeSubquery(expr, span: spanOverflow ? .max : evalSpan) { return refused }
         let step = Swift.max(1, stepNs / 1_000_000)
         let stats = form.first("stats")
         var steps: [Int64]? = nil
@@ -283,32 +280,6 @@ public final class PrometheusAPI: Sendable {
         case .success(let e): return .success { $0.string(e.description) }
         case .failure(let r): return r
         }
-    }
-
-    /// The most points one series of a subquery in `e` needs when evaluated over `span` ms
-    /// (0 for an instant query). The engine allocates a subquery's steps up front, so the
-    /// server refuses, with Prometheus's error, one that could not fit `--query.max-samples`
-    /// even for a single series (e.g. `[1000d:1ms]`), rather than let the allocation fail.
-    static func subqueryPoints(_ e: Expr, span: Int64) -> Int64 {
-        switch e {
-        case .number, .string, .vectorSelector: return 0
-        case let .subquery(inner, range, step, _, _):
-            let s = step > 0 ? step : 60_000
-            let (total, overflow) = span.addingReportingOverflow(range)
-            let window = overflow ? Int64.max : total
-            return Swift.max(window / s + 1, subqueryPoints(inner, span: window))
-        case .matrixSelector(let inner, _), .unary(_, let inner), .paren(let inner):
-            return subqueryPoints(inner, span: span)
-        case let .binary(_, l, r, _, _): return Swift.max(subqueryPoints(l, span: span), subqueryPoints(r, span: span))
-        case let .aggregate(_, inner, parameter, _, _):
-            return Swift.max(subqueryPoints(inner, span: span), parameter.map { subqueryPoints($0, span: span) } ?? 0)
-        case let .call(_, args): return args.map { subqueryPoints($0, span: span) }.max() ?? 0
-        }
-    }
-
-    func tooLargeSubquery(_ e: Expr, span: Int64) -> APIResponse? {
-        guard Self.subqueryPoints(e, span: span) > Int64(configuration.maxSamples) else { return nil }
-        return .error(.execution, "query processing would load too many samples into memory in query execution")
     }
 
     func metadata(_ form: FormValues) -> APIResponse {
