@@ -20,21 +20,7 @@ final class PCRE2Regex: @unchecked Sendable {
 
     init(_ pattern: String) throws(TSDBError) {
         let translated = try RE2Syntax.translate(pattern)
-        var errorCode: Int32 = 0
-        var errorOffset = 0
-        var utf8 = Array(translated.utf8)
-        let compiled = utf8.withUnsafeMutableBufferPointer { buf in
-            pcre2_compile_8(buf.baseAddress, buf.count, Self.options, &errorCode, &errorOffset, nil)
-        }
-        guard let compiled else {
-            var message = [UInt8](repeating: 0, count: 256)
-            let n = pcre2_get_error_message_8(errorCode, &message, message.count)
-            let text = n > 0 ? String(decoding: message[..<Int(n)], as: UTF8.self) : "error \(errorCode)"
-            throw TSDBError(.invalidMatcher, "error parsing regexp \(goQuoteForError(pattern)): \(text) at offset \(errorOffset)")
-        }
-        code = compiled
-        jit = pcre2_jit_compile_8(compiled, UInt32(PCRE2_JIT_COMPLETE)) == 0
-        utf8.removeAll()
+        (code, jit) = try compilePCRE2(translated, options: Self.options, original: pattern)
     }
 
     deinit {
@@ -87,20 +73,9 @@ package final class PCRE2CaptureRegex: @unchecked Sendable {
     /// - Throws: ``TSDBError/Code/invalidMatcher`` for a pattern Go or PCRE2 rejects.
     package init(_ pattern: String) throws(TSDBError) {
         let (translated, names) = try Self.numberNamedGroups(try RE2Syntax.translate(pattern), original: pattern)
-        var errorCode: Int32 = 0
-        var errorOffset = 0
-        var utf8 = Array(translated.utf8)
-        let compiled = utf8.withUnsafeMutableBufferPointer { buf in
-            pcre2_compile_8(buf.baseAddress, buf.count, Self.options, &errorCode, &errorOffset, nil)
-        }
-        guard let compiled else {
-            var message = [UInt8](repeating: 0, count: 256)
-            let n = pcre2_get_error_message_8(errorCode, &message, message.count)
-            let text = n > 0 ? String(decoding: message[..<Int(n)], as: UTF8.self) : "error \(errorCode)"
-            throw TSDBError(.invalidMatcher, "error parsing regexp \(goQuoteForError(pattern)): \(text) at offset \(errorOffset)")
-        }
+        let compiled: OpaquePointer
+        (compiled, jit) = try compilePCRE2(translated, options: Self.options, original: pattern)
         code = compiled
-        jit = pcre2_jit_compile_8(compiled, UInt32(PCRE2_JIT_COMPLETE)) == 0
 
         var captures: UInt32 = 0
         _ = pcre2_pattern_info_8(compiled, UInt32(PCRE2_INFO_CAPTURECOUNT), &captures)
@@ -227,4 +202,23 @@ package final class PCRE2CaptureRegex: @unchecked Sendable {
             return out
         }
     }
+}
+
+/// Compiles a translated pattern and JIT-compiles it where the platform allows; a pattern
+/// PCRE2 rejects is an `invalidMatcher` error naming the original pattern.
+private func compilePCRE2(_ translated: String, options: UInt32, original pattern: String) throws(TSDBError)
+    -> (code: OpaquePointer, jit: Bool) {
+    var errorCode: Int32 = 0
+    var errorOffset = 0
+    var utf8 = Array(translated.utf8)
+    let compiled = utf8.withUnsafeMutableBufferPointer { buf in
+        pcre2_compile_8(buf.baseAddress, buf.count, options, &errorCode, &errorOffset, nil)
+    }
+    guard let compiled else {
+        var message = [UInt8](repeating: 0, count: 256)
+        let n = pcre2_get_error_message_8(errorCode, &message, message.count)
+        let text = n > 0 ? String(decoding: message[..<Int(n)], as: UTF8.self) : "error \(errorCode)"
+        throw TSDBError(.invalidMatcher, "error parsing regexp \(goQuoteForError(pattern)): \(text) at offset \(errorOffset)")
+    }
+    return (compiled, pcre2_jit_compile_8(compiled, UInt32(PCRE2_JIT_COMPLETE)) == 0)
 }
