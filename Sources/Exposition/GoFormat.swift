@@ -86,18 +86,7 @@ package enum GoFormat {
     /// Appends ``fixed(_:)``'s bytes to `out`.
     package static func appendFixed(_ v: Double, to out: inout [UInt8]) {
         guard let (d, dp) = signAndDigits(v, to: &out) else { return }
-        if dp <= 0 {
-            out.append(0x30)
-            out.append(UInt8(ascii: "."))
-            for _ in 0..<(-dp) { out.append(0x30) }
-            out.append(contentsOf: d)
-            return
-        }
-        for i in 0..<dp { out.append(i < d.count ? d[i] : 0x30) }
-        if d.count > dp {
-            out.append(UInt8(ascii: "."))
-            out.append(contentsOf: d[dp...])
-        }
+        appendPlain(d, dp: dp, to: &out)
     }
 
     /// Lays out digits as Go's `%g` with the shortest precision (exponent threshold 6).
@@ -116,6 +105,11 @@ package enum GoFormat {
             out.append(contentsOf: Array(String(e).utf8))
             return
         }
+        appendPlain(d, dp: dp, to: &out)
+    }
+
+    /// Digits with the decimal point at `dp`, no exponent: `0.000d…`, `d…000`, `dd.dd`.
+    private static func appendPlain(_ d: [UInt8], dp: Int, to out: inout [UInt8]) {
         if dp <= 0 {
             out.append(0x30)
             out.append(UInt8(ascii: "."))

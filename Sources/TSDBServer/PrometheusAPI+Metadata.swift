@@ -38,6 +38,18 @@ extension PrometheusAPI {
         values.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
     }
 
+    /// `start`, `end` and `match[]` of the label endpoints, or the error answer.
+    func rangeAndMatchers(_ form: FormValues) -> Result<((Int64, Int64), [[Matcher]]), APIResponse> {
+        switch timeRange(form) {
+        case .failure(let r): return .failure(r)
+        case .success(let range):
+            switch Self.parseMatchers(form.all("match[]")) {
+            case .success(let sets): return .success((range, sets))
+            case .failure(let e): return .failure(.error(.badData, e.text))
+            }
+        }
+    }
+
     func timeRange(_ form: FormValues) -> Result<(Int64, Int64), APIResponse> {
         let start: GoTime, end: GoTime
         do { start = try TimeParsing.parseTimeParam(form, "start", default: .minTime) } catch {
@@ -56,15 +68,10 @@ extension PrometheusAPI {
     }
 
     func labelNames(_ form: FormValues) async -> APIResponse {
-        let range: (Int64, Int64)
-        switch timeRange(form) {
-        case .success(let r): range = r
+        let range: (Int64, Int64), sets: [[Matcher]]
+        switch rangeAndMatchers(form) {
+        case .success(let r): (range, sets) = r
         case .failure(let r): return r
-        }
-        let sets: [[Matcher]]
-        switch Self.parseMatchers(form.all("match[]")) {
-        case .success(let s): sets = s
-        case .failure(let e): return .error(.badData, e.text)
         }
         return await runBlocking { [self] () -> APIResponse in
             do {
@@ -86,15 +93,10 @@ extension PrometheusAPI {
 
     func labelValues(_ form: FormValues, name: String) async -> APIResponse {
         guard Labels.isValidName(name) else { return .error(.badData, "invalid label name: \(goQuote(name))") }
-        let range: (Int64, Int64)
-        switch timeRange(form) {
-        case .success(let r): range = r
+        let range: (Int64, Int64), sets: [[Matcher]]
+        switch rangeAndMatchers(form) {
+        case .success(let r): (range, sets) = r
         case .failure(let r): return r
-        }
-        let sets: [[Matcher]]
-        switch Self.parseMatchers(form.all("match[]")) {
-        case .success(let s): sets = s
-        case .failure(let e): return .error(.badData, e.text)
         }
         return await runBlocking { [self] () -> APIResponse in
             do {
