@@ -17,9 +17,12 @@ import TSDB
 /// ```
 public struct TSDBServer: Sendable {
     public let api: PrometheusAPI
+    /// What `GET /metrics` exposes after the server's own metrics.
+    public var metricsSources: [any MetricsSource]
 
-    public init(api: PrometheusAPI) {
+    public init(api: PrometheusAPI, metricsSources: [any MetricsSource] = []) {
         self.api = api
+        self.metricsSources = metricsSources
     }
 
     /// Prometheus's `/api/v1` endpoints, relative to `group` (mount it at `api/v1`).

@@ -1,9 +1,9 @@
 import CLZ4
 import CSnappy
 
-/// Snappy block format (not the framed format), as Prometheus's WAL uses it.
-enum Snappy {
-    static func compress(_ input: [UInt8]) -> [UInt8] {
+/// Snappy block format (not the framed format), as Prometheus's WAL and remote protocols use it.
+package enum Snappy {
+    package static func compress(_ input: [UInt8]) -> [UInt8] {
         input.withUnsafeBytes { src in
             var outLen = snappy_max_compressed_length(src.count)
             var out = [UInt8](repeating: 0, count: outLen)
@@ -25,8 +25,17 @@ enum Snappy {
     @inline(__always)
     static func maxUncompressedLength(compressed: Int) -> Int { compressed &* 22 }
 
+    /// The length a snappy block declares for its decompressed bytes (its varint header);
+    /// nil if the header is malformed. Untrusted until the block has been decompressed.
+    package static func declaredLength(_ src: UnsafeRawBufferPointer) -> Int? {
+        var length = 0
+        guard snappy_uncompressed_length(src.baseAddress?.assumingMemoryBound(to: CChar.self), src.count, &length) == SNAPPY_OK
+        else { return nil }
+        return length
+    }
+
     /// Decompresses a snappy block in memory someone else owns; nil if it is malformed.
-    static func decompress(_ src: UnsafeRawBufferPointer) -> [UInt8]? {
+    package static func decompress(_ src: UnsafeRawBufferPointer) -> [UInt8]? {
         let csrc = src.baseAddress?.assumingMemoryBound(to: CChar.self)
         var length = 0
         guard snappy_uncompressed_length(csrc, src.count, &length) == SNAPPY_OK,
