@@ -16,6 +16,22 @@ package struct TextSample: Sendable {
     package var line: Int
 }
 
+/// A `# HELP` or `# TYPE` line, as ``TextParser/nextEntry()`` reports it: the text after the
+/// metric name as written (HELP text still escaped), and the 1-based line number.
+package struct TextMetadata: Sendable, Equatable {
+    package enum Kind: Sendable, Equatable { case help, type }
+    package var kind: Kind
+    package var name: String
+    package var text: String
+    package var line: Int
+}
+
+/// What ``TextParser/nextEntry()`` reads: a sample or a metadata line.
+package enum TextEntry: Sendable {
+    case sample(TextSample)
+    case metadata(TextMetadata)
+}
+
 /// Reads OpenMetrics text and the Prometheus text exposition format, with the rules of
 /// Prometheus 2.42's `textparse` (which `promtool tsdb create-blocks-from openmetrics` uses):
 ///
@@ -72,6 +88,15 @@ package struct TextParser {
     /// The next sample; nil at the end of the input. Metadata and comment lines are checked
     /// and skipped.
     package mutating func next() throws(TSDBError) -> TextSample? {
+        while let entry = try nextEntry() {
+            if case .sample(let sample) = entry { return sample }
+        }
+        return nil
+    }
+
+    /// The next sample or `# HELP`/`# TYPE` line (checked as ``next()`` checks them); nil at
+    /// the end of the input. Free comments and `# UNIT` lines are skipped.
+    package mutating func nextEntry() throws(TSDBError) -> TextEntry? {
         while offset < bytes.count {
             let start = offset
             var end = start
@@ -79,7 +104,7 @@ package struct TextParser {
             offset = end + 1
             line += 1
             if sawEOF { throw error("data after # EOF", at: start) }
-            if let sample = try parseLine(start, end) { return sample }
+            if let entry = try parseLine(start, end) { return entry }
         }
         if format == .openMetrics && !sawEOF {
             throw TSDBError(.invalidArgument, "line \(line): data does not end with # EOF", location: .init(file: file, offset: bytes.count))
@@ -87,7 +112,7 @@ package struct TextParser {
         return nil
     }
 
-    private mutating func parseLine(_ start: Int, _ end: Int) throws(TSDBError) -> TextSample? {
+    private mutating func parseLine(_ start: Int, _ end: Int) throws(TSDBError) -> TextEntry? {
         var i = start
         if format == .prometheusText {
             skipBlanks(&i, end)
@@ -96,8 +121,7 @@ package struct TextParser {
             throw error("blank line (OpenMetrics allows none)", at: start)
         }
         if bytes[i] == UInt8(ascii: "#") {
-            try parseComment(i, end)
-            return nil
+            return try parseComment(i, end).map { .metadata($0) }
         }
         let seriesStart = i
         guard i < end, isNameStart(bytes[i]) || bytes[i] == UInt8(ascii: ":") else {
@@ -145,20 +169,20 @@ package struct TextParser {
                 guard i == end else { throw error("unexpected \(describe(i, end)) after the timestamp", at: i) }
             }
         }
-        return TextSample(series: seriesStart..<seriesEnd, value: value, timestamp: timestamp, line: line)
+        return .sample(TextSample(series: seriesStart..<seriesEnd, value: value, timestamp: timestamp, line: line))
     }
 
     // MARK: Comments and metadata
 
-    private mutating func parseComment(_ hash: Int, _ end: Int) throws(TSDBError) {
+    private mutating func parseComment(_ hash: Int, _ end: Int) throws(TSDBError) -> TextMetadata? {
         var i = hash + 1
         let words = ["HELP", "TYPE", "UNIT", "EOF"]
         if format == .openMetrics {
             guard i < end, bytes[i] == 0x20 else { throw error("expected a space after #", at: i) }
             i += 1
-            if text(i, end) == "EOF" { sawEOF = true; return }
+            if text(i, end) == "EOF" { sawEOF = true; return nil }
         } else {
-            guard i < end, bytes[i] == 0x20 || bytes[i] == 0x09 else { return }  // a free comment
+            guard i < end, bytes[i] == 0x20 || bytes[i] == 0x09 else { return nil }  // a free comment
             skipBlanks(&i, end)
         }
         var wordEnd = i
@@ -166,7 +190,7 @@ package struct TextParser {
         let word = text(i, wordEnd)
         guard words.contains(word), word != "EOF", format == .openMetrics || word != "UNIT" else {
             if format == .openMetrics { throw error("expected HELP, TYPE, UNIT or EOF after #, found \(describe(i, end))", at: i) }
-            return
+            return nil
         }
         i = wordEnd
         try separator(&i, end, what: "metric name after \(word)")
@@ -191,14 +215,17 @@ package struct TextParser {
                 ? ["counter", "gauge", "histogram", "gaugehistogram", "summary", "info", "stateset", "unknown"]
                 : ["counter", "gauge", "histogram", "summary", "untyped"]
             guard types.contains(rest) else { throw error("invalid metric type \(goQuote(rest))", at: i) }
+            return TextMetadata(kind: .type, name: name, text: rest, line: line)
         case "UNIT":
             if !rest.isEmpty, !(name.hasSuffix("_" + rest)) {
                 throw error("unit \(goQuote(rest)) is not a suffix of metric \(goQuote(name))", at: i)
             }
+            return nil
         default:
             guard String(validating: UnsafeRawBufferPointer(rebasing: bytes[min(i, end)..<end]), as: UTF8.self) != nil else {
                 throw error("help text is not valid UTF-8", at: i)
             }
+            return TextMetadata(kind: .help, name: name, text: rest, line: line)
         }
     }
 
