@@ -83,7 +83,7 @@ let package = Package(
         .target(
             name: "TSDBServer",
             dependencies: [
-                "TSDB", "PromQL",
+                "TSDB", "PromQL", "Exposition",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -43,7 +43,7 @@ enum EvalValue {
 }
 
 /// Prometheus's staleness marker, a NaN with a payload no arithmetic produces.
-let staleNaNBits: UInt64 = 0x7ff0_0000_0000_0002
+package let staleNaNBits: UInt64 = 0x7ff0_0000_0000_0002
 
 @inline(__always) func isStaleNaN(_ v: Double) -> Bool { v.bitPattern == staleNaNBits }
 

@@ -198,7 +198,7 @@ extension FileSystem {
 
     /// Crash-safe replacement: writes `bytes` to `path.tmp`, fsyncs it, renames it over
     /// `path` and fsyncs the directory.
-    static func replaceFile(_ path: String, with bytes: [UInt8], sys: Syscalls) throws(TSDBError) {
+    package static func replaceFile(_ path: String, with bytes: [UInt8], sys: Syscalls) throws(TSDBError) {
         let tmp = path + ".tmp"
         let file = try OpenFile.open(tmp, flags: O_WRONLY | O_CREAT | O_TRUNC, sys: sys)
         try file.writeAll(bytes)
