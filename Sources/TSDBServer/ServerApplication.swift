@@ -66,11 +66,14 @@ extension TSDBServer {
     }
 
     /// A Hummingbird application serving this API and the health endpoints.
-    /// `onServerRunning` gets the port bound (useful with port 0).
+    /// `onServerRunning` gets the port bound (useful with port 0); `addRoutes` mounts more
+    /// routes (the push API) on the router.
     public func application(address: ListenAddress, limits: HTTPLimits = HTTPLimits(), logger: Logger,
-                            onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in })
+                            onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in },
+                            addRoutes: (Router<BasicRequestContext>) -> Void = { _ in })
         -> Application<RouterResponder<BasicRequestContext>> {
         let router = buildRouter()
+        addRoutes(router)
         var configuration = ApplicationConfiguration(address: .hostname(address.host, port: address.port),
                                                      serverName: nil)
         if let max = limits.maxConnections, max > 0 {

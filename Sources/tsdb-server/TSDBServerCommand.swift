@@ -55,6 +55,13 @@ struct TSDBServerCommand: AsyncParsableCommand {
     @Option(name: .customLong("query.max-length"), help: "Longest query accepted, in bytes (not a Prometheus flag).")
     var maxQueryLength = 256 * 1024
 
+    // Push API (issue 15).
+    @Flag(name: .customLong("web.disable-push-api"), help: "Disable the Pushgateway-compatible push API on /metrics/job/….")
+    var disablePushAPI = false
+
+    @Option(name: .customLong("push.interval"), help: "How often pushed groups are appended again, as a scrape would.")
+    var pushInterval = "15s"
+
     @Option(name: .customLong("log.level"), help: "Only log messages with the given severity or above: debug, info, warn, error.")
     var logLevel = "info"
 
@@ -152,14 +159,27 @@ struct TSDBServerCommand: AsyncParsableCommand {
         let db = try DB.open(directory: storagePath, options: options)
         logger.info("TSDB started", metadata: ["blocks": "\(db.blocks.count)", "headSeries": "\(db.headSeriesCount)"])
 
-        let server = TSDBServer(api: PrometheusAPI(db: db, configuration: api, logger: logger))
+        var server = TSDBServer(api: PrometheusAPI(db: db, configuration: api, logger: logger))
+        // Push API: the store, its routes and the re-append service.
+        var pushServices: [any Service] = []
+        var push: PushAPI?
+        if !disablePushAPI {
+            let intervalMs = try duration(pushInterval, "push.interval")
+            guard intervalMs > 0 else { throw ValidationError("--push.interval must be positive") }
+            var pushConfig = PushConfiguration()
+            pushConfig.interval = .milliseconds(intervalMs)
+            let store = try PushStore(db: db, logger: logger)
+            push = PushAPI(store: store, configuration: pushConfig)
+            server.metricsSources.append(store)
+            pushServices = [PushReappendService(store: store, interval: pushConfig.interval)]
+        }
         var limits = TSDBServer.HTTPLimits()
         limits.maxConnections = maxConnections > 0 ? maxConnections : nil
-        let app = server.application(address: address, limits: limits, logger: logger) { port in
+        let app = server.application(address: address, limits: limits, logger: logger, onServerRunning: { port in
             logger.info("Server is ready to receive web requests.", metadata: ["address": "\(address.host):\(port)"])
-        }
+        }, addRoutes: { router in push?.addRoutes(to: router) })
         let group = ServiceGroup(configuration: .init(
-            services: [DBCloseService(db: db, logger: logger), app],
+            services: [DBCloseService(db: db, logger: logger)] + pushServices + [app],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
         try await group.run()
