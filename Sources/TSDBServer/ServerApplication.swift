@@ -1,5 +1,6 @@
 import Hummingbird
 import HummingbirdCore
+import HummingbirdTLS
 import Logging
 import ServiceLifecycle
 import TSDB
@@ -65,12 +66,24 @@ extension TSDBServer {
         public init() {}
     }
 
-    /// A Hummingbird application serving this API and the health endpoints.
+    /// A Hummingbird application serving this API and the health endpoints over plain HTTP.
     /// `onServerRunning` gets the port bound (useful with port 0).
     public func application(address: ListenAddress, limits: HTTPLimits = HTTPLimits(), logger: Logger,
                             onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in })
         -> Application<RouterResponder<BasicRequestContext>> {
-        let router = buildRouter()
+        // Without a web config nothing here can throw.
+        // swiftlint:disable:next force_try
+        try! application(address: address, limits: limits, webConfig: nil, webConfigFile: "", logger: logger,
+                         onServerRunning: onServerRunning)
+    }
+
+    /// The same with a web configuration file's TLS, basic auth and headers (`webConfigFile`
+    /// names it in errors, e.g. a certificate that does not load).
+    public func application(address: ListenAddress, limits: HTTPLimits = HTTPLimits(), webConfig: WebConfig?,
+                            webConfigFile: String, logger: Logger,
+                            onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) throws(WebConfigError)
+        -> Application<RouterResponder<BasicRequestContext>> {
+        let router = buildRouter(webConfig: webConfig)
         var configuration = ApplicationConfiguration(address: .hostname(address.host, port: address.port),
                                                      serverName: nil)
         if let max = limits.maxConnections, max > 0 {
@@ -82,7 +95,14 @@ extension TSDBServer {
         let http1 = HTTP1Channel.Configuration(
             idleTimeout: .nanoseconds(idle.seconds * 1_000_000_000 + idle.attoseconds / 1_000_000_000),
             httpDecoderConfiguration: decoder)
-        return Application(router: router, server: .http1(configuration: http1), configuration: configuration,
+        var server = HTTPServerBuilder.http1(configuration: http1)
+        if let tls = webConfig?.tls {
+            let channel = try tls.channelConfiguration(file: webConfigFile)
+            do { server = try .tls(server, configuration: channel) } catch {
+                throw WebConfigError(file: webConfigFile, message: "tls_server_config: \(error)")
+            }
+        }
+        return Application(router: router, server: server, configuration: configuration,
                            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? address.port) },
                            logger: logger)
     }

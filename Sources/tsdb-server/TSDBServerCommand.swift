@@ -2,6 +2,8 @@ import ArgumentParser
 import Foundation
 import Hummingbird
 import Logging
+import Metrics
+import Prometheus
 import PromQL
 import ServiceLifecycle
 import TSDB
@@ -91,6 +93,9 @@ struct TSDBServerCommand: AsyncParsableCommand {
             return h
         }
         let logger = Logger(label: "tsdb-server")
+        // The engine's metrics (swift-metrics) and the HTTP metrics, both served at /metrics.
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
 
         guard let address = TSDBServer.ListenAddress.parse(listenAddress) else {
             throw ValidationError("invalid --web.listen-address \(listenAddress.debugDescription): want host:port")
@@ -152,7 +157,7 @@ struct TSDBServerCommand: AsyncParsableCommand {
         let db = try DB.open(directory: storagePath, options: options)
         logger.info("TSDB started", metadata: ["blocks": "\(db.blocks.count)", "headSeries": "\(db.headSeriesCount)"])
 
-        let server = TSDBServer(api: PrometheusAPI(db: db, configuration: api, logger: logger))
+        let server = TSDBServer(api: PrometheusAPI(db: db, configuration: api, logger: logger), registry: registry)
         var limits = TSDBServer.HTTPLimits()
         limits.maxConnections = maxConnections > 0 ? maxConnections : nil
         let app = server.application(address: address, limits: limits, logger: logger) { port in
