@@ -1,5 +1,6 @@
 import Hummingbird
 import HummingbirdCore
+import HummingbirdTLS
 import Logging
 import ServiceLifecycle
 import TSDB
@@ -65,14 +66,17 @@ extension TSDBServer {
         public init() {}
     }
 
-    /// A Hummingbird application serving this API and the health endpoints.
+    /// A Hummingbird application serving this API, the health endpoints and `/metrics`, with a
+    /// web configuration file's TLS, basic auth and headers when `webConfig` is given
+    /// (`webConfigFile` names it in errors, e.g. a certificate that does not load).
     /// `onServerRunning` gets the port bound (useful with port 0); `addRoutes` mounts more
-    /// routes (the push API) on the router.
-    public func application(address: ListenAddress, limits: HTTPLimits = HTTPLimits(), logger: Logger,
+    /// routes (the push API, remote write) on the router, behind the same authentication.
+    public func application(address: ListenAddress, limits: HTTPLimits = HTTPLimits(),
+                            webConfig: WebConfig? = nil, webConfigFile: String = "", logger: Logger,
                             onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in },
-                            addRoutes: (Router<BasicRequestContext>) -> Void = { _ in })
+                            addRoutes: (Router<BasicRequestContext>) -> Void = { _ in }) throws(WebConfigError)
         -> Application<RouterResponder<BasicRequestContext>> {
-        let router = buildRouter()
+        let router = buildRouter(webConfig: webConfig)
         addRoutes(router)
         var configuration = ApplicationConfiguration(address: .hostname(address.host, port: address.port),
                                                      serverName: nil)
@@ -85,7 +89,14 @@ extension TSDBServer {
         let http1 = HTTP1Channel.Configuration(
             idleTimeout: .nanoseconds(idle.seconds * 1_000_000_000 + idle.attoseconds / 1_000_000_000),
             httpDecoderConfiguration: decoder)
-        return Application(router: router, server: .http1(configuration: http1), configuration: configuration,
+        var server = HTTPServerBuilder.http1(configuration: http1)
+        if let tls = webConfig?.tls {
+            let channel = try tls.channelConfiguration(file: webConfigFile)
+            do { server = try .tls(server, configuration: channel) } catch {
+                throw WebConfigError(file: webConfigFile, message: "tls_server_config: \(error)")
+            }
+        }
+        return Application(router: router, server: server, configuration: configuration,
                            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? address.port) },
                            logger: logger)
     }

@@ -1,5 +1,6 @@
 import Hummingbird
 import Logging
+import Prometheus
 import TSDB
 
 /// Mounts ``PrometheusAPI`` on Hummingbird 2 routers.
@@ -8,10 +9,12 @@ import TSDB
 ///
 /// ```swift
 /// let db = try DB.open(directory: "data")
-/// let server = TSDBServer(api: PrometheusAPI(db: db))
+/// let registry = PrometheusCollectorRegistry()   // the daemon's, with its own metrics
+/// let server = TSDBServer(api: PrometheusAPI(db: db), registry: registry)
 /// let router = Router()
 /// server.addAPIRoutes(to: router.group("api/v1"))
 /// server.addHealthRoutes(to: router)
+/// server.addMetricsRoute(to: router)
 /// let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 9090)))
 /// try await app.runService()
 /// ```
@@ -19,11 +22,21 @@ public struct TSDBServer: Sendable {
     public let api: PrometheusAPI
     /// What `GET /metrics` exposes after the server's own metrics.
     public var metricsSources: [any MetricsSource]
+    /// The HTTP request metrics, counted in the registry `/metrics` serves.
+    let httpMetrics: HTTPMetrics
 
-    public init(api: PrometheusAPI, metricsSources: [any MetricsSource] = []) {
+    /// - Parameter registry: what `GET /metrics` serves first and where the HTTP request metrics
+    ///   go. The default is swift-prometheus's, the one `PrometheusMetricsFactory()` fills; pass
+    ///   the registry `MetricsSystem` was bootstrapped with so the engine's metrics are served.
+    public init(api: PrometheusAPI, metricsSources: [any MetricsSource] = [],
+                registry: PrometheusCollectorRegistry = PrometheusMetricsFactory.defaultRegistry) {
         self.api = api
         self.metricsSources = metricsSources
+        httpMetrics = HTTPMetrics(registry: registry)
     }
+
+    /// The registry `/metrics` serves.
+    public var registry: PrometheusCollectorRegistry { httpMetrics.registry }
 
     /// Prometheus's `/api/v1` endpoints, relative to `group` (mount it at `api/v1`).
     public func addAPIRoutes<Context: RequestContext>(to group: RouterGroup<Context>) {
@@ -31,9 +44,9 @@ public struct TSDBServer: Sendable {
             let path = RouterPath(endpoint.rawValue)
             for method in endpoint.methods {
                 let m = HTTPRequest.Method(rawValue: method) ?? .get
-                group.on(path, method: m) { [api] request, context in
+                group.on(path, method: m, use: httpMetrics.instrument("/api/v1/" + endpoint.rawValue) { [api] request, context in
                     await Self.respond(api, endpoint, request, context)
-                }
+                })
             }
         }
     }
@@ -41,19 +54,24 @@ public struct TSDBServer: Sendable {
     /// `/-/healthy` and `/-/ready` (GET and HEAD), with Prometheus's bodies.
     public func addHealthRoutes<Context: RequestContext>(to router: some RouterMethods<Context>) {
         for (path, text) in [("/-/healthy", "Prometheus Server is Healthy.\n"), ("/-/ready", "Prometheus Server is Ready.\n")] {
-            router.on(RouterPath(path), method: .get) { _, _ in
+            router.on(RouterPath(path), method: .get, use: httpMetrics.instrument(path) { _, _ in
                 Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"],
                          body: .init(byteBuffer: ByteBuffer(string: text)))
-            }
+            })
             router.on(RouterPath(path), method: .head) { _, _ in Response(status: .ok) }
         }
     }
 
-    /// A router with the API under `/api/v1` and the health endpoints.
-    public func buildRouter() -> Router<BasicRequestContext> {
+    /// A router with the API under `/api/v1`, the health endpoints and `/metrics`; with a web
+    /// config, its basic auth and headers in front of every route.
+    public func buildRouter(webConfig: WebConfig? = nil) -> Router<BasicRequestContext> {
         let router = Router()
+        if let webConfig, !webConfig.basicAuthUsers.isEmpty || !webConfig.headers.isEmpty {
+            router.add(middleware: WebConfigMiddleware(webConfig))
+        }
         addAPIRoutes(to: router.group("api/v1"))
         addHealthRoutes(to: router)
+        addMetricsRoute(to: router)
         return router
     }
 

@@ -2,6 +2,8 @@ import ArgumentParser
 import Foundation
 import Hummingbird
 import Logging
+import Metrics
+import Prometheus
 import PromQL
 import ServiceLifecycle
 import TSDB
@@ -28,7 +30,7 @@ struct TSDBServerCommand: AsyncParsableCommand {
     @Option(name: .customLong("web.listen-address"), help: "Address to listen on for the API.")
     var listenAddress = "localhost:9090"
 
-    @Option(name: .customLong("web.config.file"), help: "[EXPERIMENTAL] Path to a web configuration file (TLS, basic auth). Not supported yet.")
+    @Option(name: .customLong("web.config.file"), help: "[EXPERIMENTAL] Path to configuration file that can enable TLS or authentication.")
     var webConfigFile: String?
 
     @Flag(name: .customLong("web.enable-admin-api"), help: "Enable API endpoints for admin control actions.")
@@ -98,15 +100,20 @@ struct TSDBServerCommand: AsyncParsableCommand {
             return h
         }
         let logger = Logger(label: "tsdb-server")
+        // The engine's metrics (swift-metrics) and the HTTP metrics, both served at /metrics.
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
 
         guard let address = TSDBServer.ListenAddress.parse(listenAddress) else {
             throw ValidationError("invalid --web.listen-address \(listenAddress.debugDescription): want host:port")
         }
+        var webConfig: WebConfig? = nil
         if let webConfigFile {
-            // Refuse rather than serve without the TLS or authentication the file asks for.
-            throw ValidationError("--web.config.file \(webConfigFile.debugDescription): web configuration files (TLS, basic auth) are not supported yet")
+            // A file that does not load stops the start-up: never serve without the TLS or
+            // authentication it asks for.
+            do { webConfig = try WebConfig.load(path: webConfigFile) } catch { throw ValidationError(error.description) }
         }
-        if !address.isLocalhost {
+        if webConfig == nil, !address.isLocalhost {
             logger.warning("Listening on a non-localhost address without --web.config.file: the API has no TLS and no authentication",
                            metadata: ["address": "\(listenAddress)"])
         }
@@ -159,7 +166,7 @@ struct TSDBServerCommand: AsyncParsableCommand {
         let db = try DB.open(directory: storagePath, options: options)
         logger.info("TSDB started", metadata: ["blocks": "\(db.blocks.count)", "headSeries": "\(db.headSeriesCount)"])
 
-        var server = TSDBServer(api: PrometheusAPI(db: db, configuration: api, logger: logger))
+        var server = TSDBServer(api: PrometheusAPI(db: db, configuration: api, logger: logger), registry: registry)
         // Push API: the store, its routes and the re-append service.
         var pushServices: [any Service] = []
         var push: PushAPI?
@@ -175,7 +182,8 @@ struct TSDBServerCommand: AsyncParsableCommand {
         }
         var limits = TSDBServer.HTTPLimits()
         limits.maxConnections = maxConnections > 0 ? maxConnections : nil
-        let app = server.application(address: address, limits: limits, logger: logger, onServerRunning: { port in
+        let app = try server.application(address: address, limits: limits, webConfig: webConfig,
+                                         webConfigFile: webConfigFile ?? "", logger: logger, onServerRunning: { port in
             logger.info("Server is ready to receive web requests.", metadata: ["address": "\(address.host):\(port)"])
         }, addRoutes: { router in push?.addRoutes(to: router) })
         let group = ServiceGroup(configuration: .init(

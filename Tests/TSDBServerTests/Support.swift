@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Prometheus
 import ServiceLifecycle
 import TSDB
 import TSDBServer
@@ -59,19 +60,26 @@ enum Fixture {
 /// `tsdb-server`'s API, in process, on 127.0.0.1 and a port the system picks.
 final class InProcessServer: @unchecked Sendable {
     let db: DB
+    let api: PrometheusAPI
     let port: Int
     let group: ServiceGroup
     let task: Task<Void, any Error>
 
     static func start(directory: String, configure: (inout PrometheusAPI.Configuration) -> Void = { _ in }) async throws -> InProcessServer {
-        let db = try DB.open(directory: directory)
+        // Each server its own registry, as a daemon would have (the process-wide MetricsSystem
+        // can be bootstrapped only once).
+        let registry = PrometheusCollectorRegistry()
+        var options = Options()
+        options.metricsFactory = PrometheusMetricsFactory(registry: registry)
+        let db = try DB.open(directory: directory, options: options)
         var config = PrometheusAPI.Configuration()
         configure(&config)
         var logger = Logger(label: "test-server")
         logger.logLevel = .warning
-        let server = TSDBServer(api: PrometheusAPI(db: db, configuration: config, logger: logger))
+        let api = PrometheusAPI(db: db, configuration: config, logger: logger)
+        let server = TSDBServer(api: api, registry: registry)
         let (stream, continuation) = AsyncStream<Int>.makeStream()
-        let app = server.application(address: .init(host: "127.0.0.1", port: 0), logger: logger) { port in
+        let app = try server.application(address: .init(host: "127.0.0.1", port: 0), logger: logger) { port in
             continuation.yield(port)
             continuation.finish()
         }
@@ -87,11 +95,12 @@ final class InProcessServer: @unchecked Sendable {
             task.cancel()
             throw CommandFailure(description: "the server did not start")
         }
-        return InProcessServer(db: db, port: port, group: group, task: task)
+        return InProcessServer(db: db, api: api, port: port, group: group, task: task)
     }
 
-    private init(db: DB, port: Int, group: ServiceGroup, task: Task<Void, any Error>) {
+    private init(db: DB, api: PrometheusAPI, port: Int, group: ServiceGroup, task: Task<Void, any Error>) {
         self.db = db
+        self.api = api
         self.port = port
         self.group = group
         self.task = task

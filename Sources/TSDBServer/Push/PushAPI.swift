@@ -25,18 +25,12 @@ public struct PushAPI: Sendable {
         self.configuration = configuration
     }
 
-    /// Mounts the push routes on `router`; with `exposeMetrics`, also a `GET /metrics` that
-    /// shows only the groups (for tests, until the server's own `/metrics` serves them).
-    public func addRoutes<Context: RequestContext>(to router: Router<Context>, exposeMetrics: Bool = false) {
+    /// Mounts the push routes on `router`. The groups are exposed by the server's `/metrics`
+    /// when the ``PushStore`` is among its ``TSDBServer/metricsSources``.
+    public func addRoutes<Context: RequestContext>(to router: Router<Context>) {
         for method in [HTTPRequest.Method.put, .post, .delete] {
             router.on("metrics/**", method: method) { [self] request, _ in
                 await handle(request)
-            }
-        }
-        if exposeMetrics {
-            router.get("metrics") { [store] _, _ in
-                Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                         body: .init(byteBuffer: ByteBuffer(string: await store.exposition())))
             }
         }
     }
