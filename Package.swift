@@ -56,7 +56,11 @@ let package = Package(
 
         .executableTarget(
             name: "tsdb-bench",
-            dependencies: ["TSDB", "PromQL", "TortureWorkload", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "TSDB", "PromQL", "TortureWorkload", "RemoteProtocol",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
             path: "Sources/tsdb-bench"),
         .executableTarget(
             name: "tsdb-inspect",
@@ -83,7 +87,7 @@ let package = Package(
         .target(
             name: "TSDBServer",
             dependencies: [
-                "TSDB", "PromQL",
+                "TSDB", "PromQL", "RemoteProtocol",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -103,7 +107,7 @@ let package = Package(
         .testTarget(
             name: "TSDBServerTests",
             dependencies: [
-                "TSDBServer", "TSDB", "PromQL", "TSDBTestSupport",
+                "TSDBServer", "TSDB", "PromQL", "TSDBTestSupport", "RemoteProtocol",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],
