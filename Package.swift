@@ -86,7 +86,7 @@ let package = Package(
         .target(
             name: "TSDBServer",
             dependencies: [
-                "TSDB", "PromQL", "Exposition",
+                "TSDB", "PromQL", "Exposition", "RemoteProtocol",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -115,7 +115,7 @@ let package = Package(
         .testTarget(
             name: "TSDBServerTests",
             dependencies: [
-                "TSDBServer", "TSDB", "PromQL", "TSDBTestSupport", "Exposition",
+                "TSDBServer", "TSDB", "PromQL", "TSDBTestSupport", "Exposition", "RemoteProtocol",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),

@@ -22,6 +22,8 @@ public struct TSDBServer: Sendable {
     public let api: PrometheusAPI
     /// What `GET /metrics` exposes after the server's own metrics.
     public var metricsSources: [any MetricsSource]
+    /// The remote-write receiver's and remote read's settings.
+    public var remote: RemoteConfiguration
     /// The HTTP request metrics, counted in the registry `/metrics` serves.
     let httpMetrics: HTTPMetrics
 
@@ -29,9 +31,11 @@ public struct TSDBServer: Sendable {
     ///   go. The default is swift-prometheus's, the one `PrometheusMetricsFactory()` fills; pass
     ///   the registry `MetricsSystem` was bootstrapped with so the engine's metrics are served.
     public init(api: PrometheusAPI, metricsSources: [any MetricsSource] = [],
+                remote: RemoteConfiguration = RemoteConfiguration(),
                 registry: PrometheusCollectorRegistry = PrometheusMetricsFactory.defaultRegistry) {
         self.api = api
         self.metricsSources = metricsSources
+        self.remote = remote
         httpMetrics = HTTPMetrics(registry: registry)
     }
 
@@ -70,6 +74,7 @@ public struct TSDBServer: Sendable {
             router.add(middleware: WebConfigMiddleware(webConfig))
         }
         addAPIRoutes(to: router.group("api/v1"))
+        addRemoteRoutes(to: router.group("api/v1"))
         addHealthRoutes(to: router)
         addMetricsRoute(to: router)
         return router
