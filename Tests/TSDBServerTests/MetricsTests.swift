@@ -69,7 +69,7 @@ struct StaticSource: MetricsSource {
         let db = try DB.open(directory: work.path)
         defer { try? db.close() }
         let registry = PrometheusCollectorRegistry()
-        registry.makeGauge(descriptor: .init(metricName: "own", unitName: "thing", helpText: "x")).set(2)
+        registry.makeGauge(descriptor: .init(metricName: "own", unitName: "thing", helpText: "x")).set(2.0)
         let server = TSDBServer(api: PrometheusAPI(db: db), metricsSources: [
             StaticSource(text: "# TYPE push_time_seconds gauge\npush_time_seconds{job=\"a\"} 5\n"),
             StaticSource(text: "other_total 1"),
