@@ -64,6 +64,19 @@ struct TSDBServerCommand: AsyncParsableCommand {
     @Option(name: .customLong("push.interval"), help: "How often pushed groups are appended again, as a scrape would.")
     var pushInterval = "15s"
 
+    // Remote write and read (issue 15).
+    @Flag(name: .customLong("web.disable-remote-write-receiver"),
+          help: "Disable the remote-write receiver on /api/v1/write (on by default, unlike Prometheus).")
+    var disableRemoteWriteReceiver = false
+
+    @Option(name: .customLong("storage.remote.read-sample-limit"),
+            help: "Maximum overall number of samples to return via the remote read interface, in a single query. 0 means no limit.")
+    var remoteReadSampleLimit = 50_000_000
+
+    @Option(name: .customLong("storage.remote.read-concurrent-limit"),
+            help: "Maximum number of concurrent remote read calls. 0 means no limit.")
+    var remoteReadConcurrentLimit = 10
+
     @Option(name: .customLong("log.level"), help: "Only log messages with the given severity or above: debug, info, warn, error.")
     var logLevel = "info"
 
@@ -159,6 +172,9 @@ struct TSDBServerCommand: AsyncParsableCommand {
             "query.max-samples": String(maxSamples),
             "query.lookback-delta": lookbackDelta,
             "log.level": logLevel,
+            "web.enable-remote-write-receiver": String(!disableRemoteWriteReceiver),
+            "storage.remote.read-sample-limit": String(remoteReadSampleLimit),
+            "storage.remote.read-concurrent-limit": String(remoteReadConcurrentLimit),
         ]
 
         try FileManager.default.createDirectory(atPath: storagePath, withIntermediateDirectories: true)
@@ -166,7 +182,12 @@ struct TSDBServerCommand: AsyncParsableCommand {
         let db = try DB.open(directory: storagePath, options: options)
         logger.info("TSDB started", metadata: ["blocks": "\(db.blocks.count)", "headSeries": "\(db.headSeriesCount)"])
 
-        var server = TSDBServer(api: PrometheusAPI(db: db, configuration: api, logger: logger), registry: registry)
+        var remote = RemoteConfiguration()
+        remote.enableWriteReceiver = !disableRemoteWriteReceiver
+        remote.readSampleLimit = max(0, remoteReadSampleLimit)
+        remote.readConcurrentLimit = max(0, remoteReadConcurrentLimit)
+        var server = TSDBServer(api: PrometheusAPI(db: db, configuration: api, logger: logger), remote: remote,
+                                registry: registry)
         // Push API: the store, its routes and the re-append service.
         var pushServices: [any Service] = []
         var push: PushAPI?

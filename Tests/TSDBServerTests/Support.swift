@@ -65,7 +65,9 @@ final class InProcessServer: @unchecked Sendable {
     let group: ServiceGroup
     let task: Task<Void, any Error>
 
-    static func start(directory: String, configure: (inout PrometheusAPI.Configuration) -> Void = { _ in }) async throws -> InProcessServer {
+    static func start(directory: String, configure: (inout PrometheusAPI.Configuration) -> Void = { _ in },
+                      remote: RemoteConfiguration = RemoteConfiguration(),
+                      push: PushConfiguration? = nil) async throws -> InProcessServer {
         // Each server its own registry, as a daemon would have (the process-wide MetricsSystem
         // can be bootstrapped only once).
         let registry = PrometheusCollectorRegistry()
@@ -77,13 +79,23 @@ final class InProcessServer: @unchecked Sendable {
         var logger = Logger(label: "test-server")
         logger.logLevel = .warning
         let api = PrometheusAPI(db: db, configuration: config, logger: logger)
-        let server = TSDBServer(api: api, registry: registry)
+        var server = TSDBServer(api: api, remote: remote, registry: registry)
+        // The push API as tsdb-server mounts it, when asked for.
+        var pushAPI: PushAPI? = nil
+        var pushServices: [any Service] = []
+        if let push {
+            let store = try PushStore(db: db, logger: logger)
+            pushAPI = PushAPI(store: store, configuration: push)
+            server.metricsSources.append(store)
+            pushServices = [PushReappendService(store: store, interval: push.interval)]
+        }
         let (stream, continuation) = AsyncStream<Int>.makeStream()
-        let app = try server.application(address: .init(host: "127.0.0.1", port: 0), logger: logger) { port in
+        let app = try server.application(address: .init(host: "127.0.0.1", port: 0), logger: logger, onServerRunning: { port in
             continuation.yield(port)
             continuation.finish()
-        }
-        let group = ServiceGroup(configuration: .init(services: [DBCloseService(db: db, logger: logger), app], logger: logger))
+        }, addRoutes: { router in pushAPI?.addRoutes(to: router) })
+        let group = ServiceGroup(configuration: .init(
+            services: [DBCloseService(db: db, logger: logger)] + pushServices + [app], logger: logger))
         let task = Task {
             // A server that fails to start ends the wait below.
             defer { continuation.finish() }
@@ -122,14 +134,17 @@ final class PrometheusServer: @unchecked Sendable {
 
     static var isAvailable: Bool { FileManager.default.isExecutableFile(atPath: "/usr/bin/prometheus") }
 
-    static func start(directory: String, work: String) throws -> PrometheusServer {
+    /// `arguments` are added to the command line; `readinessCredentials` (`user:password`) are
+    /// sent with the readiness probe when the web config asks for basic auth.
+    static func start(directory: String, work: String, arguments: [String] = [],
+                      readinessCredentials: String? = nil, config text: String = "global: {}\n") throws -> PrometheusServer {
         let config = work + "/prometheus.yml"
-        try "global: {}\n".write(toFile: config, atomically: true, encoding: .utf8)
+        try text.write(toFile: config, atomically: true, encoding: .utf8)
         let port = try freePort()
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/prometheus")
         p.arguments = ["--storage.tsdb.path=\(directory)", "--config.file=\(config)",
-                       "--web.listen-address=127.0.0.1:\(port)", "--storage.tsdb.retention.time=100y"]
+                       "--web.listen-address=127.0.0.1:\(port)", "--storage.tsdb.retention.time=100y"] + arguments
         let logPath = work + "/prometheus.log"
         FileManager.default.createFile(atPath: logPath, contents: nil)
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
@@ -140,7 +155,8 @@ final class PrometheusServer: @unchecked Sendable {
         let server = PrometheusServer(process: p, port: port, logPath: logPath)
         // Ready within 60 s, or stop it and fail.
         for _ in 0..<600 {
-            if let r = try? HTTP.getSync("http://127.0.0.1:\(port)/-/ready"), r.status == 200 { return server }
+            let auth = readinessCredentials.map { ["-u", $0] } ?? []
+            if let r = try? HTTP.curl(auth + ["http://127.0.0.1:\(port)/-/ready"]), r.status == 200 { return server }
             if !p.isRunning { break }
             usleep(100_000)
         }

@@ -79,6 +79,31 @@ struct GroupingPath: Sendable, Equatable {
         return .success(GroupingPath(labels: labels.sorted { $0.key < $1.key }.map { (name: $0.key, value: $0.value) }))
     }
 
+    /// The redirect the Pushgateway answers before routing: Go's `ServeMux` sends an unclean
+    /// path (`//`, `.` or `..` segments) to its cleaned form with 301, and its router sends
+    /// `/metrics/job/` (an empty job) to `/metrics/job` with 307.
+    static func redirect(for path: String) -> (status: Int, location: String)? {
+        let clean = cleanPath(path)
+        if clean != path { return (301, clean) }
+        if path == "/metrics/job/" { return (307, "/metrics/job") }
+        return nil
+    }
+
+    /// Go's `path.Clean`, keeping a trailing slash as `ServeMux`'s `cleanPath` does.
+    static func cleanPath(_ path: String) -> String {
+        var parts: [Substring] = []
+        for segment in path.split(separator: "/", omittingEmptySubsequences: true) {
+            switch segment {
+            case ".": continue
+            case "..": if !parts.isEmpty { parts.removeLast() }
+            default: parts.append(segment)
+            }
+        }
+        var clean = "/" + parts.joined(separator: "/")
+        if path.hasSuffix("/") && clean != "/" { clean += "/" }
+        return clean
+    }
+
     /// The key the store files the group under: Pushgateway's `groupingKeyFor`, names and
     /// values joined by 0xFF.
     var key: String {

@@ -38,6 +38,10 @@ public struct PushAPI: Sendable {
     func handle(_ request: Request) async -> Response {
         let path = request.uri.path
         guard path.hasPrefix("/metrics/") else { return Self.text(404, "404 page not found") }
+        if let (status, location) = GroupingPath.redirect(for: path) {
+            let query = request.uri.query.map { "?" + $0 } ?? ""
+            return Response(status: HTTPResponse.Status(code: status), headers: [.location: location + query])
+        }
         let grouping: GroupingPath
         switch GroupingPath.parse(String(path.dropFirst("/metrics".count))) {
         case .success(let g): grouping = g

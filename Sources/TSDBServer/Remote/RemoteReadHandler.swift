@@ -17,7 +17,8 @@ struct RemoteReadHandler: Sendable {
         self.db = db
         self.configuration = configuration
         self.logger = logger
-        self.gate = QueryGate(limit: configuration.readConcurrentLimit)
+        // 0 is no limit, as Prometheus's flag.
+        self.gate = QueryGate(limit: configuration.readConcurrentLimit > 0 ? configuration.readConcurrentLimit : Int.max / 2)
     }
 
     func handle(_ request: Request) async -> Response {
