@@ -60,7 +60,7 @@ final class RemoteClient: Sendable {
             if (200..<300).contains(status) { return .accepted }
             let reason = "server returned HTTP status \(status): \(message)"
             if status >= 500 || status == 429 {
-                return .recoverable(retryAfter: response.headers.first(name: "Retry-After").flatMap(RetryAfter.seconds), reason: reason)
+                return .recoverable(retryAfter: response.headers.first(name: "Retry-After").flatMap { RetryAfter.seconds($0) }, reason: reason)
             }
             return .refused(status: status, reason: reason)
         } catch {
