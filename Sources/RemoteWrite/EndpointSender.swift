@@ -81,8 +81,8 @@ final class EndpointSender: Sendable {
                 for _ in saved.segment..<first { metrics.segmentLost() }
                 logger.error("WAL segments after the saved remote-write position were truncated before they were sent", metadata: [
                     "position": "\(saved)", "first_segment": "\(first)"])
-            } else if saved.segment > last {
-                logger.warning("the saved remote-write position is past the WAL's end; resending the whole WAL", metadata: ["position": "\(saved)"])
+            } else if saved.segment > last || !isPlausible(saved) {
+                logger.warning("the saved remote-write position is not in the WAL; resending the whole WAL", metadata: ["position": "\(saved)"])
             } else {
                 position = saved
             }
@@ -209,6 +209,14 @@ final class EndpointSender: Sendable {
         logger.info("remote write stopped", metadata: ["position": "\(tracker.acknowledged)"])
     }
 
+    /// Whether a saved position can be where a record begins in its segment: inside the
+    /// file, and not within the first 7 bytes of a page unless at its start.
+    private func isPlausible(_ p: WALPosition) -> Bool {
+        guard let size = FileSystem.size(tail.segmentPath(p.segment), sys: sys), p.offset <= Int(size) else { return false }
+        let inPage = p.offset % WALFormat.pageSize
+        return inPage == 0 || inPage >= WALFormat.headerSize
+    }
+
     // MARK: Records
 
     private func handle(
@@ -315,13 +323,25 @@ final class EndpointSender: Sendable {
     private func stop(_ shards: Shards, deadline: Double?) async {
         for q in shards.queues { q.close() }
         let tasks = shards.tasks
+        let flush = queue.flushDeadline
+        let cancelAll: @Sendable () -> Void = { for t in tasks { t.cancel() } }
         let watchdog = deadline.map { d in
             Task {
                 try? await Task.sleep(for: .seconds(d))
-                if !Task.isCancelled { for t in tasks { t.cancel() } }
+                if !Task.isCancelled { cancelAll() }
             }
         }
-        for t in tasks { await t.value }
+        // A reshard (no deadline) that the caller's cancellation interrupts gets the flush deadline.
+        await withTaskCancellationHandler {
+            for t in tasks { await t.value }
+        } onCancel: {
+            if deadline == nil {
+                Task {
+                    try? await Task.sleep(for: .seconds(flush))
+                    cancelAll()
+                }
+            }
+        }
         watchdog?.cancel()
     }
 

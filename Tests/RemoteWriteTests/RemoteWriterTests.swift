@@ -62,7 +62,7 @@ private func start(_ sender: RemoteWriter) -> Task<Void, any Error> {
         receiver.script([.init(status: 503), .init(status: 503), .init(status: 429, retryAfter: "1"), .init(status: 500), .init(status: 204)])
         let endpoint = RemoteWriteEndpoint(url: receiver.url, name: "scripted", headers: ["X-Scope-OrgID": "tenant-1"],
                                            authorization: .bearer(token: "s3cret"),
-                                           queue: fastQueue { $0.minShards = 1; $0.maxShards = 1; $0.maxSamplesPerSend = 100 })
+                                           queue: fastQueue { $0.minShards = 1; $0.maxShards = 1; $0.maxSamplesPerSend = 100; $0.batchSendDeadline = 1 })
         let sender = try RemoteWriter(db: db, directory: work.path + "/db", configuration: .init(endpoints: [endpoint]), logger: quietLogger())
         let task = start(sender)
         let done = await eventually(30) { receiver.accepted.count >= expected.count }
@@ -157,7 +157,9 @@ private func start(_ sender: RemoteWriter) -> Task<Void, any Error> {
         // 10 series per commit: records of 10 samples; batches of 100 = 10 records.
         let expected = try appendSamples(db, seriesCount: 10, samplesPerSeries: 200, start: recentStart())
         receiver.script(Array(repeating: .init(status: 204), count: 3) + Array(repeating: .init(status: 503), count: 100_000))
-        let queue = fastQueue { $0.minShards = 1; $0.maxShards = 1; $0.maxSamplesPerSend = 100; $0.flushDeadline = 0.3; $0.minBackoff = 0.05 }
+        let queue = fastQueue { $0.minShards = 1; $0.maxShards = 1; $0.maxSamplesPerSend = 100; $0.flushDeadline = 0.3; $0.minBackoff = 0.05
+            $0.batchSendDeadline = 1  // full batches of 10 whole records each
+        }
         let endpoint = RemoteWriteEndpoint(url: receiver.url, name: "restart", queue: queue)
         let first = try RemoteWriter(db: db, directory: dbPath, configuration: .init(endpoints: [endpoint]), logger: quietLogger())
         let task1 = start(first)
@@ -233,6 +235,41 @@ private func start(_ sender: RemoteWriter) -> Task<Void, any Error> {
         #expect(receiver.accepted.count == got.count, "nothing was sent twice")
         let position = try #require(sender.acknowledgedPosition(endpoint: "cuts"))
         #expect(position.segment > 1)
+    }
+
+    @Test func fallingBehindTheCapSkipsSegmentsAndCountsTheirSamples() async throws {
+        let work = try TemporaryDirectory()
+        defer { work.remove() }
+        let receiver = try await ScriptedReceiver.start()
+        let dbPath = work.path + "/db"
+        let db = try openDB(dbPath) { o in
+            o.walSegmentSize = 32 * 1024
+            o.walCompression = .none
+        }
+        defer { try? db.close() }
+        let all = try appendSamples(db, seriesCount: 50, samplesPerSeries: 400, start: recentStart())
+        let segments = try FileManager.default.contentsOfDirectory(atPath: dbPath + "/wal").filter { $0.count == 8 }.count
+        #expect(segments > 5)
+        let endpoint = RemoteWriteEndpoint(url: receiver.url, name: "behind", queue: fastQueue { $0.maxRetainedSegments = 2 })
+        let sender = try RemoteWriter(db: db, directory: dbPath, configuration: .init(endpoints: [endpoint]), logger: quietLogger())
+        let task = start(sender)
+        let done = await eventually(30) {
+            let s = sender.stats(endpoint: "behind")
+            return (s?.samplesSent ?? 0) + (s?.samplesDropped ?? 0) >= all.count
+        }
+        task.cancel()
+        try await task.value
+        await receiver.stop()
+        #expect(done)
+        let stats = try #require(sender.stats(endpoint: "behind"))
+        #expect(stats.samplesSent + stats.samplesDropped == all.count)
+        #expect(stats.samplesDropped > 0 && stats.samplesSent > 0)
+        // What was skipped is the oldest part: every sample sent is newer than every one dropped.
+        let sent = Set(receiver.accepted)
+        #expect(sent.isSubset(of: Set(all)))
+        let dropped = all.filter { !sent.contains($0) }
+        #expect(dropped.count == stats.samplesDropped)
+        #expect((dropped.map(\.timestamp).max() ?? .min) <= (receiver.accepted.map(\.timestamp).min() ?? .max))
     }
 
     @Test func positionFileRoundTripsAndRefusesDamage() throws {
