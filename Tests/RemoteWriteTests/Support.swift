@@ -52,6 +52,7 @@ final class ScriptedReceiver: Sendable {
         var headers: [String: String] = [:]
         /// Series whose samples the receiver refuses with 400 (by `__name__`).
         var refuseNames: Set<String> = []
+        var delay = Duration.zero
     }
 
     private let state = Mutex(State())
@@ -70,6 +71,8 @@ final class ScriptedReceiver: Sendable {
             var headers: [String: String] = [:]
             for field in request.headers { headers[field.name.canonicalName] = field.value }
             guard let receiver = box.withLock({ $0 }) else { return Response(status: .serviceUnavailable) }
+            let delay = receiver.responseDelay
+            if delay > .zero { try await Task.sleep(for: delay) }
             return receiver.answer(body: bytes, headers: headers)
         }
         var logger = Logger(label: "scripted-receiver")
@@ -101,6 +104,11 @@ final class ScriptedReceiver: Sendable {
 
     func script(_ replies: [Reply]) { state.withLock { $0.script = replies } }
     func refuse(names: Set<String>) { state.withLock { $0.refuseNames = names } }
+    /// Each request is answered after this long.
+    var responseDelay: Duration {
+        get { state.withLock { $0.delay } }
+        set { state.withLock { $0.delay = newValue } }
+    }
 
     var accepted: [ReceivedSample] { state.withLock { $0.accepted } }
     var requests: Int { state.withLock { $0.requests } }

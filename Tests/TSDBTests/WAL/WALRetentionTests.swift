@@ -15,6 +15,7 @@ import TSDBTestSupport
             options.blockRange = 60_000
             options.compactionEnabled = false
             options.maxFutureSkew = nil
+            options.logger.logLevel = .critical
             let db = try DB.open(directory: dir, options: options)
             let token = register?(db)
             for i in 0..<600 {
