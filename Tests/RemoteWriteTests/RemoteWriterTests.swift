@@ -1,4 +1,5 @@
 import Foundation
+import MetricsTestKit
 import Testing
 import TSDB
 @testable import RemoteWrite
@@ -270,6 +271,38 @@ private func start(_ sender: RemoteWriter) -> Task<Void, any Error> {
         let dropped = all.filter { !sent.contains($0) }
         #expect(dropped.count == stats.samplesDropped)
         #expect((dropped.map(\.timestamp).max() ?? .min) <= (receiver.accepted.map(\.timestamp).min() ?? .max))
+    }
+
+    @Test func selfMetricsAreNamedAsPrometheus() async throws {
+        let work = try TemporaryDirectory()
+        defer { work.remove() }
+        let receiver = try await ScriptedReceiver.start()
+        let db = try openDB(work.path + "/db")
+        defer { try? db.close() }
+        let t0 = recentStart()
+        let expected = try appendSamples(db, seriesCount: 4, samplesPerSeries: 50, start: t0)
+        receiver.script([.init(status: 502)])
+        let metrics = TestMetrics()
+        let endpoint = RemoteWriteEndpoint(url: receiver.url, name: "metered",
+                                           queue: fastQueue { $0.maxShards = 1; $0.maxSamplesPerSend = 200; $0.batchSendDeadline = 1 })
+        let sender = try RemoteWriter(db: db, directory: work.path + "/db", configuration: .init(endpoints: [endpoint]),
+                                      logger: quietLogger(), metricsFactory: metrics)
+        let task = start(sender)
+        let done = await eventually(30) { receiver.accepted.count >= expected.count }
+        task.cancel()
+        try await task.value
+        await receiver.stop()
+        #expect(done)
+        let dims = [("remote_name", "metered"), ("url", receiver.url)]
+        #expect(try metrics.expectCounter("prometheus_remote_storage_samples_total", dims).totalValue == 400)
+        #expect(try metrics.expectCounter("prometheus_remote_storage_samples_retried_total", dims).totalValue == 200)
+        #expect(try metrics.expectCounter("prometheus_remote_storage_samples_failed_total", dims).totalValue == 0)
+        #expect(try metrics.expectCounter("prometheus_remote_storage_samples_dropped_total", dims).totalValue == 0)
+        #expect(try metrics.expectGauge("prometheus_remote_storage_shards", dims).lastValue == 1)
+        #expect(try metrics.expectGauge("prometheus_remote_storage_samples_pending", dims).lastValue == 0)
+        let newest = Double(t0 + 49_000) / 1000
+        #expect(try metrics.expectGauge("prometheus_remote_storage_highest_timestamp_in_seconds", dims).lastValue == newest)
+        #expect(try metrics.expectGauge("prometheus_remote_storage_queue_highest_sent_timestamp_seconds", dims).lastValue == newest)
     }
 
     @Test func positionFileRoundTripsAndRefusesDamage() throws {
