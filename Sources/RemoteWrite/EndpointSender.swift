@@ -167,6 +167,8 @@ final class EndpointSender: Sendable {
                     try await handle(record, segment: position.segment, end: endPosition, dropping: dropping,
                                      series: &series, samples: &samples, shards: shards, tracker: tracker)
                     position = endPosition
+                    // A long read under backpressure must not hold off resharding.
+                    if ContinuousClock.now - lastReshard >= .seconds(queue.reshardInterval) { break }
                 }
                 if !records.isEmpty {
                     rereadAfterCut = false
@@ -428,29 +430,38 @@ final class EndpointSender: Sendable {
 
     // MARK: Resharding
 
-    /// Prometheus's `calculateDesiredShards`, simplified: the time one sample takes to send
-    /// (all shards' send time over the samples sent) times the incoming rate plus 5% of the
-    /// backlog a second; changes within 30% are ignored, and no downsharding while more
-    /// than 10 s behind.
     private func desiredShards(current: Int, interval: Duration) -> Int {
         let m = meter.withLock { m -> RateMeter in
             defer { m = RateMeter() }
             return m
         }
         let seconds = Double(interval.components.seconds) + Double(interval.components.attoseconds) / 1e18
-        guard m.samplesOut > 0, seconds > 0 else { return current }
-        let inRate = Double(m.samplesIn) / seconds
         let highestRead = metrics.highestReadTimestamp, highestSent = metrics.highestSentTimestamp
         let delay = highestRead > highestSent && highestSent > .min ? Double(highestRead - highestSent) / 1000 : 0
-        let backlog = Double(metrics.pendingSamples)
-        let timePerSample = m.sendSeconds / Double(m.samplesOut)
-        var desired = timePerSample * (inRate + 0.05 * backlog)
-        let lower = Double(current) * 0.7, upper = Double(current) * 1.3
-        desired = desired.rounded(.up)
-        if lower <= desired && desired <= upper { return current }
-        var n = desired.isFinite ? Int(Swift.min(desired, 1e6)) : queue.maxShards
+        return Resharding.desiredShards(current: current, interval: seconds, samplesIn: m.samplesIn, samplesOut: m.samplesOut,
+                                        sendSeconds: m.sendSeconds, delay: delay,
+                                        minShards: queue.minShards, maxShards: queue.maxShards)
+    }
+}
+
+/// Prometheus's `calculateDesiredShards`, simplified (no moving averages): the time one
+/// sample takes to send (all shards' send time over the samples sent) times the incoming
+/// rate plus 5% of the backlog a second, the backlog being the `delay` (newest timestamp
+/// read minus newest sent, in seconds) times the incoming rate; a change within 30% of
+/// `current` is ignored, and there is no downsharding while more than 10 s behind.
+enum Resharding {
+    static func desiredShards(
+        current: Int, interval: Double, samplesIn: Int, samplesOut: Int, sendSeconds: Double, delay: Double,
+        minShards: Int, maxShards: Int
+    ) -> Int {
+        guard samplesOut > 0, interval > 0 else { return current }
+        let inRate = Double(samplesIn) / interval
+        let timePerSample = sendSeconds / Double(samplesOut)
+        let backlog = Swift.max(delay, 0) * inRate
+        let desired = (timePerSample * (inRate + 0.05 * backlog)).rounded(.up)
+        if Double(current) * 0.7 <= desired && desired <= Double(current) * 1.3 { return current }
+        let n = desired.isFinite ? Int(Swift.min(Swift.max(desired, 0), 1e6)) : maxShards
         if n < current && delay > 10 { return current }
-        n = Swift.min(Swift.max(n, queue.minShards), queue.maxShards)
-        return n
+        return Swift.min(Swift.max(n, minShards), maxShards)
     }
 }

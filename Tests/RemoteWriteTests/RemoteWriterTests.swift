@@ -1,5 +1,6 @@
 import Foundation
 import MetricsTestKit
+import Synchronization
 import Testing
 import TSDB
 @testable import RemoteWrite
@@ -303,6 +304,59 @@ private func start(_ sender: RemoteWriter) -> Task<Void, any Error> {
         let newest = Double(t0 + 49_000) / 1000
         #expect(try metrics.expectGauge("prometheus_remote_storage_highest_timestamp_in_seconds", dims).lastValue == newest)
         #expect(try metrics.expectGauge("prometheus_remote_storage_queue_highest_sent_timestamp_seconds", dims).lastValue == newest)
+    }
+
+    @Test func shardsScaleWithTheBacklogAndKeepEverySeriesInOrder() async throws {
+        let work = try TemporaryDirectory()
+        defer { work.remove() }
+        let receiver = try await ScriptedReceiver.start()
+        receiver.responseDelay = .milliseconds(30)
+        let db = try openDB(work.path + "/db")
+        defer { try? db.close() }
+        let expected = try appendSamples(db, seriesCount: 20, samplesPerSeries: 500, start: recentStart(minutesAgo: 50), step: 5000)
+        let endpoint = RemoteWriteEndpoint(url: receiver.url, name: "scaling", queue: fastQueue {
+            $0.minShards = 1; $0.maxShards = 6; $0.maxSamplesPerSend = 100; $0.capacity = 300; $0.reshardInterval = 0.3
+        })
+        let sender = try RemoteWriter(db: db, directory: work.path + "/db", configuration: .init(endpoints: [endpoint]), logger: quietLogger())
+        let task = start(sender)
+        let maxShards = Mutex(0)
+        let done = await eventually(60) {
+            let s = sender.stats(endpoint: "scaling")
+            maxShards.withLock { $0 = Swift.max($0, s?.shards ?? 0) }
+            return (s?.samplesSent ?? 0) >= expected.count
+        }
+        task.cancel()
+        try await task.value
+        await receiver.stop()
+        #expect(done)
+        #expect(maxShards.withLock { $0 } > 1, "the backlog raised the number of shards")
+        #expect(receiver.accepted.count == expected.count)
+        #expect(receiver.accepted.sorted() == expected.sorted())
+        var last: [String: Int64] = [:]
+        for s in receiver.accepted {
+            #expect(s.timestamp > last[s.series, default: .min], "order kept within \(s.series)")
+            last[s.series] = s.timestamp
+        }
+    }
+
+    @Test func desiredShardsFollowsPrometheusRule() {
+        // 1000 samples/s in, 10 ms per 100-sample request, caught up: 1000 × 0.0001 = 0.1 → 1.
+        #expect(Resharding.desiredShards(current: 4, interval: 10, samplesIn: 10_000, samplesOut: 10_000, sendSeconds: 1,
+                                         delay: 0, minShards: 1, maxShards: 200) == 1)
+        // Behind by 100 s: 1000 × 0.0001 × (1 + 0.05 × 100) = 0.6 → 1, but not while > 10 s behind.
+        #expect(Resharding.desiredShards(current: 4, interval: 10, samplesIn: 10_000, samplesOut: 10_000, sendSeconds: 1,
+                                         delay: 100, minShards: 1, maxShards: 200) == 4)
+        // Slow sends (1 ms a sample), 1000/s in: 1 shard would fall behind; 1 × 1000 × 0.001 × (1 + 0.05 × 60) = 4.
+        #expect(Resharding.desiredShards(current: 1, interval: 10, samplesIn: 10_000, samplesOut: 10_000, sendSeconds: 10,
+                                         delay: 60, minShards: 1, maxShards: 200) == 4)
+        // Within 30% of the current number: unchanged; and clamped to maxShards.
+        #expect(Resharding.desiredShards(current: 4, interval: 10, samplesIn: 10_000, samplesOut: 10_000, sendSeconds: 45,
+                                         delay: 0, minShards: 1, maxShards: 200) == 4)
+        #expect(Resharding.desiredShards(current: 1, interval: 10, samplesIn: 10_000, samplesOut: 10_000, sendSeconds: 10_000,
+                                         delay: 0, minShards: 1, maxShards: 8) == 8)
+        // Nothing sent: no information, no change.
+        #expect(Resharding.desiredShards(current: 3, interval: 10, samplesIn: 10_000, samplesOut: 0, sendSeconds: 0,
+                                         delay: 0, minShards: 1, maxShards: 8) == 3)
     }
 
     @Test func positionFileRoundTripsAndRefusesDamage() throws {
