@@ -16,8 +16,13 @@ import TSDB
 /// task.cancel()  // stops reading, flushes what it can within the flush deadline
 /// ```
 ///
-/// While it runs, the database's WAL truncation keeps the segments it has not sent (up to
-/// ``QueueSettings/maxRetainedSegments`` per endpoint). Thread-safe.
+/// With no position file yet, an endpoint starts at the oldest WAL segment (samples that
+/// only a checkpoint still holds are not sent; their series are read from it). While it
+/// runs, the database's WAL truncation keeps the segments it has not sent (up to
+/// ``QueueSettings/maxRetainedSegments`` per endpoint); while it is stopped, nothing holds
+/// them, and segments truncated meanwhile are logged and counted in
+/// ``RemoteWriteStats/segmentsLost`` at the next start. Tombstones are not sent (as
+/// Prometheus 2.42). Thread-safe.
 public final class RemoteWriter: Sendable {
     private let senders: [EndpointSender]
     private let started = Atomic<Bool>(false)
