@@ -10,6 +10,7 @@ let package = Package(
         .executable(name: "tsdb-inspect", targets: ["tsdb-inspect"]),
         .library(name: "TSDBServer", targets: ["TSDBServer"]),
         .executable(name: "tsdb-server", targets: ["tsdb-server"]),
+        .library(name: "RemoteWrite", targets: ["RemoteWrite"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -123,6 +124,31 @@ let package = Package(
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
             ],
             path: "Tests/TSDBServerTests"),
+
+        // Prometheus's remote-write sender: tails the engine's WAL and ships it over HTTP.
+        .target(
+            name: "RemoteWrite",
+            dependencies: [
+                "TSDB", "RemoteProtocol",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            path: "Sources/RemoteWrite"),
+        .testTarget(
+            name: "RemoteWriteTests",
+            dependencies: [
+                "RemoteWrite", "TSDB", "RemoteProtocol",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+            ],
+            path: "Tests/RemoteWriteTests"),
 
         .target(name: "TSDBTestSupport", dependencies: ["TSDB"], path: "Tests/TSDBTestSupport"),
         .testTarget(

@@ -14,6 +14,8 @@ struct CompactionSettings: Sendable {
     var walCompression: WALCompression
     var syscalls: Syscalls
     var logger: Logger
+    /// Outside readers of the WAL whose unread segments a truncation keeps (``WALRetention``).
+    var walRetention: WALRetention? = nil
 }
 
 /// The maintenance round's self-metrics, named as Prometheus's (`prometheus_tsdb_*`).

@@ -108,7 +108,10 @@ enum HeadCompaction {
             guard last >= first else { return }
         } else {
             let older = current - 2
-            last = first + (older - first) * 2 / 3
+            var upTo = first + (older - first) * 2 / 3
+            // Segments an outside reader (remote write) has not read yet stay.
+            if let kept = settings.walRetention?.lowestRetained(current: current) { upTo = Swift.min(upTo, kept - 1) }
+            last = upTo
             guard older >= first, last > first else { return }
         }
         let stats = try Checkpoint.create(walDirectory: wal.directory, from: first, to: last, keep: keep, minTime: minTime,

@@ -54,6 +54,8 @@ public final class DB: Sendable {
     /// One maintenance round, deletion or snapshot at a time.
     private let compactionLock = ConditionLock()
     private let background = Mutex<BackgroundThread?>(nil)
+    /// Outside readers of the WAL (remote write) whose unread segments truncation keeps.
+    package let walRetention = WALRetention()
 
     private init(directory: String, options: Options, head: Head, wal: WAL?, lock: DirectoryLock?, replayStats: ReplayStats,
                  blocks: [Block], blockWarnings: [String], metrics: DBMetrics? = nil) {
@@ -266,7 +268,9 @@ public final class DB: Sendable {
     /// The maintenance round over this database's parts; nil when read-only.
     private var maintenance: Maintenance? {
         guard let wal else { return nil }
-        return Maintenance(head: head, wal: wal, blocks: blockSet, directory: directory, settings: options.compactionSettings, metrics: metrics.compaction)
+        var settings = options.compactionSettings
+        settings.walRetention = walRetention
+        return Maintenance(head: head, wal: wal, blocks: blockSet, directory: directory, settings: settings, metrics: metrics.compaction)
     }
 
     /// One background tick: a maintenance round if compaction is on, then the metrics.
