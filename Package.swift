@@ -60,7 +60,7 @@ let package = Package(
 
         .executableTarget(
             name: "tsdb-bench",
-            dependencies: ["TSDB", "PromQL", "TortureWorkload", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["TSDB", "PromQL", "TortureWorkload", "RemoteProtocol", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/tsdb-bench"),
         .executableTarget(
             name: "tsdb-inspect",
@@ -104,7 +104,7 @@ let package = Package(
         .executableTarget(
             name: "tsdb-server",
             dependencies: [
-                "TSDBServer", "TSDB", "PromQL",
+                "TSDBServer", "TSDB", "PromQL", "RemoteWrite",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

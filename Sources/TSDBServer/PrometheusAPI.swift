@@ -22,6 +22,9 @@ public final class PrometheusAPI: Sendable {
         public var maxQueryLength = 256 * 1024
         /// The largest form body read, as Go's ParseForm caps it (10 MB).
         public var maxBodySize = 10 << 20
+        /// Cancel a query whose client closed the connection. The cost: the connection is
+        /// closed after every query's answer (Hummingbird's way of watching the inbound side).
+        public var cancelQueriesOnDisconnect = true
         /// What `/api/v1/status/flags` lists.
         public var flags: [String: String] = [:]
         /// `storageRetention` in `/api/v1/status/runtimeinfo`, e.g. `15d`.

@@ -61,6 +61,8 @@ extension TSDBServer {
         public var maxConnections: Int? = 512
         /// The largest request header block, in bytes (Go's default is 1 MB).
         public var maxHeaderBytes = 1 << 20
+        /// The listen queue: connections accepted by the kernel and not yet by the server.
+        public var backlog = 4096
         /// How long an idle keep-alive connection stays open.
         public var idleTimeout: Duration = .seconds(300)
         public init() {}
@@ -80,6 +82,10 @@ extension TSDBServer {
         addRoutes(router)
         var configuration = ApplicationConfiguration(address: .hostname(address.host, port: address.port),
                                                      serverName: nil)
+        // Go listens with the system's somaxconn (4096 here): connections past
+        // --web.max-connections wait in that queue rather than having their SYNs dropped
+        // and retried after seconds, as with NIO's default of 256.
+        configuration.backlog = limits.backlog
         if let max = limits.maxConnections, max > 0 {
             configuration.availableConnectionsDelegate = MaximumAvailableConnections(max, logger: logger)
         }

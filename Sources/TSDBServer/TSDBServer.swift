@@ -80,15 +80,33 @@ public struct TSDBServer: Sendable {
         return router
     }
 
-    /// Collects the parameters as Go's ParseForm does and answers.
+    /// Collects the parameters as Go's ParseForm does and answers. A PromQL query is
+    /// cancelled when its client closes the connection, as Go cancels the request's context
+    /// (Hummingbird then closes the connection after the answer: no keep-alive for queries).
     static func respond<Context: RequestContext>(_ api: PrometheusAPI, _ endpoint: PrometheusAPI.Endpoint,
                                                  _ request: Request, _ context: Context) async -> Response {
+        guard api.configuration.cancelQueriesOnDisconnect, endpoint == .query || endpoint == .queryRange else {
+            return await respond(api, endpoint, request, body: request.body, context)
+        }
+        do {
+            return try await request.body.consumeWithCancellationOnInboundClose { body in
+                await respond(api, endpoint, request, body: body, context)
+            }
+        } catch {
+            // The client has gone: nobody reads this.
+            return Response(status: .init(code: 499))
+        }
+    }
+
+    private static func respond<Context: RequestContext>(_ api: PrometheusAPI, _ endpoint: PrometheusAPI.Endpoint,
+                                                         _ request: Request, body requestBody: RequestBody,
+                                                         _ context: Context) async -> Response {
         var form = FormValues()
         if request.method == .post || request.method == .put || request.method == .patch,
            let type = request.headers[.contentType],
            type.lowercased().hasPrefix("application/x-www-form-urlencoded") {
             do {
-                let body = try await request.body.collect(upTo: api.configuration.maxBodySize)
+                let body = try await requestBody.collect(upTo: api.configuration.maxBodySize)
                 form.parse(query: body.readableBytesView)
             } catch {
                 form.setError("http: POST too large")

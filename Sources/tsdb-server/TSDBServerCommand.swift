@@ -5,6 +5,7 @@ import Logging
 import Metrics
 import Prometheus
 import PromQL
+import RemoteWrite
 import ServiceLifecycle
 import TSDB
 import TSDBServer
@@ -76,6 +77,10 @@ struct TSDBServerCommand: AsyncParsableCommand {
     @Option(name: .customLong("storage.remote.read-concurrent-limit"),
             help: "Maximum number of concurrent remote read calls. 0 means no limit.")
     var remoteReadConcurrentLimit = 10
+
+    @Option(name: .customLong("remote-write.url"),
+            help: "Send every sample stored to this remote-write URL (repeatable), tailing the WAL, at least once.")
+    var remoteWriteURLs: [String] = []
 
     @Option(name: .customLong("log.level"), help: "Only log messages with the given severity or above: debug, info, warn, error.")
     var logLevel = "info"
@@ -201,6 +206,13 @@ struct TSDBServerCommand: AsyncParsableCommand {
             server.metricsSources.append(store)
             pushServices = [PushReappendService(store: store, interval: pushConfig.interval)]
         }
+        var remoteWriteServices: [any Service] = []
+        if !remoteWriteURLs.isEmpty {
+            let writer = try RemoteWriter(db: db, directory: storagePath,
+                                          configuration: .init(endpoints: RemoteWriteService.endpoints(remoteWriteURLs)),
+                                          logger: logger)
+            remoteWriteServices = [RemoteWriteService(writer: writer)]
+        }
         var limits = TSDBServer.HTTPLimits()
         limits.maxConnections = maxConnections > 0 ? maxConnections : nil
         let app = try server.application(address: address, limits: limits, webConfig: webConfig,
@@ -208,7 +220,7 @@ struct TSDBServerCommand: AsyncParsableCommand {
             logger.info("Server is ready to receive web requests.", metadata: ["address": "\(address.host):\(port)"])
         }, addRoutes: { router in push?.addRoutes(to: router) })
         let group = ServiceGroup(configuration: .init(
-            services: [DBCloseService(db: db, logger: logger)] + pushServices + [app],
+            services: [DBCloseService(db: db, logger: logger)] + remoteWriteServices + pushServices + [app],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
         try await group.run()
