@@ -208,7 +208,7 @@ public final class TSDBMetricsFactory: Sendable {
         make: () throws(TSDBError) -> M, detached: () -> M
     ) -> M {
         let key = Registry.Key(kind: kind, name: name, pairs: pairs)
-        let result: Result<M, RegistrationProblem> = state.withLock { r in
+        let result: Result<M, RegistrationProblem> = name.isEmpty ? .failure(.emptyName) : state.withLock { r in
             if let existing = r.metrics[key] {
                 if let same = existing as? M { return .success(same) }
             }
@@ -229,6 +229,9 @@ public final class TSDBMetricsFactory: Sendable {
             options.logger.error("metric name already used by another type; this one is not recorded", metadata: [
                 "name": "\(name)", "type": "\(kind)", "registered_type": "\(other)"])
             return detached()
+        case .failure(.emptyName):
+            options.logger.error("metric has an empty name; it is not recorded", metadata: ["type": "\(kind)"])
+            return detached()
         case .failure(.labels(let error)):
             options.logger.error("metric has no valid series name; it is not recorded", metadata: [
                 "name": "\(name)", "error": "\(error)"])
@@ -239,6 +242,7 @@ public final class TSDBMetricsFactory: Sendable {
     private enum RegistrationProblem: Error {
         case clash(Registry.Kind)
         case labels(TSDBError)
+        case emptyName
     }
 
     /// Unregisters `handler` if it is one of ours and still registered; its series get
