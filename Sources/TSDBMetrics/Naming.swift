@@ -7,13 +7,33 @@ import TSDB
 /// swift-prometheus first checks a name byte by byte (its check accepts only the digits `0`
 /// and `9` after the first character, so any other digit sends the name to the fix-up), then,
 /// for a name that fails, replaces every `Character` that is not `A`...`Z`, `a`...`z`, `_`
-/// (or `:` in metric names), or a digit after the first character, by one `_`. The
-/// comparisons are on `Character`s, as there: a letter with a combining mark that has no
-/// precomposed form still sorts between `a` and `z` and is kept. Pure functions.
+/// (or `:` in metric names), or a digit after the first character, by one `_`.
+///
+/// Two quirks of its fix-up are kept, because they decide the names users see:
+/// - the comparisons are on `Character`s, so a letter with a combining mark that has no
+///   precomposed form (`b\u{327}`) sorts between `a` and `z` and is kept (such a name is then
+///   not a valid Prometheus name; ``SeriesNamer`` drops it);
+/// - after it replaces a multi-byte `Character` other than the first, it goes on from a
+///   stale `String.Index` that still spans the old character's bytes, which swallows the
+///   rest of the name: `büro_total` becomes `b_`. (With 4-byte characters, such as emoji,
+///   swift-prometheus traps on that index; here the name is cut the same way.)
+///
+/// Pure functions.
 enum PrometheusNaming {
     /// The metric name swift-prometheus would expose for a swift-metrics label.
     static func metricName(_ label: String) -> String {
         isValid(label, allowColon: true) ? label : fixed(label, allowColon: true)
+    }
+
+    /// Whether Prometheus accepts `name` as a metric name: `[a-zA-Z_:][a-zA-Z0-9_:]*`.
+    static func isValidStoredMetricName(_ name: String) -> Bool {
+        var first = true
+        for b in name.utf8 {
+            let letter = (b >= 0x61 && b <= 0x7a) || (b >= 0x41 && b <= 0x5a) || b == 0x5f || b == 0x3a
+            if !(letter || (!first && b >= 0x30 && b <= 0x39)) { return false }
+            first = false
+        }
+        return !first
     }
 
     /// The label name swift-prometheus would expose for a dimension name.
@@ -56,7 +76,13 @@ enum PrometheusNaming {
             case "0"..."9": keep = !first
             default: keep = false
             }
-            if keep { out.append(character) } else { out.append("_") }
+            if keep {
+                out.append(character)
+            } else {
+                out.append("_")
+                // swift-prometheus's stale index: the rest of the name is lost (see above).
+                if !first && character.utf8.count > 1 { return out }
+            }
         }
         return out
     }
@@ -66,8 +92,8 @@ enum PrometheusNaming {
 /// `honor_labels: false` stores them: the target's (constant) labels win, and a scraped label
 /// whose name they already use is renamed `exported_<name>` (repeatedly, until it is free).
 /// Dimension names are sanitised as swift-prometheus does; a second dimension with the same
-/// name after sanitising is dropped (swift-prometheus traps on it); empty names and empty
-/// values are dropped, as Prometheus drops labels with empty values.
+/// name after sanitising is dropped (swift-prometheus traps on it); names that are still not
+/// valid label names, and empty values (as Prometheus drops them), are dropped.
 struct SeriesNamer: Sendable {
     /// Sanitised constant labels, by name.
     let constantLabels: [(String, String)]
@@ -77,7 +103,7 @@ struct SeriesNamer: Sendable {
         var kept: [(String, String)] = []
         for (name, value) in constantLabels {
             let name = PrometheusNaming.labelName(name)
-            guard !name.isEmpty, !value.isEmpty, name != "__name__", seen.insert(name).inserted else { continue }
+            guard Labels.isValidName(name), !value.isEmpty, name != "__name__", seen.insert(name).inserted else { continue }
             kept.append((name, value))
         }
         self.constantLabels = kept
@@ -93,7 +119,8 @@ struct SeriesNamer: Sendable {
         var pairs = constantLabels
         for (rawName, value) in dimensions {
             let name = PrometheusNaming.labelName(rawName)
-            guard !name.isEmpty, !value.isEmpty, fromDimensions.insert(name).inserted else { continue }
+            // Still invalid after the fix-up (a kept combining mark): Prometheus could not store it.
+            guard Labels.isValidName(name), !value.isEmpty, fromDimensions.insert(name).inserted else { continue }
             var stored = name
             while taken.contains(stored) { stored = "exported_" + stored }
             taken.insert(stored)

@@ -29,8 +29,9 @@ import TSDB
 /// counters and gauges are atomics, each histogram has its own lock. Making and destroying
 /// handlers takes the factory's lock. Asking twice for the same name and dimensions returns
 /// the same handler, as swift-prometheus does, so destroying one destroys it for all. A name
-/// already used by a metric of another type (swift-prometheus traps on that), or one that
-/// sanitises to nothing, gets a working handler that is never stored, and an error is logged.
+/// already used by a metric of another type (swift-prometheus traps on that), or one that is
+/// empty or still invalid after sanitising, gets a working handler that is never stored, and
+/// an error is logged.
 public final class TSDBMetricsFactory: Sendable {
     public let db: DB
     public let options: Options
@@ -208,7 +209,7 @@ public final class TSDBMetricsFactory: Sendable {
         make: () throws(TSDBError) -> M, detached: () -> M
     ) -> M {
         let key = Registry.Key(kind: kind, name: name, pairs: pairs)
-        let result: Result<M, RegistrationProblem> = name.isEmpty ? .failure(.emptyName) : state.withLock { r in
+        let result: Result<M, RegistrationProblem> = !PrometheusNaming.isValidStoredMetricName(name) ? .failure(.invalidName) : state.withLock { r in
             if let existing = r.metrics[key] {
                 if let same = existing as? M { return .success(same) }
             }
@@ -229,8 +230,9 @@ public final class TSDBMetricsFactory: Sendable {
             options.logger.error("metric name already used by another type; this one is not recorded", metadata: [
                 "name": "\(name)", "type": "\(kind)", "registered_type": "\(other)"])
             return detached()
-        case .failure(.emptyName):
-            options.logger.error("metric has an empty name; it is not recorded", metadata: ["type": "\(kind)"])
+        case .failure(.invalidName):
+            options.logger.error("metric name is empty or not a valid Prometheus name after sanitising; it is not recorded",
+                                 metadata: ["name": "\(name)", "type": "\(kind)"])
             return detached()
         case .failure(.labels(let error)):
             options.logger.error("metric has no valid series name; it is not recorded", metadata: [
@@ -242,7 +244,7 @@ public final class TSDBMetricsFactory: Sendable {
     private enum RegistrationProblem: Error {
         case clash(Registry.Kind)
         case labels(TSDBError)
-        case emptyName
+        case invalidName
     }
 
     /// Unregisters `handler` if it is one of ours and still registered; its series get
