@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "TSDBServer", targets: ["TSDBServer"]),
         .executable(name: "tsdb-server", targets: ["tsdb-server"]),
         .library(name: "RemoteWrite", targets: ["RemoteWrite"]),
+        .library(name: "TSDBMetrics", targets: ["TSDBMetrics"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -163,5 +164,27 @@ let package = Package(
             resources: []),
         .testTarget(name: "ExpositionTests", dependencies: ["Exposition", "TSDB", "TSDBTestSupport"], path: "Tests/ExpositionTests"),
         .testTarget(name: "TSDBToolsTests", dependencies: ["TSDBTools", "Exposition", "TSDB", "TSDBTestSupport"], path: "Tests/TSDBToolsTests"),
+
+        // A swift-metrics factory that records a program's own metrics into a DB (no server libraries).
+        .target(
+            name: "TSDBMetrics",
+            dependencies: [
+                "TSDB", "Exposition",
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/TSDBMetrics"),
+        .testTarget(
+            name: "TSDBMetricsTests",
+            dependencies: [
+                "TSDBMetrics", "TSDB", "PromQL", "Exposition", "TSDBTestSupport",
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            path: "Tests/TSDBMetricsTests"),
+        .executableTarget(
+            name: "metrics-daemon-example",
+            dependencies: ["TSDBMetrics", "TSDB", "PromQL", .product(name: "Metrics", package: "swift-metrics")],
+            path: "Examples/MetricsDaemon", exclude: ["README.md"]),
     ]
 )
