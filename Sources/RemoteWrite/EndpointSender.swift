@@ -19,6 +19,9 @@ final class EndpointSender: Sendable {
     private let sys = Syscalls.system
     private let trackerBox = Mutex<AckTracker?>(nil)
     private let meter = Mutex(RateMeter())
+    /// Held from init, so segments cannot be truncated between creating the sender and
+    /// its run reading them: until run knows its position, every segment is needed.
+    private let retentionToken: WALRetention.Token
 
     /// What the reshard rule measures over one interval.
     struct RateMeter {
@@ -51,7 +54,16 @@ final class EndpointSender: Sendable {
         self.logger = logger
         self.metrics = SenderMetrics(name: endpoint.name, url: endpoint.url, factory: metricsFactory)
         self.client = try RemoteClient(endpoint: endpoint, userAgent: userAgent)
+        // Weak: the database's registry must not keep a dropped sender alive.
+        let box = WeakSender()
+        retentionToken = retention.register(maxRetainedSegments: endpoint.queue.maxRetainedSegments) {
+            guard let sender = box.sender else { return nil }
+            return sender.trackerBox.withLock { $0 }?.acknowledged.segment ?? 0
+        }
+        box.sender = self
     }
+
+    deinit { retention.remove(retentionToken) }
 
     /// Everything before this position reached the receiver (or was refused for good).
     var acknowledged: WALPosition? { trackerBox.withLock { $0 }?.acknowledged }
@@ -98,8 +110,6 @@ final class EndpointSender: Sendable {
 
         let tracker = AckTracker(start: position)
         trackerBox.withLock { $0 = tracker }
-        let token = retention.register(maxRetainedSegments: queue.maxRetainedSegments) { tracker.acknowledged.segment }
-        defer { retention.remove(token) }
 
         var shards = startShards(queue.minShards, tracker: tracker)
         var lastSaved = saved
@@ -464,4 +474,11 @@ enum Resharding {
         if n < current && delay > 10 { return current }
         return Swift.min(Swift.max(n, minShards), maxShards)
     }
+}
+
+/// A weak reference to a sender, for the WAL retention callback.
+private final class WeakSender: @unchecked Sendable {
+    // Set once in the sender's init, before the callback can run a truncation that reads
+    // it; read-only afterwards (the retention registry's lock orders the two).
+    weak var sender: EndpointSender?
 }

@@ -271,8 +271,15 @@ func concurrentGets(port: Int, paths: [String]) -> [Int?] {
             _ = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
         }
     }
-    return fds.map { fd -> Int? in
+    // Each closed once read, as clients do: the server counts a connection it has answered
+    // (and half-closed) against --web.max-connections until the client closes its side.
+    return fds.indices.map { i -> Int? in
+        let fd = fds[i]
         guard fd >= 0 else { return nil }
+        defer {
+            close(fd)
+            fds[i] = -1
+        }
         var reply: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)
         while reply.count < 12 {
