@@ -185,6 +185,6 @@ let package = Package(
         .executableTarget(
             name: "metrics-daemon-example",
             dependencies: ["TSDBMetrics", "TSDB", "PromQL", .product(name: "Metrics", package: "swift-metrics")],
-            path: "Examples/MetricsDaemon", exclude: ["README.md"]),
+            path: "Examples/MetricsDaemon"),
     ]
 )

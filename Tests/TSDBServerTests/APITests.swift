@@ -12,13 +12,15 @@ let fixtureDirectory: String = {
     return dir
 }()
 
-/// Runs `body` against a server on a fresh copy of the fixture; always stops it.
+/// Runs `body` against a server on a fresh copy of the fixture (or an empty directory);
+/// always stops it.
 func withServer(_ configure: (inout PrometheusAPI.Configuration) -> Void = { _ in },
+                fixture: Bool = true, remote: RemoteConfiguration = RemoteConfiguration(),
                 _ body: (InProcessServer) async throws -> Void) async throws {
     let work = try TemporaryDirectory("tsdb-server-test")
     defer { work.remove() }
-    try Fixture.copy(fixtureDirectory, to: work.path + "/data")
-    let server = try await InProcessServer.start(directory: work.path + "/data", configure: configure)
+    if fixture { try Fixture.copy(fixtureDirectory, to: work.path + "/data") }
+    let server = try await InProcessServer.start(directory: work.path + "/data", configure: configure, remote: remote)
     do {
         try await body(server)
     } catch {

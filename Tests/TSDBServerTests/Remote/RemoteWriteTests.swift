@@ -8,16 +8,7 @@ import TSDBTestSupport
 /// Runs `body` against an in-process server on an empty directory; always stops it.
 func withEmptyServer(remote: RemoteConfiguration = RemoteConfiguration(),
                      _ body: (InProcessServer) async throws -> Void) async throws {
-    let work = try TemporaryDirectory("tsdb-remote-test")
-    defer { work.remove() }
-    let server = try await InProcessServer.start(directory: work.path + "/data", remote: remote)
-    do {
-        try await body(server)
-    } catch {
-        await server.stop()
-        throw error
-    }
-    await server.stop()
+    try await withServer(fixture: false, remote: remote, body)
 }
 
 @Suite(.serialized) struct RemoteWriteTests {
