@@ -141,7 +141,7 @@ let package = Package(
         .testTarget(
             name: "RemoteWriteTests",
             dependencies: [
-                "RemoteWrite", "TSDB", "RemoteProtocol",
+                "RemoteWrite", "TSDB", "RemoteProtocol", "TSDBTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TSDB
+import TSDBTestSupport
 @testable import RemoteWrite
 
 /// kill -9 of a process running the sender: the position file it left resumes a new sender

@@ -3,6 +3,7 @@ import MetricsTestKit
 import Synchronization
 import Testing
 import TSDB
+import TSDBTestSupport
 @testable import RemoteWrite
 
 /// A recent timestamp, whole seconds, so receivers with a head (Prometheus) accept it.

@@ -6,20 +6,8 @@ import RemoteProtocol
 import SwiftProtobuf
 import Synchronization
 import TSDB
+import TSDBTestSupport
 @testable import RemoteWrite
-
-/// A fresh temporary directory, removed by `remove()`.
-struct TemporaryDirectory {
-    let path: String
-
-    init() throws {
-        let base = FileManager.default.temporaryDirectory.path + "/remote-write-tests-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
-        path = base
-    }
-
-    func remove() { try? FileManager.default.removeItem(atPath: path) }
-}
 
 struct TestFailure: Error, CustomStringConvertible { let description: String }
 
@@ -245,22 +233,6 @@ final class PrometheusReceiver: @unchecked Sendable {
     }
 }
 
-/// A port free now on 127.0.0.1.
-func freePort() throws -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard fd >= 0 else { throw TestFailure(description: "socket failed") }
-    defer { close(fd) }
-    var addr = sockaddr_in()
-    addr.sin_family = sa_family_t(AF_INET)
-    addr.sin_port = 0
-    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-    var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
-    guard bound == 0 else { throw TestFailure(description: "bind failed") }
-    let named = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
-    guard named == 0 else { throw TestFailure(description: "getsockname failed") }
-    return Int(UInt16(bigEndian: addr.sin_port))
-}
 
 /// Appends `seriesCount` series × `samplesPerSeries` samples (one commit per timestamp),
 /// starting at `start` ms, every `step` ms; returns what it appended, as a receiver keys it.
