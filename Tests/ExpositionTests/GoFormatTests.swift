@@ -5,7 +5,7 @@ import TSDBTestSupport
 
 /// Go's number formatting, checked against outputs of Go 1.19's `fmt` (and `promtool`, for
 /// random values, in the dump tests).
-@Suite struct GoFormatTests {
+@Suite(.heavy) struct GoFormatTests {
     @Test(arguments: [
         (1e6, "1e+06"), (1.5e-7, "1.5e-07"), (100000, "100000"), (0.1, "0.1"), (-0.0, "-0"), (0, "0"),
         (.nan, "NaN"), (.infinity, "+Inf"), (-.infinity, "-Inf"), (123456789, "1.23456789e+08"),

@@ -4,7 +4,7 @@ import TSDB
 import TSDBTestSupport
 
 /// The OpenMetrics writer: what it writes reads back exactly.
-@Suite struct OpenMetricsTextTests {
+@Suite(.heavy) struct OpenMetricsTextTests {
     @Test func openMetricsTimestampsReadBackExactly() {
         var rng = SeededRandom.fromEnvironment()
         for i in 0..<100_000 {

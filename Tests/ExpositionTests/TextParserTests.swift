@@ -5,7 +5,7 @@ import TSDB
 import TSDBTestSupport
 
 /// The exposition-text parser: Prometheus 2.42's rules for OpenMetrics and the text format.
-@Suite struct TextParserTests {
+@Suite(.heavy) struct TextParserTests {
     struct Parsed: Equatable {
         var labels: String
         var value: UInt64

@@ -7,7 +7,7 @@ import TSDBTestSupport
 /// kill -9 of a process running the sender: the position file it left resumes a new sender
 /// exactly there, and nothing is missing. The child is this test binary, running
 /// ``KillTests/childSender()`` (enabled only by the environment the parent gives it).
-@Suite(.serialized) struct KillTests {
+@Suite(.blocking, .serialized) struct KillTests {
     static let childDB = ProcessInfo.processInfo.environment["RW_CHILD_DB"]
     static let childURL = ProcessInfo.processInfo.environment["RW_CHILD_URL"]
 

@@ -24,7 +24,7 @@ private func start(_ sender: RemoteWriter) -> Task<Void, any Error> {
     Task { try await sender.run() }
 }
 
-@Suite(.serialized) struct RemoteWriterTests {
+@Suite(.blocking, .serialized) struct RemoteWriterTests {
     @Test(.enabled(if: PrometheusReceiver.isAvailable, "prometheus is not installed"))
     func everySampleReachesARealPrometheus() async throws {
         let work = try TemporaryDirectory()

@@ -4,7 +4,7 @@ import TSDBTestSupport
 
 /// Runs the built `metrics-daemon-example` (Examples/MetricsDaemon) and checks that what it
 /// reports about its own metrics is consistent.
-@Suite struct MetricsDaemonExampleTests {
+@Suite(.blocking) struct MetricsDaemonExampleTests {
     @Test func theDaemonQueriesItsOwnMetrics() throws {
         let exe = try Products.path("metrics-daemon-example")
         let dir = try TemporaryDirectory("metrics-daemon")

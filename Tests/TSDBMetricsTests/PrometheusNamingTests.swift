@@ -2,6 +2,7 @@ import CoreMetrics
 import Exposition
 import Prometheus
 import Testing
+import TSDBTestSupport
 import TSDB
 @testable import TSDBMetrics
 
@@ -10,7 +11,7 @@ import TSDB
 /// same sanitised names and label names, the same values; only the conventions of a scrape
 /// of a Go client differ, on purpose: counters end in `_total` and `le` is written as Go
 /// writes floats (`1`, not `1.0`).
-@Suite struct PrometheusNamingTests {
+@Suite(.blocking) struct PrometheusNamingTests {
     /// Names whose fix-up by swift-prometheus neither traps nor makes two of the suffixed
     /// names below collide (a multi-byte character cuts the rest of the name, suffix included).
     static let names = [

@@ -2,10 +2,11 @@ import CoreMetrics
 import PromQL
 import Synchronization
 import Testing
+import TSDBTestSupport
 import TSDB
 import TSDBMetrics
 
-@Suite struct TSDBMetricsFactoryTests {
+@Suite(.blocking) struct TSDBMetricsFactoryTests {
     @Test func concurrentIncrementsAreCountedExactly() async throws {
         let f = try MetricsFixture()
         let tasks = 8

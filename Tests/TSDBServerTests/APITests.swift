@@ -30,7 +30,7 @@ func withServer(_ configure: (inout PrometheusAPI.Configuration) -> Void = { _ i
     await server.stop()
 }
 
-@Suite(.serialized) struct APITests {
+@Suite(.blocking, .serialized) struct APITests {
     @Test func exactJSONForVectorsScalarsAndErrors() async throws {
         try await withServer { s in
             var r = try await HTTP.get(s.base + #"/api/v1/query?query=up{job="api",instance="a:9100"}&time=1700000000"#)
@@ -180,7 +180,7 @@ func withServer(_ configure: (inout PrometheusAPI.Configuration) -> Void = { _ i
     }
 }
 
-@Suite(.serialized) struct ConnectionTests {
+@Suite(.blocking, .serialized) struct ConnectionTests {
     /// Many connections at once, each with a query: every one is answered and the server
     /// keeps serving (connections beyond --web.max-connections wait to be accepted).
     @Test func manyConcurrentConnections() async throws {
@@ -196,7 +196,7 @@ func withServer(_ configure: (inout PrometheusAPI.Configuration) -> Void = { _ i
     }
 }
 
-@Suite struct FormattingTests {
+@Suite(.blocking) struct FormattingTests {
     @Test func goFloatFormatting() {
         #expect(GoFloat.string(1.5) == "1.5")
         #expect(GoFloat.string(100) == "100")

@@ -140,7 +140,7 @@ struct JSONComparer {
     }
 }
 
-@Suite(.serialized) struct ComparisonTests {
+@Suite(.blocking, .serialized) struct ComparisonTests {
     /// Both servers on copies of the fixture; `body` gets (ours, Prometheus's) base URLs.
     func withBoth(_ body: (String, String) async throws -> Void) async throws {
         let work = try TemporaryDirectory("tsdb-server-compare")
@@ -216,7 +216,7 @@ struct JSONComparer {
     }
 }
 
-@Suite struct PromtoolTests {
+@Suite(.blocking) struct PromtoolTests {
     @Test(.enabled(if: Promtool.isAvailable)) func promtoolQueriesTsdbServer() async throws {
         try await withServer { s in
             let instant = try await offPool { [base = s.base] in try Promtool.run(["query", "instant", "--time=\(Corpus.t)", base, #"up{job="api"}"#]) }

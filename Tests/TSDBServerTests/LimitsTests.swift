@@ -7,7 +7,7 @@ import TSDBTestSupport
 /// What the issue asks every server to survive: a 100 MB body, a query needing 10^9
 /// samples, 1,000 connections at once, and a client that goes away mid-query. Each gets
 /// Prometheus's answer and the server keeps serving.
-@Suite(.serialized) struct LimitsTests {
+@Suite(.blocking, .serialized) struct LimitsTests {
     /// 100 MB to the form endpoints, to remote write and to the push API, with the default
     /// limits: refused without being read whole.
     @Test func hundredMegabyteBodies() async throws {

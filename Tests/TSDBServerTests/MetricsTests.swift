@@ -28,7 +28,7 @@ struct StaticSource: MetricsSource {
     func exposition() async -> String { text }
 }
 
-@Suite(.serialized) struct MetricsTests {
+@Suite(.blocking, .serialized) struct MetricsTests {
     @Test func engineAndHTTPMetricsAreScraped() async throws {
         try await withServer { s in
             // New head series, so the gauge has something to follow.

@@ -221,13 +221,6 @@ enum HTTP {
     }
 }
 
-/// Runs blocking work (a child process) on a Dispatch thread.
-func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { c in
-        DispatchQueue.global().async { c.resume(with: Result { try body() }) }
-    }
-}
-
 /// HTTP/1.1 GETs over plain sockets to 127.0.0.1:`port`, all open at once: each request
 /// is sent as its connection opens, and the statuses are read after the last one. nil where a
 /// connection failed or got no answer.

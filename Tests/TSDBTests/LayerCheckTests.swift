@@ -1,9 +1,10 @@
 import Foundation
 import Testing
+import TSDBTestSupport
 
 /// The engine's folders depend on each other in one direction only (README, "Layout");
 /// `scripts/check-layers.py` finds each type's folder and fails on an edge that points up.
-@Suite struct LayerCheckTests {
+@Suite(.heavy) struct LayerCheckTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     static let python = ["/usr/bin/python3", "/usr/local/bin/python3"].first { FileManager.default.isExecutableFile(atPath: $0) }
 

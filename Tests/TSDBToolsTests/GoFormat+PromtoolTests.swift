@@ -1,9 +1,10 @@
 import Testing
+import TSDBTestSupport
 import Exposition
 import TSDBTools
 
 /// promtool's columns, checked against outputs of Go 1.19's `time` and `text/tabwriter`.
-@Suite struct GoFormatPromtoolTests {
+@Suite(.heavy) struct GoFormatPromtoolTests {
     @Test(arguments: [
         (Int64(7_200_000), "2h0m0s"), (6_391_990, "1h46m31.99s"), (1, "1ms"), (0, "0s"), (90_500, "1m30.5s"),
         (-1_500, "-1.5s"), (59_999, "59.999s"), (3_600_001, "1h0m0.001s"),

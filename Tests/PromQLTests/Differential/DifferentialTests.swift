@@ -14,7 +14,7 @@ import Glibc
 /// original read-only. Each corpus query must give the same result type, label sets, values
 /// (within 1e-6 relative; NaN equals NaN) and timestamps on both sides, or fail on both.
 /// Without /usr/bin/prometheus the live test is reported as skipped, with the reason.
-@Suite struct DifferentialTests {
+@Suite(.heavy) struct DifferentialTests {
     static let fixtures = String(#filePath.dropLast("DifferentialTests.swift".count)) + "Fixtures/"
     static let start: Int64 = 1_699_999_200_000
     static let hours = 6
@@ -36,7 +36,7 @@ import Glibc
 
     @Test(.enabled(if: access(PrometheusServer.binary, X_OK) == 0,
                    "prometheus 2.42 is not installed at /usr/bin/prometheus (apt-get install prometheus): differential test skipped"),
-          .timeLimit(.minutes(10)))
+          .timeLimit(.minutes(20)))
     func agreesWithPrometheus() throws {
         let queries = try Self.corpus()
         let dir = try TemporaryDirectory("promql-differential")

@@ -43,7 +43,7 @@ final class EngineFixture {
 
 let staleMarker = Double(bitPattern: 0x7ff0_0000_0000_0002)
 
-@Suite struct EngineTests {
+@Suite(.heavy) struct EngineTests {
     @Test func selectorLooksBackFiveMinutesAndStopsAtStaleness() throws {
         let f = try EngineFixture([
             (["__name__": "up", "job": "a"], [1, 2, 3]),
@@ -92,7 +92,7 @@ let staleMarker = Double(bitPattern: 0x7ff0_0000_0000_0002)
     }
 }
 
-@Suite struct GoFixedFormatTests {
+@Suite(.heavy) struct GoFixedFormatTests {
     @Test func fixedNeverUsesAnExponent() {
         #expect(GoFormat.fixed(1) == "1")
         #expect(GoFormat.fixed(-2.5) == "-2.5")
@@ -106,7 +106,7 @@ let staleMarker = Double(bitPattern: 0x7ff0_0000_0000_0002)
     }
 }
 
-@Suite struct SubqueryAndModifierTests {
+@Suite(.heavy) struct SubqueryAndModifierTests {
     @Test func subqueryStepsAreAlignedToMultiplesOfTheStep() throws {
         let f = try EngineFixture([(["__name__": "up"], [1, 2, 3, 4, 5, 6])])
         // At 5m30s a [3m:1m] subquery covers 2m30s..5m30s: steps at 3m, 4m, 5m.
@@ -154,7 +154,7 @@ let staleMarker = Double(bitPattern: 0x7ff0_0000_0000_0002)
     }
 }
 
-@Suite struct RangeFunctionEvaluationTests {
+@Suite(.heavy) struct RangeFunctionEvaluationTests {
     @Test func rateIncreaseAndOverTimeOverStoredSamples() throws {
         // A counter going up 60 a minute, reset once at 5m.
         let f = try EngineFixture([(["__name__": "c_total", "job": "a"], [0, 60, 120, 180, 240, 0, 60, 120, 180])])
@@ -170,7 +170,7 @@ let staleMarker = Double(bitPattern: 0x7ff0_0000_0000_0002)
     }
 }
 
-@Suite struct BadQueryInputTests {
+@Suite(.heavy) struct BadQueryInputTests {
     @Test func rangeParametersAreCheckedAsPrometheusChecksThem() throws {
         let f = try EngineFixture([(["__name__": "up"], [1])])
         let e = PromQLEngine()
@@ -218,7 +218,7 @@ let staleMarker = Double(bitPattern: 0x7ff0_0000_0000_0002)
     }
 }
 
-@Suite struct HugeSubqueryTests {
+@Suite(.heavy) struct HugeSubqueryTests {
     @Test func aSubqueryGridBeyondTheSampleLimitIsRefusedNotAllocated() throws {
         let f = try EngineFixture([(["__name__": "up"], [1])])
         #expect(throws: PromQLError.self) { try PromQLEngine().instantQuery(f.db, "max_over_time(vector(1)[100000y:1s])", at: 0) }

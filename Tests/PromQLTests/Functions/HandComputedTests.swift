@@ -1,10 +1,11 @@
 import Testing
+import TSDBTestSupport
 import TSDB
 @testable import PromQL
 
 /// Cases worked out by hand from Prometheus 2.42's definitions (the derivation is next to
 /// each), plus inputs that must not trap.
-@Suite struct HandComputedTests {
+@Suite(.heavy) struct HandComputedTests {
     /// Samples at the given seconds.
     func pts(_ pairs: [(Int64, Double)]) -> ArraySlice<Sample> {
         pairs.map { Sample(timestamp: $0.0 * 1000, value: $0.1) }[...]

@@ -1,4 +1,5 @@
 import Testing
+import TSDBTestSupport
 import TSDB
 @testable import PromQL
 
@@ -7,7 +8,7 @@ import TSDB
 /// order Prometheus handed them over: its selector does not sort series, so head series come
 /// in creation order, the order listed here. The order only matters with a NaN bound. A
 /// bucket whose `le` does not parse (`le="abc"`) is left out, as the caller does.
-@Suite struct HistogramAndLabelOracleTests {
+@Suite(.heavy) struct HistogramAndLabelOracleTests {
     static let histograms: [(name: String, buckets: [(upperBound: Double, count: Double)], results: [(q: Double, value: Double)])] = [
         ("normal", [(0.1, 1), (0.5, 3), (1, 6), (.infinity, 10)],
          [(0, 0E+00), (0.25, 4E-01), (0.5, 8.333333333333333E-01), (0.75, 1E+00), (0.9, 1E+00), (0.99, 1E+00), (1, 1E+00), (-0.5, -.infinity), (1.5, .infinity), (.nan, .nan)]),

@@ -1,4 +1,5 @@
 import Testing
+import TSDBTestSupport
 import TSDB
 @testable import PromQL
 
@@ -6,7 +7,7 @@ import TSDB
 /// (`promtool test rules`, Debian's 2.42.0+ds) printed for the same input: samples one minute
 /// apart from t=0, windows `[t - range, t]` with both ends included. nil is "no output".
 /// The values are compared bit for bit (NaN equals NaN).
-@Suite struct RangeFunctionOracleTests {
+@Suite(.heavy) struct RangeFunctionOracleTests {
     static let series: [String: String] = [
         "c1": "0 10 20 5 15",
         "c2": "5 10 15 20 25 30",

@@ -1,4 +1,5 @@
 import Testing
+import TSDBTestSupport
 import TSDB
 @testable import PromQL
 
@@ -8,7 +9,7 @@ import TSDB
 /// zero clamping and partial windows are exercised at both ends. Compared bit for bit.
 /// (promtool loads samples lazily, up to the last evaluation tick before the latest
 /// eval_time; the recording added a late query so that every sample was loaded.)
-@Suite struct RangeFunctionRandomOracleTests {
+@Suite(.heavy) struct RangeFunctionRandomOracleTests {
     /// name: (sample interval in seconds, values from t = 0)
     static let series: [String: (Int64, String)] = [
         "s0": (7, "3.0 0.1 0.1 1e+300 1e+300"),

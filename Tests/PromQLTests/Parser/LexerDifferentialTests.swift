@@ -1,4 +1,5 @@
 import Testing
+import TSDBTestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -8,7 +9,7 @@ import Glibc
 /// made by Fixtures/record-verdicts.py): a query promtool accepts must lex without error, and
 /// a lexer error must be exactly the error promtool printed. Until the parser lands, errors
 /// that come from the grammar or the type checker are not compared.
-@Suite struct LexerDifferentialTests {
+@Suite(.heavy) struct LexerDifferentialTests {
     static func verdicts() throws -> [(query: String, verdict: String)] {
         let path = String(#filePath.dropLast("LexerDifferentialTests.swift".count)) + "Fixtures/promtool-verdicts.tsv"
         guard let file = fopen(path, "r") else { return [] }

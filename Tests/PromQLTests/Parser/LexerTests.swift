@@ -1,8 +1,9 @@
 import Exposition
 import Testing
+import TSDBTestSupport
 @testable import PromQL
 
-@Suite struct LexerTests {
+@Suite(.heavy) struct LexerTests {
     func kinds(_ q: String) throws -> [TokenKind] {
         var lexer = Lexer(Array(q.utf8))
         var out: [TokenKind] = []
@@ -67,7 +68,7 @@ import Testing
     }
 }
 
-@Suite struct DurationAndFormatTests {
+@Suite(.heavy) struct DurationAndFormatTests {
     @Test func durations() throws {
         #expect(try PromQLDuration.parse("1h30m") == 5_400_000)
         #expect(try PromQLDuration.parse("1y") == 31_536_000_000)

@@ -1,9 +1,10 @@
 import Testing
+import TSDBTestSupport
 @testable import PromQL
 
 /// The parser against promtool 2.42's recorded verdicts: the same acceptance and the same
 /// error text, except regex compile errors (the engine's PCRE2 words them differently from Go).
-@Suite struct ParserDifferentialTests {
+@Suite(.heavy) struct ParserDifferentialTests {
     @Test func agreesWithPromtool() throws {
         var agree = 0, total = 0
         for (query, verdict) in try LexerDifferentialTests.verdicts() {

@@ -1,4 +1,5 @@
 import Testing
+import TSDBTestSupport
 @testable import PromQL
 #if canImport(Glibc)
 import Glibc
@@ -6,7 +7,7 @@ import Glibc
 
 /// Runs promtool itself (when installed) over Fixtures/queries.txt and checks that the parser
 /// accepts exactly what it accepts, with the same error text (regex wording aside).
-@Suite struct PromtoolLiveTests {
+@Suite(.heavy) struct PromtoolLiveTests {
     static let promtool = "/usr/bin/promtool"
 
     static func readFile(_ path: String) -> String {

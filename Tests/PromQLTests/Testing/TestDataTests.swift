@@ -6,7 +6,7 @@ import TSDBTestSupport
 
 /// Runs every file of Tests/PromQLTests/testdata through the runner; an eval the engine
 /// answers differently from Prometheus 2.42 fails here with its file and line.
-@Suite struct TestDataTests {
+@Suite(.heavy) struct TestDataTests {
     static let directory = Repository.path("Tests/PromQLTests/testdata")
 
     static var files: [String] {

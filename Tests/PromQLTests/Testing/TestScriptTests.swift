@@ -1,9 +1,10 @@
 import Testing
+import TSDBTestSupport
 import TSDB
 @testable import PromQL
 
 /// The test-script format: series lines and their expansion, eval headers, expected lines.
-@Suite struct TestScriptTests {
+@Suite(.heavy) struct TestScriptTests {
     func values(_ line: String) throws -> [Double?] {
         try SeriesDescription.parse(line).values
     }

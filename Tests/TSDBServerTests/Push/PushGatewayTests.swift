@@ -101,7 +101,7 @@ enum PushScript {
     }
 }
 
-@Suite(.serialized) struct PushGatewayTests {
+@Suite(.blocking, .serialized) struct PushGatewayTests {
     static let names: Set<String> = [
         "batch_items_total", "batch_duration_seconds", "batch_last_success", "job_latency", "job_quantiles",
         "untyped_thing", "conflict_metric", "help_metric",

@@ -5,7 +5,7 @@ import TSDB
 @testable import TSDBServer
 import TSDBTestSupport
 
-@Suite(.serialized) struct RemoteReadTests {
+@Suite(.blocking, .serialized) struct RemoteReadTests {
     static let t0: Int64 = 1_700_000_000_000
 
     /// Three series of `rr_metric`, a sample every 15 s for 20 minutes, and one other metric.

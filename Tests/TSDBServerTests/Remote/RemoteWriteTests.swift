@@ -11,7 +11,7 @@ func withEmptyServer(remote: RemoteConfiguration = RemoteConfiguration(),
     try await withServer(fixture: false, remote: remote, body)
 }
 
-@Suite(.serialized) struct RemoteWriteTests {
+@Suite(.blocking, .serialized) struct RemoteWriteTests {
     /// A good request is one transaction: 204, and every sample reads back exactly.
     @Test func storesEverySample() async throws {
         try await withEmptyServer { s in

@@ -61,7 +61,7 @@ private func makeCertificate(in dir: String, name: String) throws {
     ])
 }
 
-@Suite(.serialized) struct WebConfigTests {
+@Suite(.blocking, .serialized) struct WebConfigTests {
     @Test func parsesPrometheusFormat() throws {
         let work = try TemporaryDirectory("tsdb-webconfig-parse")
         defer { work.remove() }

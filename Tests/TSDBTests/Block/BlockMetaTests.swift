@@ -6,7 +6,7 @@ import TSDBTestSupport
 
 /// `meta.json` (FORMAT.md §9.2): byte-identical to what Prometheus writes, unknown members
 /// kept, damaged files rejected with the file named.
-@Suite struct BlockMetaTests {
+@Suite(.heavy) struct BlockMetaTests {
     static let fixtures = [
         PrometheusBlockFixtures.metaAfterDelete, PrometheusBlockFixtures.metaLevel2, PrometheusBlockFixtures.metaLevel3,
     ]

@@ -72,7 +72,7 @@ enum PromtoolDump {
     }
 }
 
-@Suite struct BlockReadTests {
+@Suite(.heavy) struct BlockReadTests {
     static let all = [try! Matcher(.regexMatch, "__name__", ".+")]
 
     @Test func tombstonesHideDeletedSamples() throws {
@@ -205,7 +205,7 @@ enum PromtoolDump {
 }
 
 /// Prometheus 2.42's promtool as the oracle, both ways.
-@Suite(.enabled(if: Promtool.isAvailable, "needs promtool: apt-get install -y prometheus"))
+@Suite(.heavy, .enabled(if: Promtool.isAvailable, "needs promtool: apt-get install -y prometheus"))
 struct BlockPromtoolTests {
     /// promtool lists, analyzes and dumps a block we wrote exactly as we wrote it.
     @Test func promtoolReadsOurBlock() throws {

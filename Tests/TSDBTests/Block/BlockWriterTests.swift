@@ -85,7 +85,7 @@ struct BlockWorkload {
     }
 }
 
-@Suite struct BlockWriterTests {
+@Suite(.heavy) struct BlockWriterTests {
     @Test func randomWorkloadReadsBackThroughSelect() throws {
         var rng = SeededRandom.fromEnvironment()
         let seed = rng.seed

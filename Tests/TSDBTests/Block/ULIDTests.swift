@@ -15,7 +15,7 @@ private struct FixedRandom: RandomNumberGenerator {
 }
 
 /// ULIDs (FORMAT.md §9.1) against oklog/ulid's own test vectors and its parse rules.
-@Suite struct ULIDTests {
+@Suite(.heavy) struct ULIDTests {
     /// oklog `TestAlizainCompatibility`: time 1469918176385 with zero entropy.
     @Test func alizainVector() throws {
         var zero = FixedRandom(0)

@@ -7,7 +7,7 @@ import TSDBTestSupport
 /// Runs the installed promtool now (CI installs Debian's `prometheus`), rather than trusting
 /// the checked-in vectors alone: every XOR chunk it writes must decode without error and
 /// re-encode to the same bytes, and its CRC-32C must match ours.
-@Suite(.enabled(if: Promtool.isAvailable, "needs promtool: apt-get install -y prometheus"))
+@Suite(.heavy, .enabled(if: Promtool.isAvailable, "needs promtool: apt-get install -y prometheus"))
 struct PromtoolLiveTests {
     /// A chunk record of a block's chunk segment file (`chunks/000001`): uvarint data length,
     /// encoding byte, data, CRC-32C of encoding and data. A test-only reader; the block

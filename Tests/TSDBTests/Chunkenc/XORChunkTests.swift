@@ -3,7 +3,7 @@ import TSDBTestSupport
 
 @_spi(Chunks) import TSDB
 
-@Suite struct XORChunkTests {
+@Suite(.heavy) struct XORChunkTests {
     static let vectors: [ChunkVector] = (try? ChunkVector.load().chunks) ?? []
 
     @Test func vectorsArePresent() {

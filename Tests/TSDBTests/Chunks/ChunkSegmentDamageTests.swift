@@ -6,7 +6,7 @@ import TSDBTestSupport
 
 /// Damaged segment files and bad references: every case is a `.corruption` error naming the
 /// file and the offset of the damage, never a trap.
-@Suite struct ChunkSegmentDamageTests {
+@Suite(.heavy) struct ChunkSegmentDamageTests {
     /// Five chunks of 10, 300, 1, 0 and 50 data bytes in one segment.
     static let sizes = [10, 300, 1, 0, 50]
 

@@ -7,7 +7,7 @@ import TSDBTestSupport
 /// Block chunk segments against Prometheus's own writer: the reader opens every
 /// `chunks/000001` that `promtool tsdb create-blocks-from openmetrics` writes, and the
 /// writer, given the same chunks in the same order, produces the same file byte for byte.
-@Suite(.enabled(if: Promtool.isAvailable, "needs promtool: apt-get install -y prometheus"))
+@Suite(.heavy, .enabled(if: Promtool.isAvailable, "needs promtool: apt-get install -y prometheus"))
 struct ChunkSegmentPromtoolTests {
     /// The chunk directories of the blocks promtool makes from `Fixtures/chunks/input.om`.
     static func promtoolBlocks(in dir: String) throws -> [String] {

@@ -6,7 +6,7 @@ import TSDBTestSupport
 
 /// The writer and reader of block chunk segments (FORMAT.md, "Block chunk segments"):
 /// round trips, the byte layout and Prometheus's segment cut rule.
-@Suite struct ChunkSegmentWriterTests {
+@Suite(.heavy) struct ChunkSegmentWriterTests {
     @Test func randomXORChunksRoundTripAcrossSegments() throws {
         var rng = SeededRandom.fromEnvironment()
         try TemporaryDirectory.with { dir in

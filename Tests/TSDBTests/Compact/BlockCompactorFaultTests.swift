@@ -10,7 +10,7 @@ import Glibc
 
 /// Failures part-way through a compaction, what the loader does with the directory
 /// afterwards, and what Prometheus's own tools say about a compacted block.
-@Suite struct BlockCompactorFaultTests {
+@Suite(.heavy) struct BlockCompactorFaultTests {
     typealias F = CompactionFixture
 
     /// Three adjacent parents and one overlapping the middle one, written into `dir`.

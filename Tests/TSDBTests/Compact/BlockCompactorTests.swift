@@ -106,7 +106,7 @@ struct CompactionFixture {
     }
 }
 
-@Suite struct BlockCompactorTests {
+@Suite(.heavy) struct BlockCompactorTests {
     typealias F = CompactionFixture
 
     @Test func adjacentBlocksMergeWithChunksCopiedAndMetaFilledIn() throws {

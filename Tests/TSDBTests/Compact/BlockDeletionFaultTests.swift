@@ -7,7 +7,7 @@ import TSDBTestSupport
 /// A block deletion that fails part-way (a rename, a directory fsync or a removal) used to
 /// leave the block on disk, out of the database's set and so uncounted by size retention,
 /// until a restart; in a merge the parents after it were not even tried.
-@Suite struct BlockDeletionFaultTests {
+@Suite(.heavy) struct BlockDeletionFaultTests {
     @Test(arguments: [
         (FaultySyscalls.Operation.rename, "<ulid> → <ulid>.tmp-for-deletion"),
         (.fsync, "."),

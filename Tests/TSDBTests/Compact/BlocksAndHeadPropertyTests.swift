@@ -7,7 +7,7 @@ import TSDBTestSupport
 /// A random workload cut into blocks along the way, queried through blocks and head
 /// together, compared with a plain model: every matcher kind, time ranges across block
 /// boundaries, before and after reopening.
-@Suite struct BlocksAndHeadPropertyTests {
+@Suite(.heavy) struct BlocksAndHeadPropertyTests {
     @Test func queriesOverBlocksAndHeadAgreeWithAModel() throws {
         var rng = SeededRandom.fromEnvironment()
         let seed = rng.seed

@@ -8,7 +8,7 @@ import TSDBTestSupport
 /// `cleanTombstones()` under size retention makes room for each rewritten block before
 /// writing it, as merges do: the soak saw the directory 1.7 MB over its limit while blocks
 /// were rewritten next to their originals.
-@Suite struct CleanTombstonesRetentionTests {
+@Suite(.heavy) struct CleanTombstonesRetentionTests {
     @Test func cleaningTombstonesStaysWithinTheSizeLimit() throws {
         try TemporaryDirectory.with { dir in
             var model: [Labels: [Sample]] = [:]

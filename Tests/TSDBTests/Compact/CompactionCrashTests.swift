@@ -19,7 +19,7 @@ import Glibc
 /// first), one with tombstones. With Prometheus's ranges the child makes 3 compactions.
 /// 32 kills by default; `TSDB_COMPACTION_CRASH_ITERATIONS` for more, `TSDB_TEST_SEED` to
 /// replay the kill plans.
-@Suite struct CompactionCrashTests {
+@Suite(.heavy) struct CompactionCrashTests {
     static let hour: Int64 = 3_600_000
 
     /// The template directory and the samples it holds.

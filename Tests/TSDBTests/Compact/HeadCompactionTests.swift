@@ -6,7 +6,7 @@ import TSDBTestSupport
 
 /// Cutting the head into blocks: every sample stays queryable, across the cut, after a
 /// restart, and to promtool.
-@Suite struct HeadCompactionTests {
+@Suite(.heavy) struct HeadCompactionTests {
     static let hour: Int64 = 3_600_000
     static let step: Int64 = 15_000
 

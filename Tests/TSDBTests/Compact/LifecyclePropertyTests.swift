@@ -6,7 +6,7 @@ import TSDBTestSupport
 
 /// Random appends, deletes, compactions (head cuts, leveled merges, tombstone cleanups) and
 /// restarts, queried against a plain model after every step that changes storage.
-@Suite struct LifecyclePropertyTests {
+@Suite(.heavy) struct LifecyclePropertyTests {
     static let range: Int64 = 30 * 60_000
 
     @Test(arguments: 0..<3)

@@ -11,7 +11,7 @@ import TSDBTestSupport
 /// The database's maintenance round through the public API: leveled compaction of the blocks
 /// the head is cut into, retention by time and size, tombstone cleanup under a full disk,
 /// snapshots and self-metrics.
-@Suite struct MaintenanceTests {
+@Suite(.heavy) struct MaintenanceTests {
     static let hour: Int64 = 3_600_000
 
     /// 10 series `m{i}` with a sample a minute from `from` for `hours`, committed per minute.

@@ -6,7 +6,7 @@ import TSDBTestSupport
 /// The cases of Prometheus 2.42's `TestLeveledCompactor_plan`, `TestSplitByRange`,
 /// `TestRangeWithFailedCompactionWontGetSelected` and `TestNoPanicFor0Tombstones`
 /// (tsdb/compact_test.go): the same block metas, the same expected plans.
-@Suite struct PlannerTests {
+@Suite(.heavy) struct PlannerTests {
     /// A meta named `name` (a small number, as Prometheus's tests name directories), with its
     /// ULID built from it so plans can be read back as names.
     static func meta(_ name: Int, _ minTime: Int64, _ maxTime: Int64, series: UInt64 = 0, tombstones: UInt64 = 0,

@@ -8,7 +8,7 @@ import TSDBTestSupport
 /// compaction runs a minute after start), and we compact another copy: the same plans, and
 /// the same `index` and chunk segment bytes in every resulting block, vertical merges
 /// included. Takes about 70 s, so it runs only with `TSDB_PROMETHEUS_COMPACTION=1`.
-@Suite struct PrometheusCompactionTests {
+@Suite(.heavy) struct PrometheusCompactionTests {
     static let enabled = ProcessInfo.processInfo.environment["TSDB_PROMETHEUS_COMPACTION"] == "1"
         && PrometheusServerTests.prometheus != nil
 

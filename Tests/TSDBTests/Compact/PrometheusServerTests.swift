@@ -10,7 +10,7 @@ import TSDBTestSupport
 
 /// A real Prometheus server, started on a copy of a data directory we wrote (blocks, WAL
 /// checkpoint and WAL), answers queries as our own querier does.
-@Suite struct PrometheusServerTests {
+@Suite(.heavy) struct PrometheusServerTests {
     static let prometheus: String? = ["/usr/bin/prometheus", "/usr/local/bin/prometheus"].first {
         FileManager.default.isExecutableFile(atPath: $0)
     }

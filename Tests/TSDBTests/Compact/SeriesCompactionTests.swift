@@ -8,7 +8,7 @@ import TSDBTestSupport
 /// ``SeriesCompaction/applyDeletions`` with the compaction range and then
 /// ``SeriesCompaction/merge(_:)``; the resulting chunks must hold what Prometheus's do, with
 /// chunk times equal to their first and last sample.
-@Suite struct SeriesCompactionTests {
+@Suite(.heavy) struct SeriesCompactionTests {
     typealias Chunks = [[Int64]]
 
     struct Case: CustomTestStringConvertible, Sendable {

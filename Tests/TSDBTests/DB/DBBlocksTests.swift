@@ -6,7 +6,7 @@ import TSDBTestSupport
 
 /// The DB over blocks on disk: it opens the blocks in its directory and its queriers merge
 /// them with the head.
-@Suite struct DBBlocksTests {
+@Suite(.heavy) struct DBBlocksTests {
     /// Blocks promtool wrote, dropped into a data directory, are queried through the public
     /// API exactly as `promtool tsdb dump` prints them.
     @Test(.enabled(if: Promtool.isAvailable, "needs promtool: apt-get install -y prometheus"))

@@ -6,7 +6,7 @@ import TSDBTestSupport
 
 /// `DB.delete`: tombstones in the head (WAL-logged) and in blocks, across restarts, and as
 /// promtool reads them.
-@Suite struct DBDeleteTests {
+@Suite(.heavy) struct DBDeleteTests {
     static let hour: Int64 = 3_600_000
 
     /// 20 series `m{i, job}`, a sample every minute over `hours`.

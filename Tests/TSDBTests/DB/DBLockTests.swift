@@ -4,7 +4,7 @@ import TSDBTestSupport
 import TSDB
 
 /// The data directory's `lock` file, and read-only opens that take no lock and write nothing.
-@Suite struct DBLockTests {
+@Suite(.heavy) struct DBLockTests {
     @Test func secondOpenInTheSameProcessFailsNamingTheDirectory() throws {
         try TemporaryDirectory.with { dir in
             let db = try DB.open(directory: dir)

@@ -8,7 +8,7 @@ import TSDB
 
 /// Issue 11, hostile input through the API: each case gets a clear error or a documented
 /// behaviour, never a trap, and the directory still opens and verifies afterwards.
-@Suite struct HostileInputTests {
+@Suite(.heavy) struct HostileInputTests {
     func code(_ body: () throws -> Void) -> TSDBError.Code? {
         do { try body(); return nil } catch { return (error as? TSDBError)?.code ?? .io }
     }

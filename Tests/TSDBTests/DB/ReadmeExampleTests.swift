@@ -4,7 +4,7 @@ import TSDBTestSupport
 import TSDB
 
 /// The README's example, verbatim apart from the directory, so it cannot rot.
-@Suite struct ReadmeExampleTests {
+@Suite(.heavy) struct ReadmeExampleTests {
     @Test func readmeExampleRuns() throws {
         try TemporaryDirectory.with { dir in
             // --- README example begins ---

@@ -7,7 +7,7 @@ import TSDBTestSupport
 
 /// Issue 11, defects 1 and 2: every `Int64` timestamp is accepted or refused with a clear
 /// error (never a trap), and one far-future sample cannot poison the head.
-@Suite struct TimestampPolicyTests {
+@Suite(.heavy) struct TimestampPolicyTests {
     static let series = try! Labels(["__name__": "up", "job": "api"])
     static let now: Int64 = 1_700_000_000_000
 

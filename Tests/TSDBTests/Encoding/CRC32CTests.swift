@@ -3,7 +3,7 @@ import TSDBTestSupport
 
 @testable @_spi(Chunks) import TSDB
 
-@Suite struct CRC32CTests {
+@Suite(.heavy) struct CRC32CTests {
     @Test func standardCheckValue() {
         let input = Array("123456789".utf8)
         #expect(CRC32C.checksum(input) == 0xE306_9283)

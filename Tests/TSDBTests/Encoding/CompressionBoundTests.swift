@@ -1,11 +1,12 @@
 import Testing
+import TSDBTestSupport
 
 @testable import TSDB
 
 /// A decompressed length read from disk is untrusted: one that the compressed bytes cannot
 /// stand for is refused before anything is allocated (issue 11: a length field of 2^60, or
 /// here 1 GiB, must not allocate it).
-@Suite struct CompressionBoundTests {
+@Suite(.heavy) struct CompressionBoundTests {
     /// A snappy block header claiming 1 GiB (uvarint 0x80 0x80 0x80 0x80 0x04) and 6 bytes of data.
     static let hugeSnappy: [UInt8] = [0x80, 0x80, 0x80, 0x80, 0x04, 0x00, 0x61, 0x00, 0x61, 0x00, 0x61]
 

@@ -3,7 +3,7 @@ import TSDBTestSupport
 
 @testable @_spi(Chunks) import TSDB
 
-@Suite struct CompressionTests {
+@Suite(.heavy) struct CompressionTests {
     static func samplePayloads() -> [[UInt8]] {
         var rng = SeededRandom(seed: 7)
         let text = Array(String(repeating: "node_cpu_seconds_total{cpu=\"0\",mode=\"idle\"} 12345.6\n", count: 600).utf8)

@@ -3,7 +3,7 @@ import TSDBTestSupport
 
 @testable @_spi(Chunks) import TSDB
 
-@Suite struct VarintTests {
+@Suite(.heavy) struct VarintTests {
     @Test(arguments: [UInt64(0), 1, 127, 128, 300, 16383, 16384, UInt64(UInt32.max), UInt64.max])
     func uvarintRoundTrip(_ v: UInt64) throws {
         var w = ByteWriter()

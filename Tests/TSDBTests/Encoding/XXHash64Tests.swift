@@ -3,7 +3,7 @@ import TSDBTestSupport
 
 @testable @_spi(Chunks) import TSDB
 
-@Suite struct XXHash64Tests {
+@Suite(.heavy) struct XXHash64Tests {
     @Test func referenceVectors() {
         // From the xxHash reference implementation, seed 0.
         #expect(XXHash64.hash([]) == 0xEF46_DB37_51D8_E999)

@@ -20,7 +20,7 @@ import Glibc
 ///    acknowledged sample, no sample of a failed commit and no deleted one;
 /// 3. once the fault clears, the same database commits, compacts and closes, and a reopen
 ///    finds everything, with no leftovers of interrupted writes.
-@Suite struct FaultMatrixTests {
+@Suite(.heavy) struct FaultMatrixTests {
     typealias Site = FaultySyscalls.Site
 
     /// What a fault at a site does to the step that meets it.
@@ -94,7 +94,7 @@ import Glibc
         for s in counts.sorted(by: { $0.key < $1.key }) { print("  \(s.key) ×\(s.value)") }
     }
 
-    @Test(.timeLimit(.minutes(5))) func faultAtEverySite() throws {
+    @Test(.timeLimit(.minutes(20))) func faultAtEverySite() throws {
         _ = try Self.recorded.get()
         let cases = Self.cases
         let start = DispatchTime.now().uptimeNanoseconds

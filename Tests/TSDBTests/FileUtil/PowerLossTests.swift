@@ -10,7 +10,7 @@ import TSDBTestSupport
 /// fsync, a directory entry only once its directory was fsynced) at many moments of
 /// ``FaultWorkload``: commits, segment cuts, checkpoints, head cuts, merges, deletions,
 /// tombstone rewrites, snapshots and retention.
-@Suite struct PowerLossTests {
+@Suite(.heavy) struct PowerLossTests {
     /// The workload under `sys` until the power goes off; returns the model of what was
     /// acknowledged, and the phase at each call number.
     static func run(_ data: String, snapshot: String, options: (Syscalls) -> Options, power: PowerLossSyscalls)
@@ -67,7 +67,7 @@ import TSDBTestSupport
 
     /// `.everyCommit`: power lost at any of the cut points loses no acknowledged sample,
     /// brings back no deleted one, and leaves a directory that opens without repair.
-    @Test(.timeLimit(.minutes(5))) func everyCommitLosesNothingAcknowledged() throws {
+    @Test(.timeLimit(.minutes(20))) func everyCommitLosesNothingAcknowledged() throws {
         let points = Self.cutPoints
         let start = DispatchTime.now().uptimeNanoseconds
         let failures = Mutex<[String]>([])

@@ -16,7 +16,7 @@ import TSDB
 /// longer than the watchdog's limit stops it too; both print the seed and the iteration.
 /// 300 iterations by default; `TSDB_MUTATION_ITERATIONS=100000` for a long run,
 /// `TSDB_TEST_SEED` to replay one.
-@Suite struct MutationTests {
+@Suite(.heavy) struct MutationTests {
     static let iterations = ProcessInfo.processInfo.environment["TSDB_MUTATION_ITERATIONS"].flatMap(Int.init) ?? 300
 
     @Test func damagedDataDirectoriesNeverTrap() throws {

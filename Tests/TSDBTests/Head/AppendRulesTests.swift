@@ -3,7 +3,7 @@ import TSDBTestSupport
 
 @_spi(Chunks) import TSDB
 
-@Suite struct AppendRulesTests {
+@Suite(.heavy) struct AppendRulesTests {
     let series = try! Labels(["__name__": "up", "job": "api"])
 
     func withDB(_ body: (DB) throws -> Void) throws {

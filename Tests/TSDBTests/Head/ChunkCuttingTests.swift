@@ -3,7 +3,7 @@ import TSDBTestSupport
 
 @testable @_spi(Chunks) import TSDB
 
-@Suite struct ChunkCuttingTests {
+@Suite(.heavy) struct ChunkCuttingTests {
     /// A DB whose head is never cut into blocks, so its chunks can be inspected.
     func openHeadOnly(_ dir: String) throws -> DB {
         var options = Options()

@@ -6,7 +6,7 @@ import TSDBTestSupport
 
 /// The head writes its closed chunks to `chunks_head/` and a reopen loads them instead of
 /// replaying their samples (FORMAT.md §13.4–13.5).
-@Suite struct HeadChunkReplayTests {
+@Suite(.heavy) struct HeadChunkReplayTests {
     static let step: Int64 = 15_000
     static let hour: Int64 = 3_600_000
 

@@ -9,7 +9,7 @@ import TSDBTestSupport
 /// sequential reader, as in Prometheus; the parallel replay must count them the same way
 /// whatever the number of threads, not apply them when another thread has already created
 /// the series from a later record.
-@Suite struct ReplayOrderTests {
+@Suite(.heavy) struct ReplayOrderTests {
     /// Samples of reference 1 filling a few pages, then its series record; a series on the
     /// other shard (2) first, so that a second thread has something of its own.
     static func writeWAL(_ directory: String) throws {

@@ -8,7 +8,7 @@ import TSDBTestSupport
 /// by one through the sequential reader: random WALs with series records, duplicate series
 /// records under new references (aliases), tombstones, records of unknown types, records
 /// spanning many pages and pieces, under every split of the work, damaged or not.
-@Suite struct ReplayPipelineTests {
+@Suite(.heavy) struct ReplayPipelineTests {
     static let tunings: [ReplayTuning] = [
         ReplayTuning(threads: 1, pieces: 1), ReplayTuning(threads: 2, pieces: 1),
         ReplayTuning(threads: 3, pieces: 2), ReplayTuning(threads: 2, pieces: 8),

@@ -12,7 +12,7 @@ import Glibc
 @testable @_spi(Chunks) import TSDB
 
 /// `chunks_head/` both ways with Prometheus 2.42, and after a kill -9 with a torn tail.
-@Suite struct HeadChunkCompatibilityTests {
+@Suite(.heavy) struct HeadChunkCompatibilityTests {
     static let dataset = Repository.path("Fixtures/node-exporter/series-10k.jsonl")
 
     /// A Prometheus server on our data directory loads our head chunks (it logs no

@@ -8,7 +8,7 @@ import TSDBTestSupport
 @testable @_spi(Chunks) import TSDB
 
 /// The head chunk files (FORMAT.md §13): bytes written, read back, cut, and repaired.
-@Suite struct HeadChunkFileTests {
+@Suite(.heavy) struct HeadChunkFileTests {
     /// A chunk of `n` samples starting at `t0`, 15 s apart.
     static func chunk(_ n: Int, from t0: Int64 = 0, value: Double = 1) -> (data: [UInt8], minTime: Int64, maxTime: Int64) {
         var e = XOREncoder()

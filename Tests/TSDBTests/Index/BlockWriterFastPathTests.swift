@@ -8,7 +8,7 @@ import TSDBTestSupport
 /// ``SeriesSymbols`` sort as ``Labels/compare(_:_:)`` sorts them, an index written from
 /// symbol references is byte-identical to one written from labels, and chunk data written
 /// without tuples lands in the same segments at the same references.
-@Suite struct BlockWriterFastPathTests {
+@Suite(.heavy) struct BlockWriterFastPathTests {
     /// Label sets with shared prefixes, prefixes of each other, multi-byte UTF-8 and
     /// differing label counts: the cases where byte order and set order get subtle.
     static func randomLabelSets(_ rng: inout SeededRandom, count: Int) throws -> [Labels] {

@@ -6,7 +6,7 @@ import TSDBTestSupport
 
 /// Damaged index bytes: every failure is a `.corruption` error naming the file and an offset
 /// inside it, and nothing traps.
-@Suite struct IndexCorruptionTests {
+@Suite(.heavy) struct IndexCorruptionTests {
     /// Everything a reader can be asked, so that damage anywhere is met.
     struct Answers: Equatable {
         var contents: IndexContents

@@ -6,7 +6,7 @@ import TSDBTestSupport
 
 /// The block index against Debian's promtool 2.42, the oracle: its index files must read
 /// correctly here, and writing back what was read must give the same bytes.
-@Suite(.enabled(if: Promtool.isAvailable, "needs promtool: apt-get install -y prometheus"))
+@Suite(.heavy, .enabled(if: Promtool.isAvailable, "needs promtool: apt-get install -y prometheus"))
 struct IndexPromtoolTests {
     /// Runs `promtool tsdb create-blocks-from openmetrics` on `input` and returns the index
     /// path of every block, in ULID order.

@@ -4,7 +4,7 @@ import TSDBTestSupport
 
 @testable @_spi(Chunks) import TSDB
 
-@Suite struct IndexRoundTripTests {
+@Suite(.heavy) struct IndexRoundTripTests {
     @Test(arguments: [0, 1, 2, 31, 32, 33, 300, 2000])
     func randomIndexReadsBackWhatWasWritten(seriesCount: Int) throws {
         var rng = SeededRandom.fromEnvironment()

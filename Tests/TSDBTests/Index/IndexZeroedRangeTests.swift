@@ -8,7 +8,7 @@ import TSDBTestSupport
 /// `IndexReader.init` ("Range requires lowerBound <= upperBound"). A zeroed section reads as
 /// length 0 with CRC32C 0, which is the CRC of no bytes, so it passed the section check and
 /// the reader then formed the range of the entries after a 4-byte count that is not there.
-@Suite struct IndexZeroedRangeTests {
+@Suite(.heavy) struct IndexZeroedRangeTests {
     static func original(series: Int) throws -> [UInt8] {
         var rng = SeededRandom(seed: 11)
         let contents = try RandomIndex.contents(&rng, seriesCount: series)

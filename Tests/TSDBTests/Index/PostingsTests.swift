@@ -3,7 +3,7 @@ import TSDBTestSupport
 
 @testable @_spi(Chunks) import TSDB
 
-@Suite struct PostingsTests {
+@Suite(.heavy) struct PostingsTests {
     static func randomList(_ rng: inout SeededRandom, max: UInt64) -> [UInt64] {
         Set((0..<Int(rng.next() % 200)).map { _ in rng.next() % max }).sorted()
     }

@@ -3,7 +3,7 @@ import TSDBTestSupport
 
 @testable @_spi(Chunks) import TSDB
 
-@Suite struct LabelsTests {
+@Suite(.heavy) struct LabelsTests {
     @Test func sortsByNameAndDropsEmptyValues() throws {
         let l = try Labels(["job": "api", "__name__": "up", "zone": "", "instance": "a:1"])
         #expect(l.map(\.name) == ["__name__", "instance", "job"])

@@ -3,7 +3,7 @@ import TSDBTestSupport
 
 @testable @_spi(Chunks) import TSDB
 
-@Suite struct MatcherTests {
+@Suite(.heavy) struct MatcherTests {
     struct Case: Sendable, CustomStringConvertible {
         let kind: Matcher.Kind
         let pattern: String

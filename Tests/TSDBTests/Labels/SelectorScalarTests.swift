@@ -1,11 +1,12 @@
 import Testing
+import TSDBTestSupport
 
 import TSDB
 
 /// The selector parser walks Unicode scalars, as Go's lexer walks runes. Found by the
 /// `selector` fuzz target: walking `Character`s, a quote followed by a combining mark is
 /// one grapheme, so `{a="́"}` (which is how the matcher a="\u0301" prints) did not parse.
-@Suite struct SelectorScalarTests {
+@Suite(.heavy) struct SelectorScalarTests {
     @Test func aValueStartingWithACombiningMarkParses() throws {
         let matchers = try Selector.parse("{a=\"\u{301}\"}")
         #expect(matchers == [try Matcher(.equal, "a", "\u{301}")])

@@ -1,8 +1,9 @@
 import Testing
+import TSDBTestSupport
 
 @_spi(Chunks) import TSDB
 
-@Suite struct SelectorTests {
+@Suite(.heavy) struct SelectorTests {
     @Test func parsesMetricAndMatchers() throws {
         let ms = try Selector.parse(#"http_requests_total{job="api", code=~"5..", method!="GET",path!~'/x.*',}"#)
         #expect(ms.map(\.description) == [

@@ -9,7 +9,7 @@ import TSDBTestSupport
 /// Appenders and queriers at once: every transaction writes one sample, at one timestamp, to
 /// every series of its group, so a query that saw half a transaction would find the group's
 /// series with different sample counts or last timestamps.
-@Suite struct ConcurrencyTests {
+@Suite(.heavy) struct ConcurrencyTests {
     @Test func queriesNeverSeeHalfATransaction() throws {
         try TemporaryDirectory.with { dir in
             let db = try DB.open(directory: dir)

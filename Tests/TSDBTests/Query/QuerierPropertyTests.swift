@@ -7,7 +7,7 @@ import TSDBTestSupport
 
 /// Random series and samples, appended from several threads, then queried and compared with
 /// a plain in-memory model, over matchers of every kind and random time ranges.
-@Suite struct QuerierPropertyTests {
+@Suite(.heavy) struct QuerierPropertyTests {
     static let names = ["__name__", "job", "instance", "code", "path"]
     static let values = ["", "a", "b", "api", "api-2", "web", "5xx", "500", "503", "é", "e\u{301}", "/x\ny", "z"]
 

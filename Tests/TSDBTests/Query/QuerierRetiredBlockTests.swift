@@ -7,7 +7,7 @@ import TSDB
 /// A querier whose blocks are deleted after it was made (by a tombstone cleanup here; by
 /// compaction or retention in the soak, where a query failed with `closed: block … is
 /// closed`): its queries read the blocks that took over their data instead of failing.
-@Suite struct QuerierRetiredBlockTests {
+@Suite(.heavy) struct QuerierRetiredBlockTests {
     static let hour: Int64 = 3_600_000
 
     @Test func aQuerierOutlivesTheBlocksItListed() throws {

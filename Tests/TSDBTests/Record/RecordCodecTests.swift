@@ -5,7 +5,7 @@ import TSDBTestSupport
 
 /// The WAL record payloads (FORMAT.md §7): exact bytes against hand-computed examples,
 /// round trips, and damaged input.
-@Suite struct RecordCodecTests {
+@Suite(.heavy) struct RecordCodecTests {
     // MARK: Exact bytes, computed by hand from Prometheus's layout (tsdb/record/record.go)
 
     @Test func seriesRecordBytes() throws {

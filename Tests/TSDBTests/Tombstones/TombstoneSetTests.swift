@@ -4,7 +4,7 @@ import TSDBTestSupport
 @testable import TSDB
 
 /// The in-memory tombstones: interval merging as Prometheus's `Intervals.Add`.
-@Suite struct TombstoneSetTests {
+@Suite(.heavy) struct TombstoneSetTests {
     static func iv(_ a: Int64, _ b: Int64) -> TombstoneInterval { TombstoneInterval(minTime: a, maxTime: b) }
 
     static func adding(_ intervals: [(Int64, Int64)]) -> [TombstoneInterval] {

@@ -6,7 +6,7 @@ import TSDBTestSupport
 
 /// The `tombstones` file (FORMAT.md §9.3) against files Prometheus 2.42 wrote, round trips,
 /// and damage.
-@Suite struct TombstonesFileTests {
+@Suite(.heavy) struct TombstonesFileTests {
     typealias Fixtures = PrometheusBlockFixtures
 
     static func set(_ entries: [(UInt64, Int64, Int64)]) -> TombstoneSet {

@@ -11,7 +11,7 @@ import TSDBTestSupport
 /// sector) made every checkpoint fail, so the WAL was never truncated and grew until the
 /// disk was full. Here the checkpoint skips the damaged records, keeps every live series,
 /// reports the damage, and the segments go.
-@Suite struct CheckpointDamageTests {
+@Suite(.heavy) struct CheckpointDamageTests {
     @Test func damageInAFinishedSegmentIsReportedAndTheWALStillTruncated() throws {
         try TemporaryDirectory.with { dir in
             let metrics = TestMetrics()

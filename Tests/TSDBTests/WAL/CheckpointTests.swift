@@ -10,7 +10,7 @@ import Darwin
 
 @testable @_spi(Chunks) import TSDB
 
-@Suite struct CheckpointTests {
+@Suite(.heavy) struct CheckpointTests {
     /// What the test WAL holds, for computing what must survive.
     struct Written {
         var labels: [UInt64: Labels] = [:]

@@ -5,7 +5,7 @@ import TSDBTestSupport
 @testable @_spi(Chunks) import TSDB
 
 /// Compatibility of the WAL both ways, with Prometheus's own tools as the oracle.
-@Suite struct PromtoolWALTests {
+@Suite(.heavy) struct PromtoolWALTests {
     let dataset = Repository.path("Fixtures/node-exporter/series-10k.jsonl")
 
     /// `tsdb-bench write` leaves its data in the WAL only; `promtool tsdb dump` must print

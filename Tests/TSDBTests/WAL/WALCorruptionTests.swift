@@ -6,7 +6,7 @@ import TSDBTestSupport
 
 /// Damage to a WAL written by a `DB`, found by `DB.open` (FORMAT.md §6.6): a torn or damaged
 /// tail is cut, damage followed by good records is an error unless `repairWAL` is set.
-@Suite struct WALCorruptionTests {
+@Suite(.heavy) struct WALCorruptionTests {
     /// A WAL of `commits` commits in one segment, closed; and the record of what went in.
     static func writeWAL(commits: Int, seriesCount: Int, compression: WALCompression = .snappy, seed: UInt64) throws -> (segment: [UInt8], log: CommitLog) {
         try TemporaryDirectory.with { dir in

@@ -9,7 +9,7 @@ import TSDBTestSupport
 /// Failed writes and fsyncs injected through `Options.syscalls` (FORMAT.md §6.7): the
 /// failing commit throws `.io` and is absent after a restart, every other commit is
 /// present (Prometheus issue 13027: a torn record must not cost later good commits).
-@Suite struct WALFaultTests {
+@Suite(.heavy) struct WALFaultTests {
     static func options(_ faults: FaultInjector, compression: WALCompression = .snappy, sync: WALSyncMode = .onSegmentCut) -> Options {
         var options = Options()
         options.syscalls = faults.syscalls

@@ -4,7 +4,7 @@ import TSDBTestSupport
 
 /// The hook that lets an outside WAL reader (remote write) keep its unread segments through
 /// a truncation, up to its cap.
-@Suite struct WALRetentionTests {
+@Suite(.heavy) struct WALRetentionTests {
     /// A database with 32 KiB segments and 1-minute blocks, filled with 10 minutes of
     /// samples (many segments) and compacted once; returns the WAL's first segment after.
     private func truncatedFirstSegment(register: ((DB) -> WALRetention.Token)?) throws -> (first: Int, last: Int, checkpoint: Int?) {

@@ -5,7 +5,7 @@ import TSDBTestSupport
 @testable @_spi(Chunks) import TSDB
 
 /// The segment writer and `SegmentReader` (FORMAT.md §6): the bytes on disk, read raw.
-@Suite struct WALWriterTests {
+@Suite(.heavy) struct WALWriterTests {
     static let page = WALTest.page
 
     static func openWAL(_ dir: String, segmentPages: Int = 4096, compression: WALCompression = .none, sync: WALSyncMode = .onSegmentCut, sys: Syscalls = .system) throws -> WAL {

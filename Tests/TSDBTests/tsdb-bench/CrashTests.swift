@@ -21,7 +21,7 @@ import Darwin
 ///
 /// 50 kills by default; `TSDB_CRASH_ITERATIONS=1000` for a long run, `TSDB_TEST_SEED` to
 /// replay the same kill plans (the kill moments themselves depend on scheduling).
-@Suite struct CrashTests {
+@Suite(.heavy) struct CrashTests {
     static let dataset = Repository.path("Fixtures/node-exporter/series-10k.jsonl")
     /// Three shards (1000, 1000 and 500 series) ingest concurrently.
     static let metrics = 2_500

@@ -9,7 +9,7 @@ import TSDBTestSupport
 /// kill the directory opens; no two blocks overlap (so no sample is stored twice); and the
 /// data left is whole 2 h windows forming a suffix of the original: retention took from the
 /// oldest end, nothing else went missing.
-@Suite(.serialized) struct RetentionCrashTests {
+@Suite(.heavy, .serialized) struct RetentionCrashTests {
     static let hour: Int64 = 3_600_000
     static let windows = 24
 

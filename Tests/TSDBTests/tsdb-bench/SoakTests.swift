@@ -6,7 +6,7 @@ import TSDBTestSupport
 /// series churn, queries, deletes, head cuts, merges and retention on a fast-forward clock.
 /// It must exit 0 (disk within the size limit, descriptors and mappings bounded, none left
 /// after close), and blocks must have been cut and deleted along the way.
-@Suite struct SoakTests {
+@Suite(.heavy) struct SoakTests {
     static var seconds: Int { ProcessInfo.processInfo.environment["TSDB_SOAK_SECONDS"].flatMap(Int.init) ?? 120 }
 
     @Test func resourcesStayBounded() throws {

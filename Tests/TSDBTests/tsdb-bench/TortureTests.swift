@@ -33,7 +33,7 @@ import Glibc
 /// 100 kills by default; `TSDB_CRASH_KILLS=10000` for the long run, `TSDB_TEST_SEED` to
 /// replay the same seeds and kill delays (the moments themselves depend on scheduling),
 /// `TSDB_TORTURE_PRODUCTS=.build/release` to kill release builds of the tools.
-@Suite struct TortureTests {
+@Suite(.heavy) struct TortureTests {
     static var kills: Int { ProcessInfo.processInfo.environment["TSDB_CRASH_KILLS"].flatMap(Int.init) ?? 100 }
 
     static func product(_ name: String) throws -> String {

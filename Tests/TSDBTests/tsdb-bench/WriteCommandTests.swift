@@ -3,7 +3,7 @@ import Testing
 import TSDBTestSupport
 
 /// `tsdb-bench write` as a user runs it: the built binary on the shipped dataset.
-@Suite struct WriteCommandTests {
+@Suite(.heavy) struct WriteCommandTests {
     let dataset = Repository.path("Fixtures/node-exporter/series-10k.jsonl")
 
     @Test func ingestsTheWorkloadAndRunsTheDemoQuery() throws {

@@ -4,7 +4,7 @@ import TSDB
 import TSDBTestSupport
 
 /// The rules every `tsdb-inspect` command follows: read-only, clear errors, `--help`.
-@Suite struct InspectCLIRulesTests {
+@Suite(.heavy) struct InspectCLIRulesTests {
     /// Reading commands, with the arguments that follow the directory.
     static let readingCommands: [[String]] = [["list"], ["list", "-r"], ["dump"], ["dump", "--format", "openmetrics"]]
 

@@ -3,7 +3,7 @@ import Testing
 import TSDBTestSupport
 
 /// `tsdb-inspect` as a user runs it.
-@Suite struct InspectCommandTests {
+@Suite(.heavy) struct InspectCommandTests {
     @Test func decodesAPromtoolChunk() throws {
         let vector = try #require(try ChunkVector.load().chunks.first { $0.labels["__name__"] == "fx_special_values" })
         let out = try Command.run(try Products.path("tsdb-inspect"), ["decode-chunk", hexString(vector.bytes)])

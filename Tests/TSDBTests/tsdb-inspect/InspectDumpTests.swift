@@ -4,7 +4,7 @@ import TSDB
 import TSDBTestSupport
 
 /// `tsdb-inspect list` and `dump` against `promtool tsdb list` and `dump`, as a user runs them.
-@Suite(.enabled(if: Promtool.isAvailable, "needs promtool: apt-get install -y prometheus"))
+@Suite(.heavy, .enabled(if: Promtool.isAvailable, "needs promtool: apt-get install -y prometheus"))
 struct InspectDumpTests {
     @Test func dumpEqualsPromtoolOnPromtoolBlocks() throws {
         let dir = try InspectFixtures.promtoolBlocks(from: InspectFixtures.variedOpenMetrics)

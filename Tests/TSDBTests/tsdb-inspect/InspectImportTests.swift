@@ -5,7 +5,7 @@ import TSDB
 import TSDBTestSupport
 
 /// `tsdb-inspect import openmetrics` against `promtool tsdb create-blocks-from openmetrics`.
-@Suite(.enabled(if: Promtool.isAvailable, "needs promtool: apt-get install -y prometheus"))
+@Suite(.heavy, .enabled(if: Promtool.isAvailable, "needs promtool: apt-get install -y prometheus"))
 struct InspectImportTests {
     /// `promtool tsdb dump` of a directory (which needs a `wal` directory to exist).
     func promtoolDump(_ dir: String) throws -> String {

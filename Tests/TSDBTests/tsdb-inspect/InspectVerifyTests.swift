@@ -4,7 +4,7 @@ import TSDB
 import TSDBTestSupport
 
 /// `tsdb-inspect verify`, `analyze` and `dump-wal` as a user runs them.
-@Suite struct InspectVerifyTests {
+@Suite(.heavy) struct InspectVerifyTests {
     func verify(_ dir: String) throws -> (status: Int32, stdout: String, stderr: String) {
         try Command.runStatus(try InspectFixtures.tool(), ["verify", dir])
     }
