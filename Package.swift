@@ -68,7 +68,10 @@ let package = Package(
             dependencies: ["TSDB", "Exposition", "TSDBTools", "PromQL", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/tsdb-inspect"),
 
-        .target(name: "TSDBFuzzHarness", dependencies: ["TSDB", "Exposition"], path: "Sources/TSDBFuzzHarness"),
+        .target(
+            name: "TSDBFuzzHarness",
+            dependencies: ["TSDB", "Exposition", "RemoteProtocol", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            path: "Sources/TSDBFuzzHarness"),
         // The fuzz targets in one binary; see scripts/fuzz.sh and Fixtures/fuzz/README.md.
         .executableTarget(name: "tsdb-fuzz", dependencies: ["TSDBFuzzHarness"], path: "Sources/tsdb-fuzz"),
 
@@ -138,6 +141,10 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
             ],
             path: "Sources/RemoteWrite"),
+        .testTarget(
+            name: "RemoteProtocolTests",
+            dependencies: ["RemoteProtocol", "TSDB", "TSDBTestSupport", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            path: "Tests/RemoteProtocolTests"),
         .testTarget(
             name: "RemoteWriteTests",
             dependencies: [

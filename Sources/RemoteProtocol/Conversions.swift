@@ -14,28 +14,34 @@ public enum RemoteConversion {
     /// or value longer than `maxLabelBytes`.
     /// Cost: one array of the labels; the strings are shared with the message.
     public static func labels(_ labels: [Prometheus_Label], maxLabelBytes: Int = .max) throws(LabelError) -> Labels {
+        try Self.labels(pairs: labels.map { ($0.name, $0.value) }, maxLabelBytes: maxLabelBytes)
+    }
+
+    /// The engine's labels for (name, value) pairs in the order a request carries them,
+    /// checked as ``labels(_:maxLabelBytes:)`` says.
+    public static func labels(pairs: [(String, String)], maxLabelBytes: Int = .max) throws(LabelError) -> Labels {
         var out: [Label] = []
-        out.reserveCapacity(labels.count)
+        out.reserveCapacity(pairs.count)
         var previous: String? = nil
-        for label in labels {
-            guard label.name.utf8.count <= maxLabelBytes else {
-                throw LabelError(description: "label name of \(label.name.utf8.count) bytes exceeds the limit of \(maxLabelBytes) bytes")
+        for (name, value) in pairs {
+            guard name.utf8.count <= maxLabelBytes else {
+                throw LabelError(description: "label name of \(name.utf8.count) bytes exceeds the limit of \(maxLabelBytes) bytes")
             }
-            guard label.value.utf8.count <= maxLabelBytes else {
-                throw LabelError(description: "value of label \(quote(label.name)) has \(label.value.utf8.count) bytes, over the limit of \(maxLabelBytes) bytes")
+            guard value.utf8.count <= maxLabelBytes else {
+                throw LabelError(description: "value of label \(quote(name)) has \(value.utf8.count) bytes, over the limit of \(maxLabelBytes) bytes")
             }
-            guard Labels.isValidName(label.name) else {
-                throw LabelError(description: "invalid label name: \(quote(label.name))")
+            guard Labels.isValidName(name) else {
+                throw LabelError(description: "invalid label name: \(quote(name))")
             }
             if let previous {
-                let order = compareBytes(previous, label.name)
-                if order == 0 { throw LabelError(description: "duplicate label with name: \(label.name)") }
+                let order = compareBytes(previous, name)
+                if order == 0 { throw LabelError(description: "duplicate label with name: \(name)") }
                 if order > 0 {
-                    throw LabelError(description: "labels are not sorted by name: \(quote(label.name)) follows \(quote(previous))")
+                    throw LabelError(description: "labels are not sorted by name: \(quote(name)) follows \(quote(previous))")
                 }
             }
-            previous = label.name
-            if !label.value.isEmpty { out.append(Label(name: label.name, value: label.value)) }
+            previous = name
+            if !value.isEmpty { out.append(Label(name: name, value: value)) }
         }
         guard !out.isEmpty else { throw LabelError(description: "empty labelset") }
         return Labels(uncheckedSorted: out)

@@ -10,7 +10,7 @@ package enum FuzzHarness {
     /// Target names, as `TSDB_FUZZ_TARGET` and `Fixtures/fuzz/<target>/` spell them.
     package static let targets = [
         "index", "chunks", "xor", "meta", "tombstones", "wal", "records", "checkpoint", "replay",
-        "head-chunks", "selector", "text", "openmetrics",
+        "head-chunks", "selector", "text", "openmetrics", "remote-write",
     ]
 
     /// Runs `target` on `data`, and for checksummed formats again with the checksums
@@ -41,6 +41,7 @@ package enum FuzzHarness {
         case "selector": try FuzzDrivers.selector(data)
         case "text": try FuzzDrivers.text(data, openMetrics: false)
         case "openmetrics": try FuzzDrivers.text(data, openMetrics: true)
+        case "remote-write": try FuzzDrivers.remoteWrite(data)
         case "chunks":
             let dir = try scratch("chunks")
             try write(data, to: dir + "/000001")

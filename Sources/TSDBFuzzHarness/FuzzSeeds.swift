@@ -1,4 +1,6 @@
 import Foundation
+import RemoteProtocol
+import SwiftProtobuf
 import TSDB
 
 extension FuzzHarness {
@@ -89,5 +91,53 @@ extension FuzzHarness {
             #"foo:bar_baz{le="+Inf"}"#, #"{a!=""}"#,
         ]
         for (i, s) in selectors.enumerated() { try put("selector", "seed-\(i)", Array(s.utf8)) }
+        for (i, request) in remoteWriteSeeds().enumerated() { try put("remote-write", "seed-\(i)", try request.serializedBytes()) }
+    }
+
+    /// Remote-write requests as SwiftProtobuf encodes them: series with and without samples,
+    /// empty label values, exemplars, a histogram, metadata.
+    static func remoteWriteSeeds() -> [Prometheus_WriteRequest] {
+        func label(_ n: String, _ v: String) -> Prometheus_Label {
+            var l = Prometheus_Label()
+            l.name = n
+            l.value = v
+            return l
+        }
+        func series(_ labels: [Prometheus_Label], samples: Int, start: Int64) -> Prometheus_TimeSeries {
+            var ts = Prometheus_TimeSeries()
+            ts.labels = labels
+            ts.samples = (0..<samples).map { i in
+                var s = Prometheus_Sample()
+                s.timestamp = start + Int64(i) * 15_000
+                s.value = i % 5 == 4 ? .nan : Double(i) * 1.5
+                return s
+            }
+            return ts
+        }
+        var one = Prometheus_WriteRequest()
+        one.timeseries = [series([label("__name__", "up"), label("instance", "a:9100"), label("job", "node")], samples: 3, start: 1_700_000_000_000)]
+        var many = Prometheus_WriteRequest()
+        many.timeseries = (0..<20).map { i in
+            series([label("__name__", "http_requests_total"), label("code", i % 3 == 0 ? "" : "200"), label("path", "/p\(i)é")],
+                   samples: i % 4, start: -5_000 + Int64(i))
+        }
+        var extras = series([label("__name__", "rpc_seconds"), label("le", "+Inf")], samples: 2, start: 0)
+        var exemplar = Prometheus_Exemplar()
+        exemplar.labels = [label("trace_id", "abc123")]
+        exemplar.value = 0.25
+        exemplar.timestamp = 7
+        extras.exemplars = [exemplar]
+        var withExtras = Prometheus_WriteRequest()
+        withExtras.timeseries = [extras]
+        var metadata = Prometheus_MetricMetadata()
+        metadata.type = .counter
+        metadata.metricFamilyName = "http_requests_total"
+        metadata.help = "Requests."
+        withExtras.metadata = [metadata]
+        var histogram = Prometheus_WriteRequest()
+        var h = series([label("__name__", "native")], samples: 0, start: 0)
+        h.histograms = [Prometheus_Histogram()]
+        histogram.timeseries = [h]
+        return [one, many, withExtras, histogram, Prometheus_WriteRequest()]
     }
 }

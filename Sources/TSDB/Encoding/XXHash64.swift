@@ -1,6 +1,6 @@
 /// xxHash64 with seed 0, the hash Prometheus uses for label sets (`labels.Hash`).
 /// Streaming, so a label set can be hashed without building a joined buffer.
-struct XXHash64 {
+package struct XXHash64 {
     private static let p1: UInt64 = 11_400_714_785_074_694_791
     private static let p2: UInt64 = 14_029_467_366_897_019_727
     private static let p3: UInt64 = 1_609_587_929_392_839_161
@@ -15,7 +15,7 @@ struct XXHash64 {
     private var buffer: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
     private var buffered = 0
 
-    init() {}
+    package init() {}
 
     @inline(__always)
     private static func round(_ acc: UInt64, _ input: UInt64) -> UInt64 {
@@ -29,7 +29,7 @@ struct XXHash64 {
         (acc ^ round(0, val)) &* p1 &+ p4
     }
 
-    mutating func update(_ bytes: UnsafeRawBufferPointer) {
+    package mutating func update(_ bytes: UnsafeRawBufferPointer) {
         total &+= UInt64(bytes.count)
         var i = 0
         let n = bytes.count
@@ -79,7 +79,7 @@ struct XXHash64 {
         buffered = 0
     }
 
-    func finalize() -> UInt64 {
+    package func finalize() -> UInt64 {
         var h: UInt64
         if total >= 32 {
             h = ((v1 << 1) | (v1 >> 63)) &+ ((v2 << 7) | (v2 >> 57))

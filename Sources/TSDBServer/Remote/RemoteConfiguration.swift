@@ -12,6 +12,9 @@ public struct RemoteConfiguration: Sendable {
     /// The longest label name or value accepted by the receiver, in bytes; longer is a 400.
     /// (Prometheus 2.42 has no limit.)
     public var maxLabelBytes = 64 << 10
+    /// How many series the receiver keeps by their encoded labels, to append them by
+    /// reference (about 150 bytes each).
+    public var seriesCacheCapacity = 1 << 20
     /// `--storage.remote.read-sample-limit`: most samples in one remote-read query; 0 for no limit.
     public var readSampleLimit = 50_000_000
     /// `--storage.remote.read-concurrent-limit`: remote reads served at once; the rest wait.

@@ -15,6 +15,15 @@ struct RemoteWriteHandler: Sendable {
     let configuration: RemoteConfiguration
     let logger: Logger
     let stats: RemoteWriteStats
+    let cache: SeriesRefCache
+
+    init(db: DB, configuration: RemoteConfiguration, logger: Logger, stats: RemoteWriteStats) {
+        self.db = db
+        self.configuration = configuration
+        self.logger = logger
+        self.stats = stats
+        cache = SeriesRefCache(capacity: configuration.seriesCacheCapacity)
+    }
 
     /// The outcome of one decoded request.
     enum Outcome: Equatable {
@@ -34,16 +43,16 @@ struct RemoteWriteHandler: Sendable {
             return RemoteResponse.error(.contentTooLarge,
                                         "request body too large: more than \(configuration.maxWriteBodyBytes) bytes")
         }
-        let message: Prometheus_WriteRequest
+        let request: WriteRequestView
         do {
-            message = try decode(Array(body.readableBytesView))
+            request = try decode(Array(body.readableBytesView))
         } catch let e as SnappyBody.DecodeError {
             if case .tooLarge = e { return RemoteResponse.error(.contentTooLarge, e.description) }
             return reject(e.description)
         } catch {
-            return reject("proto: cannot parse WriteRequest: \(error)")
+            return reject("\(error)")
         }
-        switch append(message) {
+        switch append(request) {
         case .stored(let n):
             stats.samples.add(n, ordering: .relaxed)
             return Response(status: .noContent)
@@ -62,45 +71,59 @@ struct RemoteWriteHandler: Sendable {
     }
 
     /// Snappy, then protobuf; the declared decompressed size is checked before decompressing.
-    func decode(_ compressed: [UInt8]) throws -> Prometheus_WriteRequest {
-        let bytes = try SnappyBody.decode(compressed, limit: configuration.maxWriteDecodedBytes)
-        return try Prometheus_WriteRequest(serializedBytes: bytes)
+    func decode(_ compressed: [UInt8]) throws -> WriteRequestView {
+        try WriteRequestView(decoding: try SnappyBody.decode(compressed, limit: configuration.maxWriteDecodedBytes))
     }
 
     /// Appends every sample of `request` in one transaction; metadata is ignored, exemplars
     /// are counted and dropped (there is no exemplar storage), native histograms refuse the
-    /// request as 2.42 does without its feature flag.
-    func append(_ request: Prometheus_WriteRequest) -> Outcome {
+    /// request as 2.42 does without its feature flag. A series known by its encoded labels
+    /// is appended by reference (``SeriesRefCache``).
+    func append(_ request: WriteRequestView) -> Outcome {
         var app: Appender
         do { app = try db.appender() } catch { return .failed(error.description) }
         var failure: Outcome? = nil
         var exemplars = 0
-        series: for ts in request.timeseries {
-            if !ts.histograms.isEmpty {
+        series: for ts in request.series {
+            if ts.histograms > 0 {
                 failure = .rejected("native histograms are disabled")
                 break
             }
-            let labels: Labels
-            do {
-                labels = try RemoteConversion.labels(ts.labels, maxLabelBytes: configuration.maxLabelBytes)
-            } catch {
-                failure = .rejected("invalid labels: \(error.description)")
-                break
+            let key = request.labelKey(of: ts)
+            let hash = key.map(SeriesRefCache.hash) ?? 0
+            var ref = key.flatMap { cache.ref($0, hash: hash) }
+            if ref == nil && ts.samples.isEmpty {
+                // No sample to append, but the labels are still checked.
+                do { _ = try request.labels(of: ts, maxLabelBytes: configuration.maxLabelBytes) } catch {
+                    failure = .rejected("invalid labels: \(error.description)")
+                    break
+                }
             }
-            var ref: SeriesRef? = nil
-            for s in ts.samples {
+            for i in ts.samples {
+                let s = request.samples[i]
                 do throws(TSDBError) {
                     if let r = ref {
-                        try app.append(r, timestamp: s.timestamp, value: s.value)
-                    } else {
-                        ref = try app.append(labels, timestamp: s.timestamp, value: s.value)
+                        do throws(TSDBError) {
+                            try app.append(r, timestamp: s.timestamp, value: s.value)
+                            continue
+                        } catch where error.code == .unknownSeriesRef {
+                            cache.remove(hash: hash)  // the head dropped the series
+                        }
                     }
+                    let labels: Labels
+                    do { labels = try request.labels(of: ts, maxLabelBytes: configuration.maxLabelBytes) } catch {
+                        failure = .rejected("invalid labels: \(error.description)")
+                        break series
+                    }
+                    let created = try app.append(labels, timestamp: s.timestamp, value: s.value)
+                    ref = created
+                    if let key { cache.insert(key, hash: hash, ref: created) }
                 } catch {
                     failure = Self.outcome(error)
                     break series
                 }
             }
-            exemplars += ts.exemplars.count
+            exemplars += ts.exemplars
         }
         if let failure {
             app.rollback()
