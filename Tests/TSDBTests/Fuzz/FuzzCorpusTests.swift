@@ -7,7 +7,8 @@ import TSDBTestSupport
 /// `scripts/fuzz.sh`, crashing inputs included once fixed) through the same harness code
 /// `tsdb-fuzz` runs: every file must decode or be refused, with every invariant holding,
 /// and without a trap (which would stop the test process).
-@Suite(.heavy) struct FuzzCorpusTests {
+/// Serialized: the harness reuses one scratch directory per process.
+@Suite(.heavy, .serialized) struct FuzzCorpusTests {
     @Test(arguments: FuzzHarness.targets)
     func corpusReplaysCleanly(target: String) throws {
         let directory = Repository.path("Fixtures/fuzz/\(target)")
