@@ -2,11 +2,13 @@
 # The same HTTP queries against tsdb-server and Prometheus 2.42 on copies of one data
 # directory, with 1 and 16 clients (wrk), printing latency percentiles and throughput.
 #
-#   scripts/api-vs-prometheus.sh [-d SECONDS] [-q QUERIES] DIR
+#   scripts/api-vs-prometheus.sh [-d SECONDS] [-q QUERIES] [-n] DIR
 #
 # DIR: blocks from `tsdb-bench promql-data DIR --series 10000 --hours 24`. QUERIES: the
 # PromQL issue's set, scripts/promql-bench-queries.txt by default (S and E are the data's
-# first and last block times), to which /series and /labels are added. Each request runs
+# first and last block times), to which /series, /labels and /label/instance/values are
+# added unless -n is given; a QUERIES line `api PATH` adds PATH (e.g. `api /api/v1/labels`)
+# as it is. A subset: `grep range scripts/promql-bench-queries.txt >/tmp/q`. Each request runs
 # SECONDS (default 5) per client count (1 and 16) and server, through HTTP and JSON, as a
 # client sees it. Needs `swift build -c release --product tsdb-server`, Debian's
 # `prometheus` and `wrk` (apt-get install -y prometheus wrk).
@@ -14,14 +16,16 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 dur=5
 queries=scripts/promql-bench-queries.txt
+extras=1
 while [[ $# -gt 1 ]]; do
   case $1 in
     -d) dur=$2; shift 2 ;;
     -q) queries=$2; shift 2 ;;
+    -n) extras=0; shift ;;
     *) break ;;
   esac
 done
-[[ $# -eq 1 && -d $1 ]] || { echo "usage: $0 [-d SECONDS] [-q QUERIES] DATA_DIR" >&2; exit 2; }
+[[ $# -eq 1 && -d $1 ]] || { echo "usage: $0 [-d SECONDS] [-q QUERIES] [-n] DATA_DIR" >&2; exit 2; }
 dir=$1
 bin=.build/release/tsdb-server
 [[ -x $bin ]] || { echo "build first: swift build -c release --product tsdb-server" >&2; exit 2; }
@@ -58,7 +62,7 @@ done
 
 # The query set: scripts/promql-bench-queries.txt (the PromQL issue's, S and E being the
 # data's first and last block times) plus /series and /labels, as URL paths.
-mapfile -t lines < <(python3 - "$dir" "$queries" <<'EOF'
+mapfile -t lines < <(python3 - "$dir" "$queries" "$extras" <<'EOF'
 import glob, json, os, re, sys, urllib.parse
 lo, hi = None, None
 for m in glob.glob(os.path.join(sys.argv[1], "*", "meta.json")):
@@ -83,7 +87,9 @@ for line in open(sys.argv[2]):
     if not line or line.startswith('#'):
         continue
     kind, rest = line.split(' ', 1)
-    if kind == 'instant':
+    if kind == 'api':
+        print(f"{rest}\t{rest}")
+    elif kind == 'instant':
         tt, e = rest.split(' ', 1)
         q = {'query': expand(e), 'time': secs(t(tt))}
         print(f"instant {e}\t/api/v1/query?" + urllib.parse.urlencode(q))
@@ -91,8 +97,10 @@ for line in open(sys.argv[2]):
         s, en, st, e = rest.split(' ', 3)
         q = {'query': expand(e), 'start': secs(t(s)), 'end': secs(t(en)), 'step': secs(dur(st))}
         print(f"range {st} {e}\t/api/v1/query_range?" + urllib.parse.urlencode(q))
-print("series up 1h\t/api/v1/series?" + urllib.parse.urlencode({'match[]': 'up', 'start': secs(E - 3600000), 'end': secs(E)}))
-print("labels\t/api/v1/labels")
+if sys.argv[3] == '1':
+    print("series up 1h\t/api/v1/series?" + urllib.parse.urlencode({'match[]': 'up', 'start': secs(E - 3600000), 'end': secs(E)}))
+    print("labels\t/api/v1/labels")
+    print("label instance values\t/api/v1/label/instance/values")
 EOF
 )
 names=() paths=()

@@ -22,8 +22,10 @@ public final class PrometheusAPI: Sendable {
         public var maxQueryLength = 256 * 1024
         /// The largest form body read, as Go's ParseForm caps it (10 MB).
         public var maxBodySize = 10 << 20
-        /// Cancel a query whose client closed the connection. The cost: the connection is
-        /// closed after every query's answer (Hummingbird's way of watching the inbound side).
+        /// Cancel a query whose client closed the connection. With a server built by
+        /// `HTTPServerBuilder.http1WatchingDisconnects` (``TSDBServer``'s `application`),
+        /// connections stay alive; on another server the connection is closed after every
+        /// query's answer (Hummingbird's `consumeWithCancellationOnInboundClose`).
         public var cancelQueriesOnDisconnect = true
         /// What `/api/v1/status/flags` lists.
         public var flags: [String: String] = [:]

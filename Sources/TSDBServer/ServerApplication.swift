@@ -95,7 +95,7 @@ extension TSDBServer {
         let http1 = HTTP1Channel.Configuration(
             idleTimeout: .nanoseconds(idle.seconds * 1_000_000_000 + idle.attoseconds / 1_000_000_000),
             httpDecoderConfiguration: decoder)
-        var server = HTTPServerBuilder.http1(configuration: http1)
+        var server = HTTPServerBuilder.http1WatchingDisconnects(configuration: http1)
         if let tls = webConfig?.tls {
             let channel = try tls.channelConfiguration(file: webConfigFile)
             do { server = try .tls(server, configuration: channel) } catch {

@@ -81,16 +81,26 @@ public struct TSDBServer: Sendable {
     }
 
     /// Collects the parameters as Go's ParseForm does and answers. A PromQL query is
-    /// cancelled when its client closes the connection, as Go cancels the request's context
-    /// (Hummingbird then closes the connection after the answer: no keep-alive for queries).
+    /// cancelled when its client closes the connection, as Go cancels the request's context:
+    /// through the connection's ``ConnectionWatcher`` when the server was built with
+    /// `HTTPServerBuilder.http1WatchingDisconnects` (as ``application(address:limits:webConfig:webConfigFile:logger:onServerRunning:addRoutes:)``
+    /// does), otherwise through Hummingbird's `consumeWithCancellationOnInboundClose`, which
+    /// closes the connection after the answer (no keep-alive for queries).
     static func respond<Context: RequestContext>(_ api: PrometheusAPI, _ endpoint: PrometheusAPI.Endpoint,
                                                  _ request: Request, _ context: Context) async -> Response {
+        let labelName: String? = endpoint == .labelValues ? context.parameters.get("name").map(Self.pathUnescape) : nil
         guard api.configuration.cancelQueriesOnDisconnect, endpoint == .query || endpoint == .queryRange else {
-            return await respond(api, endpoint, request, body: request.body, context)
+            return await respond(api, endpoint, request, body: request.body, labelName: labelName)
+        }
+        if let watcher = ConnectionWatcher.current {
+            let body = request.body
+            return await watcher.cancellingOnClose {
+                await respond(api, endpoint, request, body: body, labelName: labelName)
+            }
         }
         do {
             return try await request.body.consumeWithCancellationOnInboundClose { body in
-                await respond(api, endpoint, request, body: body, context)
+                await respond(api, endpoint, request, body: body, labelName: labelName)
             }
         } catch {
             // The client has gone: nobody reads this.
@@ -98,9 +108,9 @@ public struct TSDBServer: Sendable {
         }
     }
 
-    private static func respond<Context: RequestContext>(_ api: PrometheusAPI, _ endpoint: PrometheusAPI.Endpoint,
-                                                         _ request: Request, body requestBody: RequestBody,
-                                                         _ context: Context) async -> Response {
+    private static func respond(_ api: PrometheusAPI, _ endpoint: PrometheusAPI.Endpoint,
+                                _ request: Request, body requestBody: RequestBody,
+                                labelName: String?) async -> Response {
         var form = FormValues()
         if request.method == .post || request.method == .put || request.method == .patch,
            let type = request.headers[.contentType],
@@ -117,10 +127,6 @@ public struct TSDBServer: Sendable {
             urlForm.parse(query: Array(query.utf8))
             for p in urlForm.pairs { form.append(p.name, p.value) }
             if let e = urlForm.error { form.setError(e) }
-        }
-        var labelName: String? = nil
-        if endpoint == .labelValues, let raw = context.parameters.get("name") {
-            labelName = Self.pathUnescape(raw)
         }
         let answer = await api.handle(endpoint, form: form, labelName: labelName)
         return Self.response(answer)
