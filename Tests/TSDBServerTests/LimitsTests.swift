@@ -106,4 +106,18 @@ import TSDBTestSupport
             #expect(try await HTTP.get(s.base + "/api/v1/query?query=1").status == 200)
         }
     }
+
+    /// Queries keep the connection open: curl sends both on one connection, and both are
+    /// answered (the disconnect watcher does not close it after an answer).
+    @Test func queriesKeepTheConnectionAlive() async throws {
+        try await withServer { s in
+            let q = s.base + "/api/v1/query?query=vector(1)&time=1700000000"
+            let r = try await offPool {
+                try Command.runStatus("/usr/bin/curl", ["-s", "-v", "-m", "20", "-o", "/dev/null", "-o", "/dev/null", "-w", "%{http_code}\n", q, q])
+            }
+            #expect(r.status == 0)
+            #expect(r.stdout.split(separator: "\n") == ["200", "200"])
+            #expect(r.stderr.contains("Re-using existing connection"), "\(r.stderr)")
+        }
+    }
 }
