@@ -150,6 +150,7 @@ let package = Package(
             dependencies: [
                 "RemoteWrite", "TSDB", "RemoteProtocol", "TSDBTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),

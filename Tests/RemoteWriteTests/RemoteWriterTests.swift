@@ -1,4 +1,5 @@
 import Foundation
+import HummingbirdBcrypt
 import MetricsTestKit
 import Synchronization
 import Testing
@@ -53,6 +54,56 @@ private func start(_ sender: RemoteWriter) -> Task<Void, any Error> {
         let saved = try #require(try RemoteWriter.savedPosition(directory: work.path + "/db", endpoint: "prom"))
         let size = try FileManager.default.attributesOfItem(atPath: work.path + "/db/wal/00000000")[.size] as? Int
         #expect(saved == WALPosition(segment: 0, offset: size ?? -1))
+    }
+
+    /// To a Prometheus behind TLS (a self-signed certificate trusted through `caFile`) and
+    /// basic auth: every sample arrives; wrong credentials are a 401, which drops the batch.
+    @Test(.enabled(if: PrometheusReceiver.isAvailable, "prometheus is not installed"))
+    func reachesPrometheusOverTLSWithBasicAuth() async throws {
+        let work = try TemporaryDirectory()
+        defer { work.remove() }
+        try Command.run("/usr/bin/openssl", [
+            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2",
+            "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+            "-keyout", work.path + "/server.key", "-out", work.path + "/server.crt",
+        ])
+        let hash = Bcrypt.hash("s3cret", cost: 4)
+        let webConfig = """
+        tls_server_config:
+          cert_file: \(work.path)/server.crt
+          key_file: \(work.path)/server.key
+        basic_auth_users:
+          alice: \(hash)
+
+        """
+        let prom = try PrometheusReceiver.start(work: work.path, webConfig: webConfig, scheme: "https",
+                                                curlOptions: ["--cacert", work.path + "/server.crt", "-u", "alice:s3cret"])
+        defer { prom.stop() }
+        let db = try openDB(work.path + "/db")
+        defer { try? db.close() }
+        let t0 = recentStart()
+        let expected = try appendSamples(db, seriesCount: 5, samplesPerSeries: 200, start: t0)
+        let tls = RemoteWriteEndpoint.TLS(caFile: work.path + "/server.crt")
+        let good = RemoteWriteEndpoint(url: prom.writeURL, name: "secure", authorization: .basic(username: "alice", password: "s3cret"),
+                                       tls: tls, queue: fastQueue())
+        let wrong = RemoteWriteEndpoint(url: prom.writeURL, name: "wrong", authorization: .basic(username: "alice", password: "nope"),
+                                        tls: tls, queue: fastQueue())
+        let sender = try RemoteWriter(db: db, directory: work.path + "/db", configuration: .init(endpoints: [good, wrong]),
+                                      logger: quietLogger())
+        let task = start(sender)
+        let done = await eventually(60) {
+            (sender.stats(endpoint: "secure")?.samplesSent ?? 0) >= expected.count
+                && (sender.stats(endpoint: "wrong")?.samplesFailed ?? 0) >= expected.count
+        }
+        task.cancel()
+        try await task.value
+        #expect(done)
+        let secure = try #require(sender.stats(endpoint: "secure"))
+        #expect(secure.samplesSent == expected.count && secure.samplesFailed == 0)
+        let denied = try #require(sender.stats(endpoint: "wrong"))
+        #expect(denied.samplesSent == 0 && denied.samplesFailed == expected.count)
+        let got = try prom.rawSamples(#"{__name__="rw_test"}"#, range: "1h", time: t0 + 600_000)
+        #expect(got.sorted() == expected.sorted())
     }
 
     @Test func retriesOn503And429HonouringRetryAfter() async throws {

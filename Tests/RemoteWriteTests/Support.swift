@@ -148,7 +148,11 @@ final class PrometheusReceiver: @unchecked Sendable {
 
     static var isAvailable: Bool { FileManager.default.isExecutableFile(atPath: "/usr/bin/prometheus") }
 
-    static func start(work: String) throws -> PrometheusReceiver {
+    /// Starts Prometheus as a remote-write receiver. With `webConfig` (the text of a
+    /// `--web.config.file`), `scheme` and `curlOptions` (say `--cacert` and `-u`) are how
+    /// the test itself reaches it.
+    static func start(work: String, webConfig: String? = nil, scheme: String = "http",
+                      curlOptions: [String] = []) throws -> PrometheusReceiver {
         let config = work + "/prometheus.yml"
         try "global: {}\n".write(toFile: config, atomically: true, encoding: .utf8)
         let port = try freePort()
@@ -156,6 +160,11 @@ final class PrometheusReceiver: @unchecked Sendable {
         p.executableURL = URL(fileURLWithPath: "/usr/bin/prometheus")
         p.arguments = ["--storage.tsdb.path=\(work)/prom-data", "--config.file=\(config)", "--web.enable-remote-write-receiver",
                        "--web.listen-address=127.0.0.1:\(port)", "--storage.tsdb.retention.time=100y"]
+        if let webConfig {
+            let file = work + "/prometheus-web.yml"
+            try webConfig.write(toFile: file, atomically: true, encoding: .utf8)
+            p.arguments! += ["--web.config.file=\(file)"]
+        }
         let logPath = work + "/prometheus.log"
         FileManager.default.createFile(atPath: logPath, contents: nil)
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
@@ -163,9 +172,10 @@ final class PrometheusReceiver: @unchecked Sendable {
         p.standardError = log
         p.standardInput = FileHandle.nullDevice
         try p.run()
-        let server = PrometheusReceiver(process: p, port: port, logPath: logPath)
+        let server = PrometheusReceiver(process: p, port: port, logPath: logPath, base: "\(scheme)://127.0.0.1:\(port)",
+                                        curlOptions: curlOptions)
         for _ in 0..<600 {
-            if let r = try? curl(["http://127.0.0.1:\(port)/-/ready"]), r.status == 200 { return server }
+            if let r = try? curl(curlOptions + [server.base + "/-/ready"]), r.status == 200 { return server }
             if !p.isRunning { break }
             usleep(100_000)
         }
@@ -174,19 +184,24 @@ final class PrometheusReceiver: @unchecked Sendable {
         throw TestFailure(description: "prometheus did not become ready: \(text.suffix(2000))")
     }
 
-    private init(process: Process, port: Int, logPath: String) {
+    let base: String
+    let curlOptions: [String]
+
+    private init(process: Process, port: Int, logPath: String, base: String, curlOptions: [String]) {
         self.process = process
         self.port = port
         self.logPath = logPath
+        self.base = base
+        self.curlOptions = curlOptions
     }
 
-    var writeURL: String { "http://127.0.0.1:\(port)/api/v1/write" }
+    var writeURL: String { base + "/api/v1/write" }
 
     /// Every raw sample of the series matching `selector`, through an instant query of a
     /// range selector (raw samples, not evaluated steps) at `time` (ms).
     func rawSamples(_ selector: String, range: String, time: Int64) throws -> [ReceivedSample] {
         let query = "\(selector)[\(range)]"
-        let r = try Self.curl(["-G", "http://127.0.0.1:\(port)/api/v1/query", "--data-urlencode", "query=\(query)",
+        let r = try Self.curl(curlOptions + ["-G", base + "/api/v1/query", "--data-urlencode", "query=\(query)",
                                "--data-urlencode", "time=\(Double(time) / 1000)"])
         guard r.status == 200, let json = try JSONSerialization.jsonObject(with: Data(r.body.utf8)) as? [String: Any],
               let data = json["data"] as? [String: Any], let result = data["result"] as? [[String: Any]] else {
