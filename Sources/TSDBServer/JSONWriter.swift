@@ -64,23 +64,17 @@ struct JSONWriter {
         bytes.append(0x22)
     }
 
-    mutating func int(_ v: Int64) {
-        if v == 0 { bytes.append(0x30); return }
-        var m = v.magnitude
-        if v < 0 { bytes.append(0x2D) }
-        var tmp: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                  UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        var count = 0
-        withUnsafeMutableBytes(of: &tmp) { buf in
-            while m > 0 {
-                buf[19 - count] = UInt8(48 + m % 10)
-                m /= 10
-                count += 1
-            }
-            bytes.append(contentsOf: buf[(20 - count)...])
+    /// Writes at most `maxCount` bytes in place: `body` fills the memory it is given and
+    /// returns how many bytes it wrote; they are appended at once.
+    @inline(__always)
+    mutating func write(maxCount: Int, _ body: (UnsafeMutablePointer<UInt8>) -> Int) {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: maxCount) { buffer in
+            let start = buffer.baseAddress!
+            bytes.append(contentsOf: UnsafeBufferPointer(start: start, count: body(start)))
         }
     }
+
+    mutating func int(_ v: Int64) { write(maxCount: 20) { NumberText.write(v, to: $0) } }
 
     mutating func int(_ v: Int) { int(Int64(v)) }
 
@@ -88,40 +82,46 @@ struct JSONWriter {
 
     /// jsonutil.MarshalTimestamp: seconds, then `.` and three digits when not whole.
     mutating func timestamp(_ ms: Int64) {
-        var t = ms
-        if t < 0 {
-            bytes.append(0x2D)
-            t = t == .min ? .max : -t
-        }
-        int(t / 1000)
-        let fraction = t % 1000
-        if fraction != 0 {
-            bytes.append(0x2E)
-            if fraction < 100 { bytes.append(0x30) }
-            if fraction < 10 { bytes.append(0x30) }
-            int(fraction)
-        }
+        write(maxCount: NumberText.maxTimestampLength) { NumberText.timestamp(ms, to: $0) }
     }
 
     /// Go's `json.Marshal(float64(ms) / 1000)`, as Prometheus writes scalar and string times.
     mutating func floatSeconds(_ ms: Int64) {
         let v = Double(ms) / 1000
-        let abs = Swift.abs(v)
-        GoFloat.append(v, format: abs != 0 && (abs < 1e-6 || abs >= 1e21) ? .e : .f, to: &bytes)
+        write(maxCount: GoFloat.maxLength) { GoFloat.write(v, format: GoFloat.jsonFormat(v), to: $0) }
     }
 
     /// A sample value as a string, as jsonutil.MarshalValue writes it ('e' for tiny or huge).
     mutating func sampleValue(_ v: Double) {
-        bytes.append(0x22)
-        let abs = Swift.abs(v)
-        GoFloat.append(v, format: abs != 0 && (abs < 1e-6 || abs >= 1e21) ? .e : .f, to: &bytes)
-        bytes.append(0x22)
+        write(maxCount: GoFloat.maxLength + 2) { p in Self.quotedValue(v, to: p) }
+    }
+
+    /// A point of a vector or matrix, `[<timestamp>,"<value>"]`, in one append: the
+    /// hot loop of every query answer.
+    mutating func point(timestamp t: Int64, value v: Double) {
+        write(maxCount: NumberText.maxTimestampLength + GoFloat.maxLength + 5) { p in
+            p[0] = 0x5B
+            var n = 1 + NumberText.timestamp(t, to: p + 1)
+            p[n] = 0x2C
+            n += 1
+            n += Self.quotedValue(v, to: p + n)
+            p[n] = 0x5D
+            return n + 1
+        }
+    }
+
+    @inline(__always)
+    private static func quotedValue(_ v: Double, to p: UnsafeMutablePointer<UInt8>) -> Int {
+        p[0] = 0x22
+        let n = 1 + GoFloat.write(v, format: GoFloat.jsonFormat(v), to: p + 1)
+        p[n] = 0x22
+        return n + 1
     }
 
     /// `strconv.FormatFloat(v, 'f', -1, 64)` in quotes, as Prometheus writes a scalar's value.
     mutating func scalarValue(_ v: Double) {
         bytes.append(0x22)
-        GoFloat.append(v, format: .f, to: &bytes)
+        write(maxCount: GoFloat.maxLength) { GoFloat.write(v, format: .f, to: $0) }
         bytes.append(0x22)
     }
 
@@ -149,20 +149,76 @@ struct JSONWriter {
     }
 }
 
+/// Decimal integers and jsonutil timestamps, written into memory the caller provides.
+enum NumberText {
+    /// `-9223372036854775.808`, the longest timestamp.
+    static let maxTimestampLength = 21
+
+    /// The decimal digits of `v` (at most 20); returns how many were written.
+    @inline(__always)
+    static func write(_ v: UInt64, to p: UnsafeMutablePointer<UInt8>) -> Int {
+        var count = 1
+        var rest = v
+        while rest >= 10 { rest /= 10; count += 1 }
+        var m = v
+        var i = count
+        repeat {
+            i -= 1
+            p[i] = UInt8(truncatingIfNeeded: 48 &+ m % 10)
+            m /= 10
+        } while i > 0
+        return count
+    }
+
+    /// `v` with a leading `-` when negative; at most 20 bytes.
+    @inline(__always)
+    static func write(_ v: Int64, to p: UnsafeMutablePointer<UInt8>) -> Int {
+        guard v < 0 else { return write(UInt64(v), to: p) }
+        p[0] = 0x2D
+        return 1 + write(v.magnitude, to: p + 1)
+    }
+
+    /// jsonutil.MarshalTimestamp: seconds, then `.` and three digits when not whole.
+    @inline(__always)
+    static func timestamp(_ ms: Int64, to p: UnsafeMutablePointer<UInt8>) -> Int {
+        var n = 0
+        // Go negates the milliseconds, so the smallest one wraps; it prints as the largest.
+        var t = ms
+        if t < 0 {
+            p[0] = 0x2D
+            n = 1
+            t = t == .min ? .max : -t
+        }
+        n += write(UInt64(t / 1000), to: p + n)
+        let fraction = Int(t % 1000)
+        if fraction != 0 {
+            p[n] = 0x2E
+            p[n + 1] = UInt8(truncatingIfNeeded: 48 + fraction / 100)
+            p[n + 2] = UInt8(truncatingIfNeeded: 48 + fraction / 10 % 10)
+            p[n + 3] = UInt8(truncatingIfNeeded: 48 + fraction % 10)
+            n += 4
+        }
+        return n
+    }
+}
+
 /// Go's `strconv.AppendFloat(buf, v, fmt, -1, 64)` for 'f' and 'e'.
 enum GoFloat {
     enum Format { case f, e }
 
+    /// The longest text `write` makes: 'f' of 5e-324 has 326 bytes.
+    static let maxLength = 400
+
+    /// The format Go's encoding/json (and jsonutil.MarshalValue) picks for a float64.
+    @inline(__always)
+    static func jsonFormat(_ v: Double) -> Format {
+        let abs = Swift.abs(v)
+        return abs != 0 && (abs < 1e-6 || abs >= 1e21) ? .e : .f
+    }
+
     static func appendInt(_ v: Int64, to out: inout [UInt8]) {
-        if v < 0 { out.append(0x2D) }
-        var m = v.magnitude
-        if m == 0 { out.append(0x30); return }
-        var divisor: UInt64 = 1
-        while divisor <= m / 10 { divisor *= 10 }
-        while divisor > 0 {
-            out.append(UInt8(48 + m / divisor))
-            m %= divisor
-            divisor /= 10
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { buffer in
+            out.append(contentsOf: UnsafeBufferPointer(start: buffer.baseAddress!, count: NumberText.write(v, to: buffer.baseAddress!)))
         }
     }
 
@@ -173,95 +229,112 @@ enum GoFloat {
     }
 
     static func append(_ v: Double, format: Format, to out: inout [UInt8]) {
-        if v.isNaN { out.append(contentsOf: [0x4E, 0x61, 0x4E]); return }
-        if v.isInfinite {
-            out.append(v < 0 ? 0x2D : 0x2B)
-            out.append(contentsOf: [0x49, 0x6E, 0x66])
-            return
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: maxLength) { buffer in
+            let n = write(v, format: format, to: buffer.baseAddress!)
+            out.append(contentsOf: UnsafeBufferPointer(start: buffer.baseAddress!, count: n))
         }
+    }
+
+    /// Writes `v` into `p`, which has room for `maxLength` bytes; returns the length.
+    static func write(_ v: Double, format: Format, to p: UnsafeMutablePointer<UInt8>) -> Int {
+        if v.isNaN { p[0] = 0x4E; p[1] = 0x61; p[2] = 0x4E; return 3 }
+        if v.isInfinite {
+            p[0] = v < 0 ? 0x2D : 0x2B
+            p[1] = 0x49; p[2] = 0x6E; p[3] = 0x66
+            return 4
+        }
+        var n = 0
+        if v.sign == .minus { p[0] = 0x2D; n = 1 }
         if v == 0 {
-            if v.sign == .minus { out.append(0x2D) }
-            if format == .e { out.append(contentsOf: Array("0e+00".utf8)) } else { out.append(0x30) }
-            return
+            guard format == .e else { p[n] = 0x30; return n + 1 }
+            for (i, b) in "0e+00".utf8.enumerated() { p[n + i] = b }
+            return n + 5
         }
         // Whole numbers below 2^53 print as integers in 'f'.
-        if format == .f, Swift.abs(v) < 9_007_199_254_740_992, v == v.rounded(.towardZero) {
-            appendInt(Int64(v), to: &out)
-            return
+        let abs = Swift.abs(v)
+        if format == .f, abs < 9_007_199_254_740_992, abs == abs.rounded(.towardZero) {
+            return n + NumberText.write(UInt64(abs), to: p + n)
         }
         // Swift's description has the shortest round-trip digits, as Go's -1 precision does.
-        // Short descriptions are stored inline, so this allocates nothing on the heap.
-        var text = Swift.abs(v).description
-        if v < 0 { out.append(0x2D) }
-        text.withUTF8 { utf8 in
-            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 32) { digits in
-              withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 400) { res in
-                // The number is laid out here, then appended at once.
-                var len = 0
-                func put(_ b: UInt8) { res[len] = b; len += 1 }
-                var count = 0
-                var point = 0
-                var sawPoint = false
-                var exponent = 0
-                var i = 0
-                while i < utf8.count {
-                    let c = utf8[i]
-                    if c == 0x2E {
-                        sawPoint = true
-                    } else if c == 0x65 || c == 0x45 {
-                        var sign = 1
-                        var j = i + 1
-                        if j < utf8.count, utf8[j] == 0x2D { sign = -1; j += 1 } else if j < utf8.count, utf8[j] == 0x2B { j += 1 }
-                        var e = 0
-                        while j < utf8.count, utf8[j] >= 0x30, utf8[j] <= 0x39 { e = e * 10 + Int(utf8[j] - 0x30); j += 1 }
-                        exponent = sign * e
-                        break
-                    } else if c >= 0x30 && c <= 0x39 && count < 32 {
-                        if !sawPoint { point += 1 }
-                        digits[count] = c
-                        count += 1
-                    }
-                    i += 1
-                }
-                point += exponent
-                var first = 0
-                while first < count - 1, digits[first] == 0x30 { first += 1; point -= 1 }
-                var last = count
-                while last > first + 1, digits[last - 1] == 0x30 { last -= 1 }
-                let n = last - first
-                switch format {
-                case .f:
-                    if point <= 0 {
-                        put(0x30)
-                        put(0x2E)
-                        for _ in 0..<(-point) { put(0x30) }
-                        for k in first..<last { put(digits[k]) }
-                    } else if point >= n {
-                        for k in first..<last { put(digits[k]) }
-                        for _ in 0..<(point - n) { put(0x30) }
-                    } else {
-                        for k in first..<(first + point) { put(digits[k]) }
-                        put(0x2E)
-                        for k in (first + point)..<last { put(digits[k]) }
-                    }
-                case .e:
-                    put(digits[first])
-                    if n > 1 {
-                        put(0x2E)
-                        for k in (first + 1)..<last { put(digits[k]) }
-                    }
-                    let exp = point - 1
-                    put(0x65)
-                    put(exp < 0 ? 0x2D : 0x2B)
-                    let e = Swift.abs(exp)
-                    if e < 10 { put(0x30) }
-                    if e >= 100 { put(UInt8(48 + e / 100)) }
-                    if e >= 10 { put(UInt8(48 + e / 10 % 10)) }
-                    put(UInt8(48 + e % 10))
-                }
-                out.append(contentsOf: UnsafeBufferPointer(rebasing: res[0..<len]))
-              }
+        // (libswiftCore's C entry point `swift_float64ToString` would write into our memory
+        // directly, but in Swift 6.3 it drops the leading zeros of values below 1.)
+        var text = abs.description
+        return text.withUTF8 { digits in
+            // Plain digits and a point (1e-4 ≤ |v| < 2^53): already Go's 'f'.
+            if format == .f, !digits.contains(where: { $0 == 0x65 || $0 == 0x45 }) {
+                (p + n).update(from: digits.baseAddress!, count: digits.count)
+                return n + digits.count
             }
+            return n + layout(digits, format: format, to: p + n)
+        }
+    }
+
+    /// Lays out a shortest-digits text (`d.ddd`, `ddd.d` or `d.ddde±x`) in Go's 'f' or 'e'.
+    private static func layout(_ utf8: UnsafeBufferPointer<UInt8>, format: Format, to res: UnsafeMutablePointer<UInt8>) -> Int {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 32) { digits in
+            var len = 0
+            func put(_ b: UInt8) { res[len] = b; len += 1 }
+            var count = 0
+            var point = 0
+            var sawPoint = false
+            var exponent = 0
+            var i = 0
+            while i < utf8.count {
+                let c = utf8[i]
+                if c == 0x2E {
+                    sawPoint = true
+                } else if c == 0x65 || c == 0x45 {
+                    var sign = 1
+                    var j = i + 1
+                    if j < utf8.count, utf8[j] == 0x2D { sign = -1; j += 1 } else if j < utf8.count, utf8[j] == 0x2B { j += 1 }
+                    var e = 0
+                    while j < utf8.count, utf8[j] >= 0x30, utf8[j] <= 0x39 { e = e * 10 + Int(utf8[j] - 0x30); j += 1 }
+                    exponent = sign * e
+                    break
+                } else if c >= 0x30 && c <= 0x39 && count < 32 {
+                    if !sawPoint { point += 1 }
+                    digits[count] = c
+                    count += 1
+                }
+                i += 1
+            }
+            point += exponent
+            var first = 0
+            while first < count - 1, digits[first] == 0x30 { first += 1; point -= 1 }
+            var last = count
+            while last > first + 1, digits[last - 1] == 0x30 { last -= 1 }
+            let n = last - first
+            switch format {
+            case .f:
+                if point <= 0 {
+                    put(0x30)
+                    put(0x2E)
+                    for _ in 0..<(-point) { put(0x30) }
+                    for k in first..<last { put(digits[k]) }
+                } else if point >= n {
+                    for k in first..<last { put(digits[k]) }
+                    for _ in 0..<(point - n) { put(0x30) }
+                } else {
+                    for k in first..<(first + point) { put(digits[k]) }
+                    put(0x2E)
+                    for k in (first + point)..<last { put(digits[k]) }
+                }
+            case .e:
+                put(digits[first])
+                if n > 1 {
+                    put(0x2E)
+                    for k in (first + 1)..<last { put(digits[k]) }
+                }
+                let exp = point - 1
+                put(0x65)
+                put(exp < 0 ? 0x2D : 0x2B)
+                let e = Swift.abs(exp)
+                if e < 10 { put(0x30) }
+                if e >= 100 { put(UInt8(48 + e / 100)) }
+                if e >= 10 { put(UInt8(48 + e / 10 % 10)) }
+                put(UInt8(48 + e % 10))
+            }
+            return len
         }
     }
 }

@@ -98,11 +98,9 @@ enum ResultJSON {
                 if i > 0 { w.byte(0x2C) }
                 w.raw(#"{"metric":"#)
                 w.labels(s.labels)
-                w.raw(#","value":["#)
-                w.timestamp(s.timestamp)
-                w.byte(0x2C)
-                w.sampleValue(s.value)
-                w.raw("]}")
+                w.raw(#","value":"#)
+                w.point(timestamp: s.timestamp, value: s.value)
+                w.byte(0x7D)
             }
             w.byte(0x5D)
         case .matrix(let series):
@@ -115,11 +113,7 @@ enum ResultJSON {
                     w.raw(#","values":["#)
                     for (j, p) in s.points.enumerated() {
                         if j > 0 { w.byte(0x2C) }
-                        w.byte(0x5B)
-                        w.timestamp(p.timestamp)
-                        w.byte(0x2C)
-                        w.sampleValue(p.value)
-                        w.byte(0x5D)
+                        w.point(timestamp: p.timestamp, value: p.value)
                     }
                     w.byte(0x5D)
                 }
@@ -171,7 +165,6 @@ enum ResultJSON {
 
     /// A float as Go's encoding/json writes float64.
     static func seconds(_ v: Double, _ w: inout JSONWriter) {
-        let abs = Swift.abs(v)
-        GoFloat.append(v, format: abs != 0 && (abs < 1e-6 || abs >= 1e21) ? .e : .f, to: &w.bytes)
+        w.write(maxCount: GoFloat.maxLength) { GoFloat.write(v, format: GoFloat.jsonFormat(v), to: $0) }
     }
 }

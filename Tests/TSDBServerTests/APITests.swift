@@ -218,6 +218,48 @@ func withServer(_ configure: (inout PrometheusAPI.Configuration) -> Void = { _ i
         #expect(GoFloat.string(2.5e22, format: .e) == "2.5e+22")
     }
 
+    /// Random doubles of every magnitude: 'f' and 'e' read back exactly, with as many
+    /// significant digits as the shortest round trip (`description`) has, in Go's layout.
+    @Test func goFloatRoundTripsShortest() {
+        var rng = SeededRandom(seed: 42)
+        func significant(_ text: Substring) -> String {
+            var d = String(text.prefix { $0 != "e" && $0 != "E" }.filter(\.isNumber))
+            while d.hasPrefix("0") && d.count > 1 { d.removeFirst() }
+            while d.hasSuffix("0") && d.count > 1 { d.removeLast() }
+            return d
+        }
+        for i in 0..<20_000 {
+            let v: Double
+            switch i % 4 {
+            case 0: v = Double(bitPattern: rng.next())  // any bit pattern
+            case 1: v = Double(rng.next() % 1_000_000_000) / 1000  // three decimals
+            case 2: v = Double(bitPattern: rng.next() & 0x7FFF_FFFF_FFFF_FFFF) * (rng.next() & 1 == 0 ? 1 : -1)
+            default: v = (Double(rng.next() >> 11) / Double(1 << 53)) * 1e6  // counters
+            }
+            guard v.isFinite else { continue }
+            for format in [GoFloat.Format.f, .e] {
+                let text = GoFloat.string(v, format: format)
+                #expect(Double(text) == v, "\(v.bitPattern) \(format): \(text)")
+                #expect(significant(Substring(text)) == significant(Substring(Swift.abs(v).description)), "\(v) \(format): \(text)")
+                if format == .f { #expect(!text.contains("e"), "\(text)") }
+                if format == .e, v != 0 {
+                    let exp = text.split(separator: "e").last ?? ""
+                    #expect(exp.count >= 3 && (exp.first == "+" || exp.first == "-"), "\(text)")
+                }
+            }
+        }
+    }
+
+    @Test func pointsAsPrometheusWritesThem() {
+        var w = JSONWriter()
+        w.point(timestamp: 1_700_000_000_005, value: 510423.71947228065)
+        w.point(timestamp: -1, value: 1e-7)
+        w.point(timestamp: 0, value: -2.5e21)
+        w.point(timestamp: 12_000, value: .nan)
+        w.point(timestamp: 1, value: 42)
+        #expect(String(decoding: w.bytes, as: UTF8.self) == #"[1700000000.005,"510423.71947228065"][-0.001,"1e-07"][0,"-2.5e+21"][12,"NaN"][0.001,"42"]"#)
+    }
+
     @Test func timestampsAsJsonutilWritesThem() {
         var w = JSONWriter()
         w.timestamp(1_700_000_000_500)
