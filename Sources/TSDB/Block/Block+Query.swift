@@ -52,7 +52,7 @@ extension Block {
     /// Tombstones and time ranges are not considered, as in Prometheus's block reader.
     func labelNames(matching matchers: [Matcher] = []) throws(TSDBError) -> [String] {
         try withReaders { (r: Readers) throws(TSDBError) -> [String] in
-            if matchers.isEmpty { return r.index.labelNames().filter { !$0.isEmpty } }
+            if matchers.isEmpty { return r.index.labelNames() }  // without "" already
             var names = Set<ByteString>()
             for ref in try IndexPostingsReader.resolve(matchers, in: r.index) {
                 for label in try r.index.series(ref).labels { names.insert(ByteString(label.name)) }
@@ -64,7 +64,11 @@ extension Block {
     /// Sorted values of label `name` among the series matching `matchers`, or all series.
     func labelValues(_ name: String, matching matchers: [Matcher] = []) throws(TSDBError) -> [String] {
         try withReaders { (r: Readers) throws(TSDBError) -> [String] in
-            if matchers.isEmpty { return try r.index.labelValues(name).filter { !$0.isEmpty } }
+            if matchers.isEmpty {
+                // Sorted byte-wise, so an empty value can only come first.
+                let values = try r.index.labelValues(name)
+                return values.first?.isEmpty == true ? Array(values.dropFirst()) : values
+            }
             var values = Set<ByteString>()
             for ref in try IndexPostingsReader.resolve(matchers, in: r.index) {
                 if let v = try r.index.series(ref).labels[name] { values.insert(ByteString(v)) }

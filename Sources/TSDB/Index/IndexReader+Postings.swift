@@ -108,9 +108,12 @@ extension IndexReader {
     package func labelNames() -> [String] { sortedLabelNames }
 
     /// The values of label `name`, in byte-wise order; empty if no series has the label.
-    /// Costs a scan of the name's entries in the postings offset table.
+    /// The first call for a name scans its entries in the postings offset table; later
+    /// ones are answered from memory.
     package func labelValues(_ name: String) throws(TSDBError) -> [String] {
-        guard let samples = postingsSamples[ByteString(name)], let first = samples.first else { return [] }
+        let key = ByteString(name)
+        if let cached = labelValuesCache.withLock({ $0[key] }) { return cached }
+        guard let samples = postingsSamples[key], let first = samples.first else { return [] }
         var cursor = PostingsTableCursor(bytes, from: first.entry, to: postingsTableEntries.upperBound, file: file)
         var values: [String] = []
         while !cursor.isAtEnd {
@@ -118,6 +121,7 @@ extension IndexReader {
             guard IndexFormat.compare(bytes, entry.name, to: name) == 0 else { break }
             values.append(try Self.string(bytes, entry.value, file: file))
         }
+        labelValuesCache.withLock { $0[key] = values }
         return values
     }
 

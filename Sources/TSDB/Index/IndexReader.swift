@@ -1,3 +1,5 @@
+import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -38,6 +40,9 @@ package final class IndexReader: Sendable {
     let postingsSamples: [ByteString: [PostingsSample]]
     /// Label names in byte-wise order, without "".
     let sortedLabelNames: [String]
+    /// `labelValues(_:)` answers already decoded: the index never changes, and the label
+    /// value endpoints ask for the same names again and again.
+    let labelValuesCache = Mutex<[ByteString: [String]]>([:])
 
     struct PostingsSample: Sendable {
         var value: String

@@ -52,3 +52,44 @@ struct ByteString: Hashable, Comparable, Sendable {
         s.withUTF8 { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
     }
 }
+
+extension ByteString {
+    /// The union of lists each sorted byte-wise without repeats, sorted byte-wise without
+    /// repeats: a merge, not a sort.
+    static func mergeSorted(_ lists: [[String]]) -> [String] {
+        var lists = lists.filter { !$0.isEmpty }
+        guard lists.count > 1 else { return lists.first ?? [] }
+        // Pairwise rounds: log2(k) passes over the values.
+        while lists.count > 1 {
+            var next: [[String]] = []
+            next.reserveCapacity((lists.count + 1) / 2)
+            var i = 0
+            while i + 1 < lists.count {
+                next.append(merge(lists[i], lists[i + 1]))
+                i += 2
+            }
+            if i < lists.count { next.append(lists[i]) }
+            lists = next
+        }
+        return lists[0]
+    }
+
+    private static func merge(_ a: [String], _ b: [String]) -> [String] {
+        var out: [String] = []
+        out.reserveCapacity(max(a.count, b.count))
+        var i = 0, j = 0
+        while i < a.count && j < b.count {
+            let c = compareUTF8(a[i], b[j])
+            if c < 0 {
+                out.append(a[i]); i += 1
+            } else if c > 0 {
+                out.append(b[j]); j += 1
+            } else {
+                out.append(a[i]); i += 1; j += 1
+            }
+        }
+        out.append(contentsOf: a[i...])
+        out.append(contentsOf: b[j...])
+        return out
+    }
+}

@@ -44,18 +44,18 @@ public final class Querier: Sendable {
 
     /// Sorted label names of the series matching `matchers`, or of all series.
     public func labelNames(matching matchers: [Matcher] = []) throws(TSDBError) -> [String] {
-        var names = Set<ByteString>()
-        if overlapsHead { for n in head.labelNames(matching: matchers) { names.insert(ByteString(n)) } }
-        try forEachBlock { (b) throws(TSDBError) in for n in try b.labelNames(matching: matchers) { names.insert(ByteString(n)) } }
-        return names.sorted().map(\.string)
+        var lists: [[String]] = []
+        if overlapsHead { lists.append(head.labelNames(matching: matchers)) }
+        try forEachBlock { (b) throws(TSDBError) in lists.append(try b.labelNames(matching: matchers)) }
+        return ByteString.mergeSorted(lists)
     }
 
     /// Sorted values of label `name` among the series matching `matchers`, or all series.
     public func labelValues(_ name: String, matching matchers: [Matcher] = []) throws(TSDBError) -> [String] {
-        var values = Set<ByteString>()
-        if overlapsHead { for v in head.labelValues(name, matching: matchers) { values.insert(ByteString(v)) } }
-        try forEachBlock { (b) throws(TSDBError) in for v in try b.labelValues(name, matching: matchers) { values.insert(ByteString(v)) } }
-        return values.sorted().map(\.string)
+        var lists: [[String]] = []
+        if overlapsHead { lists.append(head.labelValues(name, matching: matchers)) }
+        try forEachBlock { (b) throws(TSDBError) in lists.append(try b.labelValues(name, matching: matchers)) }
+        return ByteString.mergeSorted(lists)
     }
 
     /// Runs `body` on each of ``relevantBlocks()``. A block closed since it was listed
