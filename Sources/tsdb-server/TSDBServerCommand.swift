@@ -11,7 +11,6 @@ import TSDB
 import TSDBServer
 
 /// `tsdb-server`: Prometheus's HTTP API over a TSDB directory, with Prometheus's flag names.
-@main
 struct TSDBServerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tsdb-server",

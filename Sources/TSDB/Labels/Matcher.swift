@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// A condition on one label, with Prometheus semantics: `=`, `!=`, `=~`, `!~`.
 ///
 /// A series without the label behaves as if it had the empty value, so `{a=""}` selects
@@ -155,13 +161,25 @@ enum ValueTest: Sendable {
     }
 }
 
+/// Whether `needle`'s bytes occur in `haystack`'s, without copying either.
 private func containsUTF8(_ haystack: String, _ needle: String) -> Bool {
-    let h = Array(haystack.utf8)
-    let n = Array(needle.utf8)
-    guard n.count <= h.count else { return false }
-    if n.isEmpty { return true }
-    for start in 0...(h.count - n.count) where h[start] == n[0] {
-        if h[start..<(start + n.count)].elementsEqual(n) { return true }
+    var h = haystack
+    var n = needle
+    return h.withUTF8 { hb in
+        n.withUTF8 { nb in
+            if nb.isEmpty { return true }
+            guard nb.count <= hb.count else { return false }
+            // memmem is a GNU extension Glibc's module map leaves out: memchr, then memcmp.
+            let first = Int32(nb[0])
+            var start = 0
+            let last = hb.count - nb.count
+            while start <= last {
+                guard let hit = memchr(hb.baseAddress! + start, first, last - start + 1) else { return false }
+                let at = hb.baseAddress!.distance(to: hit.assumingMemoryBound(to: UInt8.self))
+                if memcmp(hb.baseAddress! + at, nb.baseAddress!, nb.count) == 0 { return true }
+                start = at + 1
+            }
+            return false
+        }
     }
-    return false
 }

@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Synchronization
 import TSDB
 
@@ -37,7 +42,7 @@ final class SeriesRefCache: Sendable {
 
     func ref(_ key: ArraySlice<UInt8>, hash: UInt64) -> SeriesRef? {
         stripe(hash).map.withLock { map in
-            guard let e = map[hash], e.key.elementsEqual(key) else { return nil }
+            guard let e = map[hash], Self.equal(e.key, key) else { return nil }
             return e.ref
         }
     }
@@ -51,6 +56,17 @@ final class SeriesRefCache: Sendable {
 
     func remove(hash: UInt64) {
         _ = stripe(hash).map.withLock { $0.removeValue(forKey: hash) }
+    }
+
+    /// Byte equality by `memcmp` (`elementsEqual` across array and slice is generic and
+    /// compares byte by byte: it was a fifth of the receiver's time).
+    private static func equal(_ a: [UInt8], _ b: ArraySlice<UInt8>) -> Bool {
+        guard a.count == b.count else { return false }
+        return a.withUnsafeBytes { x in
+            b.withUnsafeBytes { y in
+                x.count == 0 || memcmp(x.baseAddress!, y.baseAddress!, x.count) == 0
+            }
+        }
     }
 
     private func stripe(_ hash: UInt64) -> Stripe {
