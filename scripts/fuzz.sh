@@ -18,7 +18,7 @@ cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 SCRATCH=$ROOT/.build-fuzz
 FUZZER=$SCRATCH/release/tsdb-fuzz
-TARGETS="index chunks xor meta tombstones wal records checkpoint replay head-chunks selector text openmetrics"
+TARGETS="index chunks xor meta tombstones wal records checkpoint replay head-chunks selector text openmetrics remote-write"
 
 build() {
     swift build -c release --sanitize=fuzzer -Xswiftc -parse-as-library -Xswiftc -DFUZZING \

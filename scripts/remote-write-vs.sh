@@ -9,7 +9,7 @@
 # and the ratios pair by pair. Needs Debian's prometheus and victoria-metrics packages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-n=3 series=100000 per=500 conc=8 rounds=10
+n=3 series=100000 per=500 conc=8 rounds=30
 while [[ $# -gt 0 ]]; do
   case $1 in
     -n) n=$2; shift 2 ;;
