@@ -121,18 +121,30 @@ run() { # url clients -> "p50 p99 rps"
   echo "$(ms "$(awk '$1 == "50%" { print $2 }' <<<"$out")") $(ms "$(awk '$1 == "99%" { print $2 }' <<<"$out")") $(awk '/^Requests\/sec:/ { print $2 }' <<<"$out")"
 }
 printf '%-60.60s %3s | %10s %10s %7s | %10s %10s %7s | %6s %6s\n' query c "ours p50" "p99 ms" "req/s" "prom p50" "p99 ms" "req/s" "p50 x" "rps x"
-ratios50=() ratiosrps=()
+ratios50=() ratiosrps=() q50=() qrps=()
 for i in "${ok[@]}"; do
   for c in 1 16; do
     read -r o50 o99 orps < <(run "$ours${paths[$i]}" "$c")
     read -r t50 t99 trps < <(run "$theirs${paths[$i]}" "$c")
     r50=$(awk -v o="$o50" -v t="$t50" 'BEGIN { printf "%.2f", (o > 0 ? t / o : 0) }')
-    rr=$(awk -v o="$orps" -v t="$trps" 'BEGIN { printf "%.2f", (t > 0 ? o / t : 0) }')
-    ((c == 1)) && ratios50+=("$r50")
-    ((c == 16)) && ratiosrps+=("$rr")
+    # Prometheus finishing nothing in the run while we do is "inf" (counted as 999 in medians).
+    rr=$(awk -v o="$orps" -v t="$trps" 'BEGIN { if (t > 0) printf "%.2f", o / t; else if (o > 0) print "inf"; else print "0.00" }')
+    r50m=$r50 rrm=$rr
+    [[ $r50 == 0.00 && $t50 == 0 && $o50 != 0 ]] && r50m=999
+    [[ $rr == inf ]] && rrm=999
+    ((c == 1)) && ratios50+=("$r50m")
+    ((c == 16)) && ratiosrps+=("$rrm")
+    if [[ ${names[$i]} == instant* || ${names[$i]} == range* ]]; then
+      ((c == 1)) && q50+=("$r50m")
+      ((c == 16)) && qrps+=("$rrm")
+    fi
     printf '%-60.60s %3d | %10.2f %10.2f %7.0f | %10.2f %10.2f %7.0f | %6s %6s\n' "${names[$i]}" "$c" "$o50" "$o99" "$orps" "$t50" "$t99" "$trps" "$r50" "$rr"
   done
 done
 median() { printf '%s\n' "$@" | sort -n | awk '{ r[NR] = $1 } END { print r[int((NR + 1) / 2)] }'; }
-echo "median of Prometheus p50 / ours p50 (1 client): $(median "${ratios50[@]}")x"
-echo "median of ours req/s / Prometheus req/s (16 clients): $(median "${ratiosrps[@]}")x"
+if ((${#q50[@]} > 0)); then
+  echo "PromQL queries (${#q50[@]}): median of Prometheus p50 / ours p50 (1 client): $(median "${q50[@]}")x"
+  echo "PromQL queries (${#qrps[@]}): median of ours req/s / Prometheus req/s (16 clients): $(median "${qrps[@]}")x"
+fi
+echo "all requests: median of Prometheus p50 / ours p50 (1 client): $(median "${ratios50[@]}")x"
+echo "all requests: median of ours req/s / Prometheus req/s (16 clients): $(median "${ratiosrps[@]}")x"

@@ -150,6 +150,50 @@ private func start(_ sender: RemoteWriter) -> Task<Void, any Error> {
         #expect(h["x-scope-orgid"] == "tenant-1")
     }
 
+    /// The receiver is down (connections refused) while the DB keeps taking samples, then
+    /// comes back on its port: the backlog arrives, every sample exactly once. Down for
+    /// `TSDB_RW_DOWN_SECONDS` (default 3; the minute is `TSDB_RW_DOWN_SECONDS=60`,
+    /// which also goes past a request's 60 s deadline, so our own retries take over).
+    @Test(.timeLimit(.minutes(5)))
+    func aReceiverDownForAWhileGetsTheBacklog() async throws {
+        let downSeconds = Double(ProcessInfo.processInfo.environment["TSDB_RW_DOWN_SECONDS"] ?? "") ?? 3
+        let work = try TemporaryDirectory()
+        defer { work.remove() }
+        let first = try await ScriptedReceiver.start()
+        let port = first.port
+        let db = try openDB(work.path + "/db")
+        defer { try? db.close() }
+        let t0 = recentStart()
+        var expected = try appendSamples(db, seriesCount: 5, samplesPerSeries: 100, start: t0)
+        let endpoint = RemoteWriteEndpoint(url: first.url, name: "flaky", queue: fastQueue { $0.maxSamplesPerSend = 50 })
+        let sender = try RemoteWriter(db: db, directory: work.path + "/db", configuration: .init(endpoints: [endpoint]), logger: quietLogger())
+        let task = start(sender)
+        #expect(await eventually(30) { first.accepted.count >= expected.count })
+        await first.stop()
+        // Down: ingest goes on, the sender retries on connection errors.
+        let downUntil = ContinuousClock.now + .seconds(downSeconds)
+        var batch = 0
+        while ContinuousClock.now < downUntil {
+            // One second of samples per batch: a long outage stays in the past.
+            expected += try appendSamples(db, seriesCount: 5, samplesPerSeries: 10, start: t0 + 100_000 + Int64(batch) * 1000, step: 100)
+            batch += 1
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let second = try await ScriptedReceiver.start(port: port)
+        let done = await eventually(60) { first.accepted.count + second.accepted.count >= expected.count }
+        task.cancel()
+        try await task.value
+        await second.stop()
+        #expect(done)
+        #expect((first.accepted + second.accepted).sorted() == expected.sorted())
+        // What was appended while the receiver was down reached the one that came back.
+        // (async-http-client keeps retrying the connection within a request's 60 s
+        // deadline, so a short outage may show no retry of ours at all.)
+        #expect(second.accepted.count >= batch * 50)
+        let stats = try #require(sender.stats(endpoint: "flaky"))
+        #expect(stats.samplesFailed == 0 && stats.samplesDropped == 0)
+    }
+
     @Test func a400DropsTheBatchAndCountsIt() async throws {
         let work = try TemporaryDirectory()
         defer { work.remove() }

@@ -49,7 +49,9 @@ final class ScriptedReceiver: Sendable {
 
     var url: String { "http://127.0.0.1:\(port)/api/v1/write" }
 
-    static func start() async throws -> ScriptedReceiver {
+    /// Starts on `port` (0: one the system picks), e.g. the port of a stopped receiver to
+    /// bring it back.
+    static func start(port requested: Int = 0) async throws -> ScriptedReceiver {
         let box = Mutex<ScriptedReceiver?>(nil)
         let (stream, continuation) = AsyncStream<Int>.makeStream()
         let router = Router()
@@ -65,7 +67,7 @@ final class ScriptedReceiver: Sendable {
         }
         var logger = Logger(label: "scripted-receiver")
         logger.logLevel = .warning
-        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: requested)),
                               onServerRunning: { channel in
                                   continuation.yield(channel.localAddress?.port ?? 0)
                                   continuation.finish()
