@@ -73,7 +73,7 @@ extension PrometheusAPI {
         case .success(let r): (range, sets) = r
         case .failure(let r): return r
         }
-        return await runBlocking { [self] () -> APIResponse in
+        let answer = { @Sendable [self] () -> APIResponse in
             do {
                 guard let q = try querier(range) else { return .success { $0.raw("[]") } }
                 var names: [String]
@@ -89,6 +89,10 @@ extension PrometheusAPI {
                 return .error(.execution, "\(error)")
             }
         }
+        // Without matchers the names come from memory (kept by each block since open, and
+        // few in the head): answered in place, without the hop to another thread.
+        if sets.isEmpty { return answer() }
+        return await runBlocking(answer)
     }
 
     func labelValues(_ form: FormValues, name: String) async -> APIResponse {
