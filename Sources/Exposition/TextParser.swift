@@ -374,6 +374,13 @@ package struct TextParser {
     /// Go's `strconv.ParseFloat(s, 64)` as Prometheus calls it: decimal with optional sign,
     /// point and exponent, or `inf`/`infinity` (signed) and `nan`, any case; no hex, no
     /// underscores; nil for a syntax error or a value beyond the double range.
+    /// The same, of a string's UTF-8: label values such
+    /// as `le` and `quantile`, pushed values.
+    package static func parseGoFloat(_ s: String) -> Double? {
+        var s = s
+        return s.withUTF8 { parseGoFloat(UnsafeRawBufferPointer($0)) }
+    }
+
     package static func parseGoFloat(_ s: UnsafeRawBufferPointer) -> Double? {
         let n = s.count
         guard n > 0, n < 512 else { return nil }

@@ -158,7 +158,8 @@ extension Evaluator {
         var groupOf = [Int](repeating: -1, count: series.count)
         var bound = [Double](repeating: 0, count: series.count)
         for (i, s) in series.enumerated() {
-            guard let le = s.labels["le"], let b = parseGoFloat(le) else { continue }
+            guard let le = s.labels["le"],
+                  let b = TextParser.parseGoFloat(le) else { continue }
             bound[i] = b
             // Grouped by everything but `le`, the name included; the name is dropped after, so
             // two histograms apart only by name collide, Prometheus's duplicate-labelset error.

@@ -124,7 +124,7 @@ enum PushText {
                 guard let l = labels.first(where: { $0.name == special }) else {
                     return t == .histogram ? "histogram bucket without le label" : "summary sample without quantile label"
                 }
-                guard let v = Array(l.value.utf8).withUnsafeBytes({ TextParser.parseGoFloat($0) }) else {
+                guard let v = TextParser.parseGoFloat(l.value) else {
                     return "expected float as value for '\(special)' label, got \(goQuote(l.value))"
                 }
                 bound = v

@@ -71,7 +71,7 @@ enum PushGroupsFile {
     }
 
     static func parseFloat(_ s: Substring) -> Double? {
-        Array(s.utf8).withUnsafeBytes { TextParser.parseGoFloat($0) }
+        TextParser.parseGoFloat(String(s))
     }
 
     /// base64url without padding; the empty value as `=` (what the Pushgateway's clients send).
