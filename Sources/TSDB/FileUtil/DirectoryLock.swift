@@ -14,6 +14,8 @@ import Darwin
 /// descriptor closes, so a crashed process never leaves the directory locked.
 final class DirectoryLock: Sendable {
     static let fileName = "lock"
+    static let retries = 50
+    static let retryMicroseconds: UInt32 = 10_000
     let path: String
     private let fd: Int32
     private let sys: Syscalls
@@ -25,7 +27,17 @@ final class DirectoryLock: Sendable {
         path = directory + "/" + Self.fileName
         let fd = sys.open(path, O_RDWR | O_CREAT, 0o644)
         guard fd >= 0 else { throw .io("open lock file", path: path, errno: -fd) }
-        let r = sys.flock(fd, LOCK_EX | LOCK_NB)
+        var r = sys.flock(fd, LOCK_EX | LOCK_NB)
+        // A process spawned anywhere in this one (posix_spawn, fork) holds a copy of every
+        // descriptor, this lock's too, until its exec closes the O_CLOEXEC ones; on a loaded
+        // machine that takes milliseconds. A DB closed and opened again at that moment would
+        // find its own lock still held, so a held lock is tried again for 0.5 s first.
+        var tries = 0
+        while r == -EWOULDBLOCK && tries < Self.retries {
+            usleep(Self.retryMicroseconds)
+            tries += 1
+            r = sys.flock(fd, LOCK_EX | LOCK_NB)
+        }
         guard r == 0 else {
             _ = sys.close(fd)
             if r == -EWOULDBLOCK {
