@@ -216,12 +216,6 @@ enum GoFloat {
         return abs != 0 && (abs < 1e-6 || abs >= 1e21) ? .e : .f
     }
 
-    static func appendInt(_ v: Int64, to out: inout [UInt8]) {
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { buffer in
-            out.append(contentsOf: UnsafeBufferPointer(start: buffer.baseAddress!, count: NumberText.write(v, to: buffer.baseAddress!)))
-        }
-    }
-
     static func string(_ v: Double, format: Format = .f) -> String {
         var out: [UInt8] = []
         append(v, format: format, to: &out)
