@@ -18,6 +18,8 @@ public final class PrometheusAPI: Sendable {
         public var maxSamples = 50_000_000
         /// `--query.lookback-delta`.
         public var lookbackDelta: Duration = .seconds(300)
+        /// `--enable-feature=promql-per-step-stats`: `stats=all` also gives the samples read at each step.
+        public var enablePerStepStats = false
         /// The longest `query` parameter accepted, in bytes (Prometheus has no limit).
         public var maxQueryLength = 256 * 1024
         /// The largest form body read, as Go's ParseForm caps it (10 MB).
@@ -156,9 +158,8 @@ public final class PrometheusAPI: Sendable {
         case .failure(let r): return r
         }
         let at = ts.engineMilliseconds
-        let stats = form.first("stats")
-        return await execute(limit: limit, stats: stats.isEmpty ? nil : stats, steps: nil) { engine, cancellation throws(PromQLError) in
-            try engine.instantQuery(self.db, expr, at: at, cancellation: cancellation)
+        return await execute(limit: limit, stats: form.first("stats")) { engine, cancellation, stats throws(PromQLError) in
+            try engine.instantQuery(self.db, expr, at: at, cancellation: cancellation, stats: stats)
         }
     }
 
@@ -194,28 +195,18 @@ public final class PrometheusAPI: Sendable {
         do { expr = try PromQLParser.parse(text) } catch { return .error(.badData, error.description) }
         let s = start.engineMilliseconds, e = end.engineMilliseconds
         let step = Swift.max(1, stepNs / 1_000_000)
-        let stats = form.first("stats")
-        var steps: [Int64]? = nil
-        if stats == "all" {
-            var list: [Int64] = []
-            var t = s
-            while t <= e && list.count <= 11_000 {
-                list.append(t)
-                let (n, overflow) = t.addingReportingOverflow(step)
-                if overflow { break }
-                t = n
-            }
-            steps = list
-        }
-        return await execute(limit: limit, stats: stats.isEmpty ? nil : stats, steps: steps) { engine, cancellation throws(PromQLError) in
-            try engine.rangeQuery(self.db, expr, start: s, end: e, step: step, cancellation: cancellation)
+        return await execute(limit: limit, stats: form.first("stats")) { engine, cancellation, stats throws(PromQLError) in
+            try engine.rangeQuery(self.db, expr, start: s, end: e, step: step, cancellation: cancellation, stats: stats)
         }
     }
 
     /// Waits for a slot, evaluates off the cooperative pool, and writes the JSON there too.
-    /// A cancelled task (the client went away) cancels the evaluation.
-    func execute(limit: Duration, stats: String?, steps: [Int64]?,
-                 _ body: @escaping @Sendable (PromQLEngine, PromQLCancellation) throws(PromQLError) -> PromQLResult) async -> APIResponse {
+    /// A cancelled task (the client went away) cancels the evaluation. Any `stats` value
+    /// asks for timings and sample counts; `all` also for counts per step, with the feature on.
+    func execute(limit: Duration, stats statsParameter: String,
+                 _ body: @escaping @Sendable (PromQLEngine, PromQLCancellation, PromQLQueryStats?) throws(PromQLError) -> PromQLResult) async -> APIResponse {
+        let sampleStats = statsParameter.isEmpty ? nil
+            : PromQLQueryStats(perStep: configuration.enablePerStepStats && statsParameter == "all")
         let clock = ContinuousClock()
         let began = clock.now
         guard await gate.acquire(timeout: limit) else {
@@ -232,21 +223,21 @@ public final class PrometheusAPI: Sendable {
             await runBlocking { () -> APIResponse in
                 let evalStart = clock.now
                 let result: PromQLResult
-                do throws(PromQLError) { result = try body(engine, cancellation) } catch {
+                do throws(PromQLError) { result = try body(engine, cancellation, sampleStats) } catch {
                     return .error(APIErrorType(error.kind), error.message)
                 }
                 let evalTime = clock.now - evalStart
-                var timings: QueryTimings? = nil
-                if stats != nil {
+                var stats: ResultJSON.Stats? = nil
+                if let sampleStats {
                     var t = QueryTimings()
                     t.evalTotal = evalTime.seconds
                     t.innerEval = evalTime.seconds
                     t.execQueue = queued.seconds
                     t.execTotal = (clock.now - began).seconds
-                    timings = t
+                    stats = ResultJSON.Stats(timings: t, samples: sampleStats)
                 }
                 return .success { w in
-                    ResultJSON.write(result, stats: timings.map { ($0, steps) }, to: &w)
+                    ResultJSON.write(result, stats: stats, to: &w)
                 }
             }
         } onCancel: {

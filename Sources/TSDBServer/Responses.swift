@@ -86,8 +86,13 @@ struct QueryTimings {
 }
 
 enum ResultJSON {
+    struct Stats {
+        var timings: QueryTimings
+        var samples: PromQLQueryStats
+    }
+
     /// `{"resultType":"...","result":...}` plus `stats` when asked for.
-    static func write(_ result: PromQLResult, stats: (timings: QueryTimings, perStep: [Int64]?)?, to w: inout JSONWriter) {
+    static func write(_ result: PromQLResult, stats: Stats?, to w: inout JSONWriter) {
         w.raw(#"{"resultType":"#)
         w.string(result.typeName)
         w.raw(#","result":"#)
@@ -148,17 +153,23 @@ enum ResultJSON {
             w.raw(#","execTotalTime":"#)
             seconds(t.execTotal, &w)
             w.raw(#"},"samples":{"#)
-            if let perStep = stats.perStep {
+            if let perStep = stats.samples.totalQueryableSamplesPerStep {
                 w.raw(#""totalQueryableSamplesPerStep":["#)
-                for (i, v) in perStep.enumerated() {
+                for (i, s) in perStep.enumerated() {
                     if i > 0 { w.byte(0x2C) }
                     w.byte(0x5B)
-                    w.floatSeconds(v)
-                    w.raw(",0]")
+                    w.floatSeconds(s.timestamp)
+                    w.byte(0x2C)
+                    w.int(s.samples)
+                    w.byte(0x5D)
                 }
                 w.raw("],")
             }
-            w.raw(#""totalQueryableSamples":0,"peakSamples":0}}"#)
+            w.raw(#""totalQueryableSamples":"#)
+            w.int(stats.samples.totalQueryableSamples)
+            w.raw(#","peakSamples":"#)
+            w.int(stats.samples.peakSamples)
+            w.raw("}}")
         }
         w.byte(0x7D)
     }

@@ -81,6 +81,10 @@ struct TSDBServerCommand: AsyncParsableCommand {
             help: "Send every sample stored to this remote-write URL (repeatable), tailing the WAL, at least once.")
     var remoteWriteURLs: [String] = []
 
+    @Option(name: .customLong("enable-feature"),
+            help: "Comma separated feature names to enable. Valid here: promql-per-step-stats.")
+    var enableFeatures: [String] = []
+
     @Option(name: .customLong("log.level"), help: "Only log messages with the given severity or above: debug, info, warn, error.")
     var logLevel = "info"
 
@@ -163,6 +167,17 @@ struct TSDBServerCommand: AsyncParsableCommand {
         api.maxBodySize = maxBodySize
         api.maxQueryLength = maxQueryLength
         api.storageRetention = retention.joined(separator: " or ")
+        // As Prometheus: a comma-separated list, repeatable, unknown names logged and ignored.
+        let features = enableFeatures.flatMap { $0.split(separator: ",").map { String($0) } }
+        for feature in features {
+            switch feature {
+            case "promql-per-step-stats":
+                api.enablePerStepStats = true
+                logger.info("Experimental per-step statistics reporting")
+            default:
+                logger.warning("Unknown option for --enable-feature", metadata: ["option": "\(feature)"])
+            }
+        }
         api.flags = [
             "storage.tsdb.path": storagePath,
             "storage.tsdb.retention.time": retentionTime ?? "0s",
@@ -176,6 +191,7 @@ struct TSDBServerCommand: AsyncParsableCommand {
             "query.max-samples": String(maxSamples),
             "query.lookback-delta": lookbackDelta,
             "log.level": logLevel,
+            "enable-feature": features.joined(separator: ","),
             "web.enable-remote-write-receiver": String(!disableRemoteWriteReceiver),
             "storage.remote.read-sample-limit": String(remoteReadSampleLimit),
             "storage.remote.read-concurrent-limit": String(remoteReadConcurrentLimit),

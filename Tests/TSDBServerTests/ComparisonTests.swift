@@ -142,14 +142,16 @@ struct JSONComparer {
 
 @Suite(.blocking, .serialized) struct ComparisonTests {
     /// Both servers on copies of the fixture; `body` gets (ours, Prometheus's) base URLs.
-    func withBoth(_ body: (String, String) async throws -> Void) async throws {
+    /// `perStepStats` turns on `promql-per-step-stats` in both.
+    static func withBoth(perStepStats: Bool = false, _ body: (String, String) async throws -> Void) async throws {
         let work = try TemporaryDirectory("tsdb-server-compare")
         defer { work.remove() }
         try Fixture.copy(fixtureDirectory, to: work.path + "/ours")
         try Fixture.copy(fixtureDirectory, to: work.path + "/theirs")
-        let prometheus = try PrometheusServer.start(directory: work.path + "/theirs", work: work.path)
+        let prometheus = try PrometheusServer.start(directory: work.path + "/theirs", work: work.path,
+                                                    arguments: perStepStats ? ["--enable-feature=promql-per-step-stats"] : [])
         defer { prometheus.stop() }
-        let ours = try await InProcessServer.start(directory: work.path + "/ours")
+        let ours = try await InProcessServer.start(directory: work.path + "/ours") { $0.enablePerStepStats = perStepStats }
         do { try await body(ours.base, prometheus.base) } catch {
             await ours.stop()
             throw error
@@ -158,7 +160,7 @@ struct JSONComparer {
     }
 
     @Test(.enabled(if: PrometheusServer.isAvailable)) func sameAnswersAsPrometheus() async throws {
-        try await withBoth { ours, theirs in
+        try await Self.withBoth { ours, theirs in
             var comparer = JSONComparer()
             var exchanges: [(String, HTTP.Reply, HTTP.Reply)] = []
             for path in Corpus.requests {
@@ -196,7 +198,7 @@ struct JSONComparer {
     }
 
     @Test(.enabled(if: PrometheusServer.isAvailable && Promtool.isAvailable)) func promtoolAgreesOnBoth() async throws {
-        try await withBoth { ours, theirs in
+        try await Self.withBoth { ours, theirs in
             let commands: [[String]] = [
                 ["query", "instant", "--time=\(Corpus.t)", "SERVER", #"up{job="api"}"#],
                 ["query", "instant", "--time=\(Corpus.t)", "SERVER", "sum by (job) (rate(http_requests_total[5m]))"],

@@ -1,3 +1,4 @@
+import Synchronization
 import TSDB
 
 extension Evaluator {
@@ -152,23 +153,34 @@ extension Evaluator {
         case let .matrixSelector(.vectorSelector(_, matchers, offset, at), range):
             input = try loadWindows(matchers, range: range, offset: offset, at: at)
         case let .subquery(inner, range, step, offset, at):
-            input = try subqueryWindows(inner, range: range, step: step, offset: offset, at: at)
+            input = try subqueryWindows(inner, range: range, step: step, offset: offset, at: at, counter: nil)
         default:
             throw PromQLError(.execution, "expected a range vector in call to \(goQuote(f.name)), got \(arg)")
         }
         guard let rf = function else { return try absentOverTime(input) }
         let keepName = rf.keepsMetricName
         let startSamples = samples
+        // The most samples one series' windows held, for the stats' peak.
+        let largestBuffer = Atomic<Int>(0)
         // Series at a time, on every core: each part decodes its series and slides the windows.
         let out: [StepSeries] = try Parallel.map(input.count) { (part) throws(PromQLError) -> [StepSeries] in
             var result: [StepSeries] = []
             var buffer: [Sample] = []
             var stepParams = [Double](repeating: 0, count: params.count)
             var held = 0
+            // Samples in the windows, as Prometheus's stats count them.
+            var read: Int64 = 0
+            var readPerStep: [Int64]? = self.counter?.keepsSteps == true ? [Int64](repeating: 0, count: grid.count) : nil
+            var largest = 0
+            defer {
+                self.counter?.add(total: read, perStep: readPerStep)
+                largestBuffer.max(largest, ordering: .relaxed)
+            }
             for i in part {
                 try self.checkDeadline()
                 try input.samples(i, into: &buffer)
                 if buffer.isEmpty { continue }
+                largest = max(largest, buffer.count)
                 var points: [StepPoint] = []
                 points.reserveCapacity(min(grid.count, buffer.count + 1))
                 var lo = 0, hi = 0
@@ -180,6 +192,8 @@ extension Evaluator {
                     if hi < lo { hi = lo }
                     while hi < buffer.count && buffer[hi].timestamp <= end { hi += 1 }
                     guard hi > lo else { continue }
+                    read &+= Int64(hi - lo)
+                    if readPerStep != nil { readPerStep![step] &+= Int64(hi - lo) }
                     for k in params.indices { stepParams[k] = params[k][step] }
                     // Prometheus checks the factors on each call, so only where a window has samples.
                     if rf == .holtWinters, let e = RangeFunction.validateHoltWinters(sf: stepParams[0], tf: stepParams[1]) { throw e }
@@ -194,6 +208,8 @@ extension Evaluator {
             }
             return result
         }
+        // Peak: every result point and, at worst, the largest series' samples besides.
+        stats?.updatePeak(samples &+ out.reduce(0) { $0 + $1.points.count } &+ largestBuffer.load(ordering: .relaxed))
         try hold(out.reduce(0) { $0 + $1.points.count })
         try StepSeriesOps.checkUniqueLabels(out)
         return .vector(out)
@@ -202,16 +218,35 @@ extension Evaluator {
     func absentOverTime(_ input: RangeInput) throws(PromQLError) -> EvalValue {
         var present = [Bool](repeating: false, count: grid.count)
         var buffer: [Sample] = []
+        var read: Int64 = 0
+        var readPerStep: [Int64]? = counter?.keepsSteps == true ? [Int64](repeating: 0, count: grid.count) : nil
         for i in 0..<input.count {
             try input.samples(i, into: &buffer)
-            var lo = 0
-            for step in 0..<grid.count where !present[step] {
+            stats?.updatePeak(samples &+ buffer.count)
+            var lo = 0, hi = 0
+            if counter == nil {
+                for step in 0..<grid.count where !present[step] {
+                    let end = input.windowEnd(step), start = end &- input.range
+                    if input.pinned != nil { lo = 0 }
+                    while lo < buffer.count && buffer[lo].timestamp < start { lo += 1 }
+                    if lo < buffer.count && buffer[lo].timestamp <= end { present[step] = true }
+                }
+                continue
+            }
+            // Counting what each window holds, as for any range function.
+            for step in 0..<grid.count {
                 let end = input.windowEnd(step), start = end &- input.range
-                if input.pinned != nil { lo = 0 }
+                if input.pinned != nil { lo = 0; hi = 0 }
                 while lo < buffer.count && buffer[lo].timestamp < start { lo += 1 }
-                if lo < buffer.count && buffer[lo].timestamp <= end { present[step] = true }
+                if hi < lo { hi = lo }
+                while hi < buffer.count && buffer[hi].timestamp <= end { hi += 1 }
+                guard hi > lo else { continue }
+                present[step] = true
+                read &+= Int64(hi - lo)
+                if readPerStep != nil { readPerStep![step] &+= Int64(hi - lo) }
             }
         }
+        counter?.add(total: read, perStep: readPerStep)
         let points = present.indices.filter { !present[$0] }.map { StepPoint(step: $0, value: 1) }
         return .vector(points.isEmpty ? [] : [StepSeries(labels: Self.absentLabels(input.matchers), points: points)])
     }

@@ -40,18 +40,23 @@ public struct PromQLEngine: Sendable {
     }
 
     /// Evaluates `query` at one time (milliseconds since the epoch).
+    /// - Parameter stats: filled with what the query read, when given.
     public func instantQuery(_ storage: some PromQLQueryable, _ query: String, at time: Int64,
-                             cancellation: PromQLCancellation? = nil) throws(PromQLError) -> PromQLResult {
+                             cancellation: PromQLCancellation? = nil,
+                             stats: PromQLQueryStats? = nil) throws(PromQLError) -> PromQLResult {
         let expr: Expr
         do { expr = try PromQLParser.parse(query) } catch { throw PromQLError(error) }
-        return try instantQuery(storage, expr, at: time, cancellation: cancellation)
+        return try instantQuery(storage, expr, at: time, cancellation: cancellation, stats: stats)
     }
 
     /// Evaluates a parsed expression at one time.
     public func instantQuery(_ storage: some PromQLQueryable, _ expr: Expr, at time: Int64,
-                             cancellation: PromQLCancellation? = nil) throws(PromQLError) -> PromQLResult {
-        let ev = Evaluator(storage: storage, options: options, grid: Grid(start: time, end: time, interval: 0),
-                           queryStart: time, queryEnd: time, deadline: deadline(), cancellation: cancellation)
+                             cancellation: PromQLCancellation? = nil,
+                             stats: PromQLQueryStats? = nil) throws(PromQLError) -> PromQLResult {
+        let grid = Grid(start: time, end: time, interval: 0)
+        let ev = Evaluator(storage: storage, options: options, grid: grid,
+                           queryStart: time, queryEnd: time, deadline: deadline(), cancellation: cancellation,
+                           stats: stats, counter: stats.map { SampleCounter(stats: $0, grid: grid) })
         return try ev.run(expr, instant: true)
     }
 
@@ -59,14 +64,16 @@ public struct PromQLEngine: Sendable {
     /// - Throws: `.parse` for a step ≤ 0, `end < start`, or more than `maxSteps` steps, with
     ///   Prometheus's API messages.
     public func rangeQuery(_ storage: some PromQLQueryable, _ query: String, start: Int64, end: Int64, step: Int64,
-                           cancellation: PromQLCancellation? = nil) throws(PromQLError) -> PromQLResult {
+                           cancellation: PromQLCancellation? = nil,
+                           stats: PromQLQueryStats? = nil) throws(PromQLError) -> PromQLResult {
         let expr: Expr
         do { expr = try PromQLParser.parse(query) } catch { throw PromQLError(error) }
-        return try rangeQuery(storage, expr, start: start, end: end, step: step, cancellation: cancellation)
+        return try rangeQuery(storage, expr, start: start, end: end, step: step, cancellation: cancellation, stats: stats)
     }
 
     public func rangeQuery(_ storage: some PromQLQueryable, _ expr: Expr, start: Int64, end: Int64, step: Int64,
-                           cancellation: PromQLCancellation? = nil) throws(PromQLError) -> PromQLResult {
+                           cancellation: PromQLCancellation? = nil,
+                           stats: PromQLQueryStats? = nil) throws(PromQLError) -> PromQLResult {
         guard end >= start else { throw PromQLError(.parse, "end timestamp must not be before start time") }
         guard step > 0 else {
             throw PromQLError(.parse, "zero or negative query resolution step widths are not accepted. Try a positive integer")
@@ -80,8 +87,10 @@ public struct PromQLEngine: Sendable {
         guard type == .vector || type == .scalar else {
             throw PromQLError(.parse, "invalid expression type \"\(type.documentedName)\" for range query, must be Scalar or instant Vector")
         }
-        let ev = Evaluator(storage: storage, options: options, grid: Grid(start: start, end: end, interval: step),
-                           queryStart: start, queryEnd: end, deadline: deadline(), cancellation: cancellation)
+        let grid = Grid(start: start, end: end, interval: step)
+        let ev = Evaluator(storage: storage, options: options, grid: grid,
+                           queryStart: start, queryEnd: end, deadline: deadline(), cancellation: cancellation,
+                           stats: stats, counter: stats.map { SampleCounter(stats: $0, grid: grid) })
         return try ev.run(expr, instant: false)
     }
 }

@@ -15,10 +15,15 @@ final class Evaluator {
     let cancellation: PromQLCancellation?
     /// Points held by results so far, against `maxSamples`.
     var samples: Int
+    /// The query's stats, for the peak of `samples`; shared with subqueries' evaluators.
+    let stats: PromQLQueryStats?
+    /// Where the samples selectors read are counted; nil where Prometheus does not count them.
+    let counter: SampleCounter?
     private var checks = 0
 
     init(storage: any PromQLQueryable, options: PromQLEngine.Options, grid: Grid, queryStart: Int64, queryEnd: Int64,
-         deadline: ContinuousClock.Instant, cancellation: PromQLCancellation?, samples: Int = 0) {
+         deadline: ContinuousClock.Instant, cancellation: PromQLCancellation?, samples: Int = 0,
+         stats: PromQLQueryStats?, counter: SampleCounter?) {
         self.storage = storage
         self.options = options
         self.grid = grid
@@ -29,12 +34,14 @@ final class Evaluator {
         self.deadline = deadline
         self.cancellation = cancellation
         self.samples = samples
+        self.stats = stats
+        self.counter = counter
     }
 
-    /// An evaluator for a subquery's own grid.
-    func child(grid: Grid) -> Evaluator {
+    /// An evaluator for a subquery's own grid, counting what it reads into `counter`.
+    func child(grid: Grid, counter: SampleCounter?) -> Evaluator {
         Evaluator(storage: storage, options: options, grid: grid, queryStart: queryStart, queryEnd: queryEnd,
-                  deadline: deadline, cancellation: cancellation, samples: samples)
+                  deadline: deadline, cancellation: cancellation, samples: samples, stats: stats, counter: counter)
     }
 
     /// Fails with `.timeout` or `.canceled` once the query may no longer run.
@@ -55,6 +62,7 @@ final class Evaluator {
     func hold(_ n: Int) throws(PromQLError) {
         samples &+= n
         if samples > options.maxSamples { throw PromQLError.tooManySamples() }
+        stats?.updatePeak(samples)
     }
 
     func release(_ n: Int) { samples &-= n }
@@ -104,13 +112,18 @@ final class Evaluator {
             }
             let windows = try loadWindows(matchers, range: range, offset: offset, at: at)
             let m = try windows.rawMatrix(step: 0)
-            try hold(m.reduce(0) { $0 + $1.points.count })
+            let n = m.reduce(0) { $0 + $1.points.count }
+            try hold(n)
+            counter?.add(Int64(n), atStep: 0)
             return .matrix(m)
         case let .subquery(inner, range, step, offset, at):
             guard grid.count == 1 else {
                 throw PromQLError(.execution, "invalid expression type \"range vector\" for range query, must be Scalar or instant Vector")
             }
-            let windows = try subqueryWindows(inner, range: range, step: step, offset: offset, at: at)
+            // Prometheus counts what the subquery's expression read, not the points it returns.
+            let tally = counter.map { _ in SampleCounter() }
+            let windows = try subqueryWindows(inner, range: range, step: step, offset: offset, at: at, counter: tally)
+            if let tally { counter?.add(tally.total, atStep: 0) }
             let m = try windows.rawMatrix(step: 0)
             try hold(m.reduce(0) { $0 + $1.points.count })
             return .matrix(m)

@@ -103,6 +103,16 @@ extension Evaluator {
             return result
         }
         try hold(out.reduce(0) { $0 + $1.points.count })
+        // One sample read per series and step it has a point at.
+        if let counter {
+            if counter.keepsSteps {
+                var perStep = [Int64](repeating: 0, count: grid.count)
+                for s in out { for p in s.points { perStep[p.step] &+= 1 } }
+                counter.add(total: perStep.reduce(0, &+), perStep: perStep)
+            } else {
+                counter.add(total: Int64(out.reduce(0) { $0 + $1.points.count }), perStep: nil)
+            }
+        }
         return out
     }
 
@@ -118,7 +128,10 @@ extension Evaluator {
 
     /// A subquery: its expression evaluated on its own grid (aligned to multiples of its
     /// step, Prometheus's default of one minute when none is given), covering every window.
-    func subqueryWindows(_ inner: Expr, range: Int64, step: Int64, offset: Int64, at: AtModifier?) throws(PromQLError) -> RangeInput {
+    /// What the expression reads goes to `counter`: under a function, nowhere, since the
+    /// function counts the points of the windows instead.
+    func subqueryWindows(_ inner: Expr, range: Int64, step: Int64, offset: Int64, at: AtModifier?,
+                         counter: SampleCounter?) throws(PromQLError) -> RangeInput {
         let pinned = pinnedTime(at)
         let interval = step > 0 ? step : 60_000
         let from = (pinned ?? grid.start) &- offset &- range
@@ -129,7 +142,7 @@ extension Evaluator {
         // Every step of the subquery's grid holds at least a value per scalar; a grid larger
         // than the sample limit (`x[1000000y:1s]`) is refused before anything is allocated.
         guard subGrid.count <= options.maxSamples else { throw PromQLError.tooManySamples() }
-        let sub = child(grid: subGrid)
+        let sub = child(grid: subGrid, counter: counter)
         let value = try sub.eval(inner)
         samples = sub.samples
         let series: [StepSeries]

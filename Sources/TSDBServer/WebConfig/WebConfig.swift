@@ -72,7 +72,7 @@ public struct WebConfig: Sendable {
 
     /// Parses the YAML strictly, as `yaml.UnmarshalStrict` does: unknown keys are errors.
     public static func parse(_ text: String, file: String, directory: String) throws(WebConfigError) -> WebConfig {
-        var p = ConfigParser(file: file)
+        let p = ConfigParser(file: file)
         let root: Node?
         do { root = try Yams.compose(yaml: text) } catch {
             throw WebConfigError(file: file, message: "\(error)")
