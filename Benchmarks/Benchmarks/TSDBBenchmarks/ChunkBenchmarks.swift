@@ -38,6 +38,20 @@ func registerChunkBenchmarks() {
                 blackHole(sum)
             }
         }
+
+        // What a query pays per sample now: the whole chunk into a reused buffer.
+        Benchmark("XOR decode 120 samples, batch (\(name))", configuration: perChunk) { benchmark in
+            var buffer: [Sample] = []
+            buffer.reserveCapacity(Fixtures.samplesPerChunk)
+            for _ in benchmark.scaledIterations {
+                buffer.removeAll(keepingCapacity: true)
+                try chunk.decode(into: &buffer)
+                var sum = 0.0
+                for s in buffer { sum += s.value }
+                precondition(buffer.count == Fixtures.samplesPerChunk)
+                blackHole(sum)
+            }
+        }
     }
 
     let samples = Fixtures.cpuSecondsSamples

@@ -28,9 +28,8 @@ struct RangeInput {
         case .computed(let all):
             buffer.append(contentsOf: all[i])
         case .stored(let series):
-            var it = series[i].makeIterator()
-            while let s = it.next() { if !isStaleNaN(s.value) { buffer.append(s) } }
-            if let e = it.error { throw PromQLError(.storage, e.description) }
+            do throws(TSDBError) { try series[i].appendSamples(to: &buffer) } catch { throw PromQLError(.storage, error.description) }
+            if buffer.contains(where: { isStaleNaN($0.value) }) { buffer.removeAll { isStaleNaN($0.value) } }
         }
     }
 
@@ -73,28 +72,31 @@ extension Evaluator {
         let out: [StepSeries] = try Parallel.map(stored.count) { (part) throws(PromQLError) -> [StepSeries] in
             var result: [StepSeries] = []
             var held = 0
+            var buffer: [Sample] = []
             for index in part {
                 let series = stored[index]
                 try self.checkDeadline()
-                var it = series.makeIterator()
-                var last: Sample? = nil
-                var pending = it.next()
+                buffer.removeAll(keepingCapacity: true)
+                do throws(TSDBError) { try series.appendSamples(to: &buffer) } catch { throw PromQLError(.storage, error.description) }
                 var points: [StepPoint] = []
+                // `next` is the first sample after the step's time, so `next - 1` the newest at or before it.
+                var next = 0
                 if pinned != nil {
-                    while let p = pending, p.timestamp <= firstRef { last = p; pending = it.next() }
-                    if let l = last, l.timestamp >= firstRef &- self.lookback, !isStaleNaN(l.value) {
+                    while next < buffer.count && buffer[next].timestamp <= firstRef { next += 1 }
+                    if next > 0, case let l = buffer[next - 1], l.timestamp >= firstRef &- self.lookback, !isStaleNaN(l.value) {
                         let v = timestampValues ? Double(l.timestamp) / 1000 : l.value
                         points = (0..<self.grid.count).map { StepPoint(step: $0, value: v) }
                     }
                 } else {
                     for step in 0..<self.grid.count {
                         let ref = self.grid.time(step) &- offset
-                        while let p = pending, p.timestamp <= ref { last = p; pending = it.next() }
-                        guard let l = last, l.timestamp >= ref &- self.lookback, !isStaleNaN(l.value) else { continue }
+                        while next < buffer.count && buffer[next].timestamp <= ref { next += 1 }
+                        guard next > 0 else { continue }
+                        let l = buffer[next - 1]
+                        guard l.timestamp >= ref &- self.lookback, !isStaleNaN(l.value) else { continue }
                         points.append(StepPoint(step: step, value: timestampValues ? Double(l.timestamp) / 1000 : l.value))
                     }
                 }
-                if let e = it.error { throw PromQLError(.storage, e.description) }
                 guard !points.isEmpty else { continue }
                 held += points.count
                 if startSamples &+ held > self.options.maxSamples { throw PromQLError.tooManySamples() }

@@ -126,11 +126,15 @@
 
     /// Decodes every sample, or throws on damaged bytes.
     public func decodeAll() throws(TSDBError) -> [Sample] {
-        var it = makeIterator()
         var out: [Sample] = []
-        out.reserveCapacity(count ?? 0)
-        while let s = it.next() { out.append(s) }
-        if let error = it.error { throw error }
+        try decode(into: &out)
         return out
+    }
+
+    /// Appends the samples with `minTime ≤ t ≤ maxTime` to `out`, in one loop
+    /// (``XORBatchDecoder``); stops at the first sample past `maxTime`. Throws on damaged
+    /// bytes, after appending the samples before them.
+    public func decode(minTime: Int64 = .min, maxTime: Int64 = .max, into out: inout [Sample]) throws(TSDBError) {
+        _ = try XORBatchDecoder.decode(bytes, minTime: minTime, maxTime: maxTime, into: &out)
     }
 }
