@@ -40,6 +40,8 @@ let package = Package(
         .systemLibrary(
             name: "CPCRE2", path: "Sources/CPCRE2", pkgConfig: "libpcre2-8",
             providers: [.apt(["libpcre2-dev"])]),
+        // glibc's <malloc.h>, for tsdb-server's allocator tuning.
+        .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
         // CRC-32C with an SSE4.2 path chosen at run time and a portable fallback.
         .target(name: "CCRC32C", path: "Sources/CCRC32C"),
 
@@ -109,7 +111,7 @@ let package = Package(
         .executableTarget(
             name: "tsdb-server",
             dependencies: [
-                "TSDBServer", "TSDB", "PromQL", "RemoteWrite",
+                "TSDBServer", "TSDB", "PromQL", "RemoteWrite", "CMalloc",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
