@@ -190,6 +190,12 @@ struct JSONComparer {
                 let ka = (a?["data"] as? [String: Any]).map { Set($0.keys) }, kb = (b?["data"] as? [String: Any]).map { Set($0.keys) }
                 if ka != kb { comparer.differences.append("\(path): keys \(String(describing: ka)) vs \(String(describing: kb))") }
             }
+            // The head's statistics: the same replayed head on both sides.
+            let ta = try JSONSerialization.jsonObject(with: Data(try await HTTP.get(ours + "/api/v1/status/tsdb").body.utf8)) as? [String: Any]
+            let tb = try JSONSerialization.jsonObject(with: Data(try await HTTP.get(theirs + "/api/v1/status/tsdb").body.utf8)) as? [String: Any]
+            let ha = (ta?["data"] as? [String: Any])?["headStats"], hb = (tb?["data"] as? [String: Any])?["headStats"]
+            #expect(((ha as? [String: Any])?["chunkCount"] as? Int ?? 0) > 0, "\(String(describing: ha))")
+            comparer.compare(ha, hb, "/api/v1/status/tsdb headStats")
             let diffs = comparer.differences
             let report = diffs.joined(separator: "\n")
             try? report.write(toFile: NSTemporaryDirectory() + "tsdb-server-compare-report.txt", atomically: true, encoding: .utf8)

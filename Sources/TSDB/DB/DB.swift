@@ -173,6 +173,8 @@ public final class DB: Sendable {
 
     /// Number of series in the head.
     public var headSeriesCount: Int { head.series.seriesCount }
+    /// The head's chunks, closed and open (Prometheus's `prometheus_tsdb_head_chunks`).
+    package var headChunkCount: Int { head.chunkCount }
 
     /// Lowest and highest committed timestamps in the head, or nil while it is empty.
     public var headTimeRange: ClosedRange<Int64>? {

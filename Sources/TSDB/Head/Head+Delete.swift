@@ -77,3 +77,18 @@ extension [ChunkMeta] {
         }
     }
 }
+
+extension Head {
+    /// Chunks in memory, closed and open, over every series: Prometheus's
+    /// `prometheus_tsdb_head_chunks` and `/api/v1/status/tsdb`'s `chunkCount`.
+    var chunkCount: Int {
+        var n = 0
+        let last = series.lastRef
+        guard last > 0 else { return 0 }
+        for ref in 1...last {
+            guard let s = series.lookup(ref)?.takeUnretainedValue() else { continue }
+            n += s.state.withLock { $0.closed.count + ($0.hasOpenChunk ? 1 : 0) }
+        }
+        return n
+    }
+}
