@@ -250,6 +250,11 @@ package enum FuzzDrivers {
                 guard try RecordDecoder.tombstones(w.bytes, file: file) == stones else {
                     throw FuzzFailure("records: tombstones record does not round-trip")
                 }
+            case RecordType.mmapMarkers.rawValue:
+                let markers = try RecordDecoder.mmapMarkers(record, file: file)
+                var w = ByteWriter()
+                RecordEncoder.mmapMarkers(markers, into: &w)
+                guard w.bytes == record else { throw FuzzFailure("records: m-map markers record does not round-trip") }
             default:
                 return
             }

@@ -91,6 +91,10 @@ extension FuzzHarness {
             #"foo:bar_baz{le="+Inf"}"#, #"{a!=""}"#,
         ]
         for (i, s) in selectors.enumerated() { try put("selector", "seed-\(i)", Array(s.utf8)) }
+        // The write-behind log's m-map markers (no engine directory has them yet).
+        var markers = ByteWriter()
+        RecordEncoder.mmapMarkers([RefMmapMarker(ref: 1, chunkRef: 1 << 32 | 8), RefMmapMarker(ref: 7, chunkRef: 0)], into: &markers)
+        try put("records", "seed-mmap-markers", markers.bytes)
         for (i, request) in remoteWriteSeeds().enumerated() { try put("remote-write", "seed-\(i)", try request.serializedBytes()) }
     }
 

@@ -1,10 +1,12 @@
 /// The payloads of WAL records, bit-exact with Prometheus's `tsdb/record` (FORMAT.md §7).
 /// The first byte of a record is its type; records of other types (exemplars, metadata,
-/// histograms, m-map markers written by newer Prometheus versions) are skipped on replay.
+/// histograms written by newer Prometheus versions) are skipped on replay.
 package enum RecordType: UInt8, Sendable {
     case series = 1
     case samples = 2
     case tombstones = 3
+    /// The write-behind log's m-map markers (FORMAT.md §7.4).
+    case mmapMarkers = 5
 }
 
 /// A series record entry: the ref the head gave the series, and its labels.
@@ -29,6 +31,18 @@ package struct RefTombstone: Sendable, Equatable {
     package var ref: UInt64
     package var minTime: Int64
     package var maxTime: Int64
+}
+
+/// An m-map marker entry: every out-of-order sample of series `ref` logged before the
+/// marker is in the `chunks_head/` chunk `chunkRef` (0: none was written).
+package struct RefMmapMarker: Sendable, Equatable {
+    package var ref: UInt64
+    package var chunkRef: UInt64
+
+    package init(ref: UInt64, chunkRef: UInt64) {
+        self.ref = ref
+        self.chunkRef = chunkRef
+    }
 }
 
 package enum RecordEncoder {
@@ -103,6 +117,17 @@ package enum RecordEncoder {
     }
 }
 
+extension RecordEncoder {
+    /// `05 │ { ref <8 BE> │ chunkRef <8 BE> }*`, as Prometheus's `Encoder.MmapMarkers`.
+    package static func mmapMarkers(_ markers: some Sequence<RefMmapMarker>, into out: inout ByteWriter) {
+        out.writeByte(RecordType.mmapMarkers.rawValue)
+        for m in markers {
+            out.writeBigEndian(m.ref)
+            out.writeBigEndian(m.chunkRef)
+        }
+    }
+}
+
 /// Decoders for record payloads. Damaged input is a corruption error naming `file` and the
 /// absolute `offset` of the damage (records are decoded from a known position); never a trap.
 package enum RecordDecoder {
@@ -162,6 +187,21 @@ package enum RecordDecoder {
         while !r.isAtEnd {
             let ref = try r.readBigEndian(UInt64.self)
             out.append(RefTombstone(ref: ref, minTime: try r.readVarint(), maxTime: try r.readVarint()))
+        }
+        return out
+    }
+
+    /// A record of 16-byte entries; a partial entry at the end is a corruption error.
+    package static func mmapMarkers(_ record: [UInt8], file: String? = nil, offset: Int = 0) throws(TSDBError) -> [RefMmapMarker] {
+        var r = ByteReader(record, file: file, baseOffset: offset)
+        guard try r.readByte() == RecordType.mmapMarkers.rawValue else { throw r.error("m-map markers record type 5", at: 0) }
+        guard r.remaining % 16 == 0 else {
+            throw r.error("m-map markers of 16 bytes each, \(r.remaining % 16) bytes left over", at: record.count - r.remaining % 16)
+        }
+        var out: [RefMmapMarker] = []
+        out.reserveCapacity(r.remaining / 16)
+        while !r.isAtEnd {
+            out.append(RefMmapMarker(ref: try r.readBigEndian(UInt64.self), chunkRef: try r.readBigEndian(UInt64.self)))
         }
         return out
     }

@@ -95,3 +95,20 @@ public struct SampleIterator: IteratorProtocol {
         return nil
     }
 }
+
+extension Series {
+    /// Appends the series' samples in the query's range to `out`, decoded chunk by chunk
+    /// in one loop each: the same samples as iterating, faster. Throws on damaged bytes,
+    /// after appending the samples before them.
+    package func appendSamples(to out: inout [Sample]) throws(TSDBError) {
+        for meta in chunks {
+            if meta.minTime > maxTime { break }
+            // A chunk wholly before the range has nothing in it (the iterator decodes it and
+            // drops every sample).
+            if meta.maxTime < minTime { continue }
+            if try XORBatchDecoder.decode(meta.chunk.bytes, minTime: minTime, maxTime: maxTime, into: &out) == .pastMaxTime {
+                return
+            }
+        }
+    }
+}
