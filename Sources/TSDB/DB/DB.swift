@@ -90,8 +90,9 @@ public final class DB: Sendable {
             let walDirectory = DataDirectory(directory).wal
             // A checkpoint interrupted by a crash leaves a .tmp directory; replay ignores it.
             try Checkpoint.deleteTemporaryCheckpoints(walDirectory: walDirectory, sys: options.syscalls)
-            let stats = try head.replay(walDirectory: walDirectory, sys: options.syscalls, repair: options.repairWAL,
+            var stats = try head.replay(walDirectory: walDirectory, sys: options.syscalls, repair: options.repairWAL,
                                         chunksDirectory: DataDirectory(directory).headChunks, tuning: options.replayTuning)
+            stats.notes += unreadOutOfOrderData(directory, sys: options.syscalls)
             let metrics = DBMetrics(factory: options.metricsFactory)
             var walOptions = WALOptions(segmentSize: options.walSegmentSize, compression: options.walCompression, syncMode: options.walSyncMode)
             walOptions.fsyncObserver = { metrics.walFsyncDuration.recordNanoseconds(Int64($0)) }
@@ -122,9 +123,20 @@ public final class DB: Sendable {
         }
         let (blocks, warnings) = try BlockLoader.load(directory: directory, sys: options.syscalls, readOnly: true)
         let head = makeHead(options: options, blocks: blocks)
-        let stats = try head.replay(walDirectory: DataDirectory(directory).wal, sys: options.syscalls, repair: false, readOnly: true,
+        var stats = try head.replay(walDirectory: DataDirectory(directory).wal, sys: options.syscalls, repair: false, readOnly: true,
                                     tuning: options.replayTuning)
+        stats.notes += unreadOutOfOrderData(directory, sys: options.syscalls)
         return DB(directory: directory, options: options, head: head, wal: nil, lock: nil, replayStats: stats, blocks: blocks, blockWarnings: warnings)
+    }
+
+    /// A warning when Prometheus's write-behind log (`wbl/`, out-of-order samples) holds
+    /// data: this engine does not replay it yet, so those samples are not served.
+    private static func unreadOutOfOrderData(_ directory: String, sys: Syscalls) -> [String] {
+        let wbl = directory + "/wbl"
+        guard let names = try? FileSystem.list(wbl, sys: sys) else { return [] }
+        let bytes = names.reduce(Int64(0)) { $0 + (FileSystem.size(wbl + "/" + $1, sys: sys) ?? 0) }
+        guard bytes > 0 else { return [] }
+        return ["\(wbl) holds \(bytes) bytes of out-of-order samples (Prometheus's write-behind log): this engine does not replay it yet, so those samples are not served"]
     }
 
     private static func makeHead(options: Options, blocks: [Block]) -> Head {

@@ -58,6 +58,9 @@ extension Head {
         }
         var stats = replayer.finish()
         stats.notes = loaded.notes + report.notes
+        if loaded.outOfOrder > 0 {
+            stats.notes.append("chunks_head/ holds \(loaded.outOfOrder) out-of-order chunk(s) (encoding 0x81, Prometheus's out_of_order_time_window): this engine does not read out-of-order data yet, so their samples are not served")
+        }
         if stats.unknownRecords > 0 {
             stats.notes.append("WAL replay skipped \(stats.unknownRecords) record(s) of types this engine does not read (exemplars, metadata, histograms or m-map markers)")
         }

@@ -18,6 +18,8 @@ package struct LoadedHeadChunks {
     /// Chunks of other encodings (histograms, out-of-order) and chunks below the minimum
     /// valid time: read past, not loaded.
     var skipped = 0
+    /// Of those, out-of-order chunks (encoding byte with the `0x80` bit, Prometheus 2.39+).
+    var outOfOrder = 0
     /// Repairs made, one line each, naming file and offset.
     var notes: [String] = []
 }
@@ -68,6 +70,7 @@ package enum HeadChunkLoader {
                     guard problem == nil else { continue }
                     guard let copy = copies[i] else {
                         result.skipped += 1
+                        if c.encoding & 0x80 != 0 { result.outOfOrder += 1 }
                         continue
                     }
                     guard c.data.count >= 2, c.minTime <= c.maxTime else {
