@@ -47,20 +47,9 @@ import TSDBTestSupport
     @Test func randomRoundTrips() throws {
         var rng = SeededRandom.fromEnvironment()
         for _ in 0..<500 {
-            let n = 1 + Int(rng.next() % 240)
-            var t = Int64(bitPattern: rng.next()) >> 20
-            var samples: [Sample] = []
-            for _ in 0..<n {
-                samples.append(Sample(timestamp: t, value: InterestingValues.random(using: &rng)))
-                switch rng.next() % 4 {
-                case 0: t += 15_000
-                case 1: t += Int64(rng.next() % 100)
-                case 2: t += Int64(rng.next() % 10_000_000)
-                default: t += Int64(rng.next() % (1 << 40))
-                }
-            }
+            let samples = XORBatchDecoderTests.randomSamples(&rng)
             let chunk = XORChunk(encoding: samples)
-            #expect(chunk.count == n)
+            #expect(chunk.count == samples.count)
             #expect(try chunk.decodeAll() == samples, "seed \(rng.seed)")
         }
     }
