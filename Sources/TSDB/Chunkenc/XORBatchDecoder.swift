@@ -1,7 +1,8 @@
 /// Decodes a whole XOR chunk in one loop, the state in locals and the bits read straight
 /// from the bytes: what queries use to fill a buffer, 1.3–1.6× as fast as stepping
-/// ``XORIterator`` (11–14 ns a sample here, `XOR decode 120 samples, batch` in Benchmarks/). The same format and the same checks: damaged bytes stop the decoding
-/// with a corruption error naming the sample and byte offset; nothing traps.
+/// ``XORIterator`` (11–14 ns a sample here, `XOR decode 120 samples, batch` in
+/// Benchmarks/). The same format and the same checks: damaged bytes stop the decoding with
+/// a corruption error naming the sample and byte offset; nothing traps.
 enum XORBatchDecoder {
     enum Outcome {
         /// Every sample was decoded.
