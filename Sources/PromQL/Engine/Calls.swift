@@ -224,16 +224,7 @@ extension Evaluator {
             try input.samples(i, into: &buffer)
             stats?.updatePeak(samples &+ buffer.count)
             var lo = 0, hi = 0
-            if counter == nil {
-                for step in 0..<grid.count where !present[step] {
-                    let end = input.windowEnd(step), start = end &- input.range
-                    if input.pinned != nil { lo = 0 }
-                    while lo < buffer.count && buffer[lo].timestamp < start { lo += 1 }
-                    if lo < buffer.count && buffer[lo].timestamp <= end { present[step] = true }
-                }
-                continue
-            }
-            // Counting what each window holds, as for any range function.
+            // Each window's samples, counted as for any range function.
             for step in 0..<grid.count {
                 let end = input.windowEnd(step), start = end &- input.range
                 if input.pinned != nil { lo = 0; hi = 0 }
